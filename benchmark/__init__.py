@@ -1,0 +1,1 @@
+"""Simulation, tasks, policies and evaluation of manipulation policies in twins."""

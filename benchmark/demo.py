@@ -1,0 +1,86 @@
+"""``twinarena demo``: every stage that exists, end to end, on the embedded defaults.
+
+Stages so far: record expert demonstrations of every reference scene and task, export them as a
+LeRobotDataset v3.0, and draw a contact sheet per demonstration. Later stages (twin build,
+evaluation, leaderboard, report) append themselves here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.recording import record
+from benchmark.scenes import load_scene, scene_names
+from twin.demonstration import read_demonstration
+
+
+def contact_sheet(demo_dir: Path, columns: int = 4, rows: int = 2) -> np.ndarray:
+    """Frames spread over a demonstration (scan first, then execution) tiled into one image."""
+    demo = read_demonstration(demo_dir)
+    frames = demo.primary.rgb
+    picks = np.linspace(0, len(frames) - 1, columns * rows).round().astype(int)
+    tiles = [frames[i] for i in picks]
+    return np.vstack([np.hstack(tiles[r * columns : (r + 1) * columns]) for r in range(rows)])
+
+
+def run_demo(out: Path, episodes: int = 2, overwrite: bool = False, progress_factory=None) -> dict:
+    """Run the pipeline into ``out``; return a JSON-able summary of what was made."""
+    from PIL import Image
+
+    out = Path(out)
+    if out.exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"output folder {out} already exists; pass --overwrite or choose another -o"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    jobs = [(name, task.name) for name in scene_names() for task in load_scene(name).tasks]
+    rows, demo_dirs = [], []
+    bar = progress_factory() if progress_factory else nullcontext()
+    with bar:
+        handle = (
+            bar.add_task("record demonstrations", total=len(jobs) * episodes) if progress_factory else None
+        )
+        for scene_name, task_name in jobs:
+            scene = load_scene(scene_name)
+            folder = out / "demonstrations" / scene_name / task_name
+            summaries = record(
+                scene,
+                folder,
+                episodes,
+                seed=0,
+                task_name=task_name,
+                on_episode=(lambda s: bar.advance(handle)) if progress_factory else None,
+            )
+            demo_dirs += [Path(s.path) for s in summaries]
+            rows.append(
+                {
+                    "scene": scene_name,
+                    "task": task_name,
+                    "episodes": len(summaries),
+                    "successes": sum(s.success for s in summaries),
+                    "mean_progress": float(np.mean([s.progress for s in summaries])),
+                }
+            )
+    previews = out / "previews"
+    previews.mkdir()
+    for scene_name, task_name in jobs:
+        first = out / "demonstrations" / scene_name / task_name / "episode_000000"
+        Image.fromarray(contact_sheet(first)).save(previews / f"{scene_name}__{task_name}.png")
+    artifacts = {"demonstrations": str(out / "demonstrations"), "previews": str(previews)}
+    try:
+        from twin.lerobot import export_lerobot_v3
+    except ImportError:  # pragma: no cover - the LeRobot exporter ships with the package
+        export_lerobot_v3 = None
+    if export_lerobot_v3 is not None:
+        export_lerobot_v3(demo_dirs, out / "lerobot", repo_id="twinarena/reference-demos")
+        artifacts["lerobot_v3"] = str(out / "lerobot")
+    result = {"scenes": rows, "artifacts": artifacts}
+    (out / "summary.json").write_text(json.dumps(result, indent=1))
+    return result

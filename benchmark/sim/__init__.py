@@ -1,0 +1,1 @@
+"""MuJoCo worlds: headless rendering, the Panda arm, scene specs and their composition."""

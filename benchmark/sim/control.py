@@ -1,0 +1,162 @@
+"""Controllers for the two action spaces, and damped least-squares inverse kinematics.
+
+Action spaces (``../shared/DESIGN.md``):
+
+- ``ee_delta`` (the Bridge/SIMPLER convention), 7 numbers: TCP translation (m) and rotation
+  (a world-frame rotation vector, rad) to add to the commanded TCP target, then the gripper
+  command (0 open, 1 closed).
+- ``joint_position`` (the DROID convention), 8 numbers: the seven arm joint targets (rad) and the
+  gripper command (0 open, 1 closed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmark.sim.gl import import_mujoco
+from benchmark.sim.robot import FINGER_OPEN, HOME_QPOS
+from twin.transforms import axis_angle_to_mat, rotation_error
+
+mujoco = import_mujoco()
+
+
+@dataclass(frozen=True)
+class ActionSpace:
+    """Name, size and bounds of an action space."""
+
+    name: str
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    description: str
+
+    @property
+    def dim(self) -> int:
+        return len(self.low)
+
+
+EE_DELTA = ActionSpace(
+    "ee_delta",
+    low=(-0.05, -0.05, -0.05, -0.3, -0.3, -0.3, 0.0),
+    high=(0.05, 0.05, 0.05, 0.3, 0.3, 0.3, 1.0),
+    description="TCP delta xyz (m), world-frame rotation vector (rad), gripper (0 open, 1 closed)",
+)
+JOINT_POSITION = ActionSpace(
+    "joint_position",
+    low=(-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0),
+    high=(2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 1.0),
+    description="seven arm joint targets (rad), gripper (0 open, 1 closed)",
+)
+ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION)}
+
+
+def dls_step(jacobian: np.ndarray, error: np.ndarray, damping: float) -> np.ndarray:
+    """Damped least-squares joint step: ``J^T (J J^T + λ² I)^-1 e``."""
+    jjt = jacobian @ jacobian.T
+    return jacobian.T @ np.linalg.solve(jjt + damping**2 * np.eye(jjt.shape[0]), error)
+
+
+def nullspace_projector(jacobian: np.ndarray, damping: float) -> np.ndarray:
+    """``I - J^+ J`` with the damped pseudo-inverse: moves that leave the TCP where it is."""
+    jjt = jacobian @ jacobian.T
+    pinv = jacobian.T @ np.linalg.inv(jjt + damping**2 * np.eye(jjt.shape[0]))
+    return np.eye(jacobian.shape[1]) - pinv @ jacobian
+
+
+@dataclass(frozen=True)
+class IKConfig:
+    iterations: int = 10
+    damping: float = 0.05
+    posture_gain: float = 0.05  # pull toward the home posture in the null space
+    tolerance: float = 1e-4
+
+
+def gripper_to_opening(command: float) -> float:
+    """Finger opening (m) of a gripper command in [0 open, 1 closed]."""
+    return FINGER_OPEN * (1.0 - float(np.clip(command, 0.0, 1.0)))
+
+
+class InverseKinematics:
+    """Solves arm joints for a TCP pose on a scratch copy of the world's state."""
+
+    def __init__(self, world, config: IKConfig | None = None):
+        self.world = world
+        self.config = config or IKConfig()
+        self.scratch = mujoco.MjData(world.model)
+        low, high = world.model.jnt_range[[world.model.dof_jntid[d] for d in world.arm_dof]].T
+        self.low, self.high = low, high
+
+    def solve(self, target_pos: np.ndarray, target_rot: np.ndarray, q_start: np.ndarray) -> np.ndarray:
+        world, cfg, data = self.world, self.config, self.scratch
+        data.qpos[:] = world.data.qpos
+        q = np.clip(q_start.astype(float).copy(), self.low, self.high)
+        jacp = np.zeros((3, world.model.nv))
+        jacr = np.zeros((3, world.model.nv))
+        for _ in range(cfg.iterations):
+            data.qpos[world.arm_qpos] = q
+            mujoco.mj_kinematics(world.model, data)
+            mujoco.mj_comPos(world.model, data)
+            pos = data.site_xpos[world.tcp_site]
+            rot = data.site_xmat[world.tcp_site].reshape(3, 3)
+            error = np.concatenate([target_pos - pos, rotation_error(rot, target_rot)])
+            mujoco.mj_jacSite(world.model, data, jacp, jacr, world.tcp_site)
+            jac = np.vstack([jacp[:, world.arm_dof], jacr[:, world.arm_dof]])
+            dq = dls_step(jac, error, cfg.damping)
+            dq += nullspace_projector(jac, cfg.damping) @ (cfg.posture_gain * (HOME_QPOS - q))
+            q = np.clip(q + dq, self.low, self.high)
+            if np.linalg.norm(error) < cfg.tolerance:
+                break
+        return q
+
+
+class EEDeltaController:
+    """Integrates TCP deltas into a commanded TCP target and tracks it through IK."""
+
+    space = EE_DELTA
+
+    def __init__(self, world, ik: IKConfig | None = None, workspace=((-0.45, -0.45, 0.0), (0.45, 0.45, 0.6))):
+        self.world = world
+        self.ik = InverseKinematics(world, ik)
+        self.workspace = np.asarray(workspace, dtype=float)
+        self.reset()
+
+    def reset(self) -> None:
+        self.target_pos, self.target_rot = self.world.tcp_pose()
+        self.q_target = self.world.arm_joints()
+
+    def apply(self, action: np.ndarray) -> None:
+        action = np.clip(np.asarray(action, dtype=float), self.space.low, self.space.high)
+        self.target_pos = np.clip(self.target_pos + action[:3], *self.workspace)
+        self.target_rot = axis_angle_to_mat(action[3:6]) @ self.target_rot
+        self.q_target = self.ik.solve(self.target_pos, self.target_rot, self.q_target)
+        data = self.world.data
+        data.ctrl[self.world.arm_ctrl] = self.q_target
+        data.ctrl[self.world.gripper_ctrl] = gripper_to_opening(action[6])
+
+
+class JointPositionController:
+    """Sends joint targets straight to the arm's position servos."""
+
+    space = JOINT_POSITION
+
+    def __init__(self, world):
+        self.world = world
+
+    def reset(self) -> None:
+        pass
+
+    def apply(self, action: np.ndarray) -> None:
+        action = np.clip(np.asarray(action, dtype=float), self.space.low, self.space.high)
+        data = self.world.data
+        data.ctrl[self.world.arm_ctrl] = action[:7]
+        data.ctrl[self.world.gripper_ctrl] = gripper_to_opening(action[7])
+
+
+def make_controller(world, space: str):
+    """The controller for an action space name."""
+    if space == EE_DELTA.name:
+        return EEDeltaController(world)
+    if space == JOINT_POSITION.name:
+        return JointPositionController(world)
+    raise ValueError(f"unknown action space {space!r}; expected one of {', '.join(ACTION_SPACES)}")

@@ -1,0 +1,157 @@
+"""A compiled scene with the Panda: seeded resets, stepping, privileged state and headless rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmark.sim.gl import import_mujoco
+from benchmark.sim.robot import (
+    ARM_JOINTS,
+    FINGER_JOINTS,
+    FINGER_OPEN,
+    HOME_QPOS,
+    TCP_SITE,
+    WRIST_CAMERA,
+    PandaConfig,
+    compile_spec,
+)
+from benchmark.sim.scene_builder import ROBOT_PREFIX, build_scene_spec, object_half_height
+from benchmark.sim.scene_spec import SceneSpec
+from twin.transforms import intrinsics_from_fovy, opencv_pose_from_mujoco, yaw_quat
+
+mujoco = import_mujoco()
+
+
+@dataclass(frozen=True)
+class ObjectPose:
+    pos: np.ndarray  # (3,) metres
+    quat: np.ndarray  # (4,) w, x, y, z
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One rendered view: RGB, optional metric depth (z along the optical axis), K and pose."""
+
+    rgb: np.ndarray
+    depth: np.ndarray | None
+    K: np.ndarray
+    T_world_camera: np.ndarray
+
+
+class World:
+    """One scene compiled into MuJoCo, with the robot's handles resolved once."""
+
+    def __init__(self, scene: SceneSpec, robot: PandaConfig | None = None):
+        self.scene = scene
+        self.model = compile_spec(build_scene_spec(scene, robot))
+        self.data = mujoco.MjData(self.model)
+        self.substeps = max(1, int(round(1.0 / (scene.physics.control_hz * scene.physics.timestep))))
+        m = self.model
+        self.arm_qpos = np.array([m.joint(ROBOT_PREFIX + j).qposadr[0] for j in ARM_JOINTS])
+        self.arm_dof = np.array([m.joint(ROBOT_PREFIX + j).dofadr[0] for j in ARM_JOINTS])
+        self.finger_qpos = np.array([m.joint(ROBOT_PREFIX + j).qposadr[0] for j in FINGER_JOINTS])
+        self.arm_ctrl = np.array([m.actuator(ROBOT_PREFIX + "act_" + j).id for j in ARM_JOINTS])
+        self.gripper_ctrl = m.actuator(ROBOT_PREFIX + "act_gripper").id
+        self.tcp_site = m.site(ROBOT_PREFIX + TCP_SITE).id
+        self.wrist_camera = ROBOT_PREFIX + WRIST_CAMERA
+        self.object_names = [o.name for o in scene.objects]
+        self._free_qpos = {
+            o.name: m.joint(f"{o.name}_joint").qposadr[0] for o in scene.objects if not o.fixed
+        }
+        self._body = {o.name: m.body(o.name).id for o in scene.objects}
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self.initial_poses: dict[str, ObjectPose] = {}
+
+    # -- episode lifecycle -------------------------------------------------------------------
+    def reset(self, seed: int, arm_qpos: np.ndarray | None = None) -> None:
+        """Reset to the scene's seeded initial state: objects placed and yawed, robot at home."""
+        rng = np.random.default_rng(seed)
+        mujoco.mj_resetData(self.model, self.data)
+        for obj in self.scene.objects:
+            offset = rng.uniform(-1.0, 1.0, size=2) * np.asarray(obj.xy_range)
+            yaw = obj.yaw + rng.uniform(-1.0, 1.0) * obj.yaw_range
+            if obj.name in self._free_qpos:
+                adr = self._free_qpos[obj.name]
+                pos = [obj.xy[0] + offset[0], obj.xy[1] + offset[1], object_half_height(obj) + 1e-4]
+                self.data.qpos[adr : adr + 3] = pos
+                self.data.qpos[adr + 3 : adr + 7] = yaw_quat(yaw)
+        arm = HOME_QPOS if arm_qpos is None else np.asarray(arm_qpos, dtype=float)
+        self.data.qpos[self.arm_qpos] = arm
+        self.data.qpos[self.finger_qpos] = FINGER_OPEN
+        self.data.ctrl[self.arm_ctrl] = arm
+        self.data.ctrl[self.gripper_ctrl] = FINGER_OPEN
+        mujoco.mj_forward(self.model, self.data)
+        self.settle(0.3)
+        self.initial_poses = self.object_poses()
+
+    def settle(self, seconds: float) -> None:
+        """Step with the current controls for ``seconds`` (lets objects come to rest)."""
+        for _ in range(int(round(seconds / self.model.opt.timestep))):
+            mujoco.mj_step(self.model, self.data)
+
+    def step(self) -> None:
+        """Advance one control period with the current actuator controls."""
+        mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def time(self) -> float:
+        return float(self.data.time)
+
+    def arm_joints(self) -> np.ndarray:
+        return self.data.qpos[self.arm_qpos].copy()
+
+    def gripper_opening(self) -> float:
+        """Opening of each finger in metres, 0 closed to 0.04 open."""
+        return float(self.data.qpos[self.finger_qpos].mean())
+
+    def tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Tool centre point position (3,) and orientation (3×3) in the world frame."""
+        return self.data.site_xpos[self.tcp_site].copy(), self.data.site_xmat[self.tcp_site].reshape(
+            3, 3
+        ).copy()
+
+    def proprioception(self) -> np.ndarray:
+        """Arm joints (7), finger opening (1), TCP position (3): the policy's ``state`` vector."""
+        return np.concatenate([self.arm_joints(), [self.gripper_opening()], self.tcp_pose()[0]])
+
+    def object_poses(self) -> dict[str, ObjectPose]:
+        return {
+            name: ObjectPose(self.data.xpos[b].copy(), self.data.xquat[b].copy())
+            for name, b in self._body.items()
+        }
+
+    # -- rendering ---------------------------------------------------------------------------
+    def renderer(self, width: int, height: int):
+        key = (width, height)
+        if key not in self._renderers:
+            self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
+        return self._renderers[key]
+
+    def render(self, camera: str, width: int, height: int, depth: bool = False) -> CameraFrame:
+        """Render ``camera`` headless; depth in metres along the optical axis when asked."""
+        renderer = self.renderer(width, height)
+        renderer.update_scene(self.data, camera=camera)
+        rgb = renderer.render().copy()
+        depth_image = None
+        if depth:
+            renderer.enable_depth_rendering()
+            depth_image = renderer.render().astype(np.float32)
+            renderer.disable_depth_rendering()
+        cam = self.model.camera(camera).id
+        K = intrinsics_from_fovy(self.model.cam_fovy[cam], width, height)
+        pose = opencv_pose_from_mujoco(self.data.cam_xpos[cam], self.data.cam_xmat[cam])
+        return CameraFrame(rgb, depth_image, K, pose)
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

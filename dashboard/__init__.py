@@ -1,0 +1,1 @@
+"""The Streamlit leaderboard (reads the store through ``benchmark`` queries)."""

@@ -1,0 +1,94 @@
+"""The command line as a user runs it: a subprocess, exit codes, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = ["scenes", "record", "demo"]
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    out = run(command, "--help")
+    assert out.returncode == 0
+    assert "Usage" in out.stdout
+
+
+def test_scenes_json_lists_scenes_and_tasks():
+    out = run("scenes", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {"tray_pick", "block_push", "cube_stack", "kitchen_clutter"} <= {r["name"] for r in rows}
+    assert all(r["tasks"] and r["tasks"][0]["instruction"] for r in rows)
+
+
+def test_record_writes_demonstrations_and_json(tmp_path):
+    out = run(
+        "record",
+        "--scene",
+        "block_push",
+        "--episodes",
+        "1",
+        "--seed",
+        "2",
+        "--scan-frames",
+        "3",
+        "-o",
+        str(tmp_path / "rec"),
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert rows[0]["success"] is True and rows[0]["seed"] == 2
+    assert (tmp_path / "rec" / "episode_000000" / "rgb.mp4").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scene", "nowhere"], "unknown scene 'nowhere'; reference scenes:"),
+        (["--scene", "tray_pick", "--task", "juggle"], "has no task 'juggle'"),
+        (["--scene", "BROKEN"], "objects[0] (a).size: a box takes 3 numbers, got 1"),
+        (["--scene", "tray_pick", "-o", "EXISTING"], "already exists"),
+    ],
+)
+def test_record_bad_input_is_one_clear_line(tmp_path, args, message):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "name: b\ndescription: d\nobjects: [{name: a, shape: box, size: [0.1]}]\n"
+        "tasks: [{name: t, family: push, object: a, target: a, instruction: i}]\n"
+        "cameras: [{name: c, pos: [1, 0, 1]}]\n"
+    )
+    (tmp_path / "existing").mkdir()
+    args = [
+        str(broken) if a == "BROKEN" else str(tmp_path / "existing") if a == "EXISTING" else a for a in args
+    ]
+    if "-o" not in args:
+        args += ["-o", str(tmp_path / "new")]
+    out = run("record", *args)
+    assert out.returncode == 2
+    assert message in " ".join(out.stderr.split())
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    out = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert len(result["scenes"]) >= 5  # every task of every reference scene
+    assert all(r["successes"] == r["episodes"] for r in result["scenes"])
+    previews = list((tmp_path / "demo" / "previews").glob("*.png"))
+    assert len(previews) == len(result["scenes"])
+    again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
+    assert again.returncode == 2 and "--overwrite" in again.stderr

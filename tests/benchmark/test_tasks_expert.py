@@ -1,0 +1,79 @@
+"""Task predicates on hand-made states, and the scripted expert's success rate per task."""
+
+import numpy as np
+import pytest
+
+from benchmark.rollout import run_expert_episode
+from benchmark.scenes import load_scene, scene_names
+from benchmark.sim.world import World
+from benchmark.tasks import TaskState, is_success, progress
+from twin.transforms import yaw_quat
+
+ALL_TASKS = [(name, task.name) for name in scene_names() for task in load_scene(name).tasks]
+EPISODES = 20
+
+
+def _state(positions, tcp=(0.0, 0.0, 0.3), opening=0.04, quats=None):
+    quats = quats or {}
+    return TaskState(
+        positions={k: np.asarray(v, float) for k, v in positions.items()},
+        quats={k: np.asarray(quats.get(k, yaw_quat(0.0))) for k in positions},
+        tcp=np.asarray(tcp, float),
+        gripper_opening=opening,
+    )
+
+
+def test_pick_place_predicate():
+    scene = load_scene("tray_pick")
+    task, objects = scene.task(), {o.name: o for o in scene.objects}
+    tray = (0.05, -0.16, 0.025)
+    inside = _state({"red_cube": (0.05, -0.15, 0.028), "blue_tray": tray, "grey_can": (0.2, 0, 0.05)})
+    assert is_success(task, objects, inside)
+    held = _state(
+        {"red_cube": (0.05, -0.15, 0.028), "blue_tray": tray, "grey_can": (0.2, 0, 0.05)}, opening=0.018
+    )
+    assert not is_success(task, objects, held)  # still in the gripper
+    beside = _state({"red_cube": (0.05, 0.0, 0.02), "blue_tray": tray, "grey_can": (0.2, 0, 0.05)})
+    assert not is_success(task, objects, beside)
+    start = _state({"red_cube": (0.05, 0.1, 0.02), "blue_tray": tray, "grey_can": (0.2, 0, 0.05)})
+    assert progress(task, objects, inside, start) == 1.0
+    assert 0.0 <= progress(task, objects, beside, start) < progress(task, objects, inside, start)
+
+
+def test_stack_predicate_needs_contact_and_an_upright_base():
+    scene = load_scene("cube_stack")
+    task, objects = scene.task(), {o.name: o for o in scene.objects}
+    base = (0.05, -0.1, 0.03)
+    ball = (0.2, 0.2, 0.025)
+    on_top = _state({"red_cube": (0.055, -0.1, 0.08), "blue_cube": base, "yellow_ball": ball})
+    assert is_success(task, objects, on_top)
+    floating = _state({"red_cube": (0.055, -0.1, 0.11), "blue_cube": base, "yellow_ball": ball})
+    assert not is_success(task, objects, floating)
+    tipped = _state(
+        {"red_cube": (0.055, -0.1, 0.08), "blue_cube": base, "yellow_ball": ball},
+        quats={"blue_cube": np.array([np.cos(0.4), np.sin(0.4), 0, 0])},
+    )
+    assert not is_success(task, objects, tipped)
+
+
+def test_push_predicate_respects_the_region_yaw():
+    scene = load_scene("block_push")
+    task, objects = scene.task(), {o.name: o for o in scene.objects}
+    region = (0.0, -0.12, 0.0008)
+    corner = (0.055, -0.12 + 0.055, 0.02)  # inside the axis-aligned square, near its corner
+    assert is_success(task, objects, _state({"green_block": corner, "yellow_square": region}))
+    rotated = {"yellow_square": yaw_quat(np.pi / 4)}
+    assert not is_success(
+        task, objects, _state({"green_block": corner, "yellow_square": region}, quats=rotated)
+    )
+
+
+@pytest.mark.parametrize("scene_name, task_name", ALL_TASKS)
+def test_expert_succeeds_in_at_least_95_percent(scene_name, task_name):
+    scene = load_scene(scene_name)
+    task = scene.task(task_name)
+    with World(scene) as world:
+        outcomes = [run_expert_episode(world, task, seed) for seed in range(EPISODES)]
+    successes = sum(o.success for o in outcomes)
+    assert successes >= 0.95 * EPISODES, f"{scene_name}/{task_name}: {successes}/{EPISODES}"
+    assert all(o.progress == 1.0 for o in outcomes if o.success)

@@ -1,0 +1,1 @@
+"""Twin reconstruction: demonstrations in, digital-twin packages out."""

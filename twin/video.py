@@ -1,0 +1,75 @@
+"""MP4 video files (H.264 through PyAV) and PNG frame folders: frames in, frames out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class VideoError(ValueError):
+    """A video that cannot be read or written; the message names the file."""
+
+
+def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18) -> None:
+    """Encode ``frames`` (T×H×W×3 uint8) as H.264; single-threaded so bytes are reproducible."""
+    import av
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise VideoError(f"{path}: frames must be T×H×W×3 uint8, got {frames.shape} {frames.dtype}")
+    if len(frames) == 0:
+        raise VideoError(f"{path}: no frames to write")
+    height, width = frames.shape[1:3]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=int(round(fps)))
+        stream.width, stream.height = width + width % 2, height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.thread_count = 1
+        stream.options = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
+        for frame in frames:
+            if frame.shape[:2] != (stream.height, stream.width):
+                frame = np.pad(
+                    frame, ((0, stream.height - height), (0, stream.width - width), (0, 0)), mode="edge"
+                )
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def read_mp4(path: str | Path) -> np.ndarray:
+    """Decode every frame of a video file into T×H×W×3 uint8."""
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such video file")
+    try:
+        with av.open(str(path)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    except (av.error.FFmpegError, IndexError) as err:
+        raise VideoError(f"{path}: not a readable video ({err})") from err
+    if not frames:
+        raise VideoError(f"{path}: the video holds no frames")
+    return np.stack(frames)
+
+
+def read_png_folder(folder: str | Path) -> np.ndarray:
+    """Read ``*.png`` frames in name order into T×H×W×3 uint8 (RGB) or T×H×W (16-bit depth)."""
+    from PIL import Image
+
+    files = sorted(Path(folder).glob("*.png"))
+    if not files:
+        raise VideoError(f"{folder}: no PNG frames")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                images.append(np.asarray(image.convert("RGB") if image.mode not in ("I;16", "I") else image))
+        except OSError as err:
+            raise VideoError(f"{file}: not a readable PNG ({err})") from err
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise VideoError(f"{folder}: frames differ in size: {sorted(shapes)}")
+    return np.stack(images)
