@@ -90,5 +90,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert all(r["successes"] == r["episodes"] for r in result["scenes"])
     previews = list((tmp_path / "demo" / "previews").glob("*.png"))
     assert len(previews) == len(result["scenes"])
+    info = json.loads((tmp_path / "demo" / "lerobot" / "meta" / "info.json").read_text())
+    assert info["codebase_version"] == "v3.0" and info["total_episodes"] == len(result["scenes"])
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr

@@ -1,0 +1,586 @@
+"""LeRobotDataset export (v3.0, v2.1) and import (v3.0, v2.1) for our demonstration format.
+
+Export maps each :class:`~twin.demonstration.Demonstration` to one episode::
+
+    observation.state          robot_states.npz "state" if present, else "joint_positions" (float32)
+    action                     "actions" (float32); T×7 zeros when absent (noted in the side file)
+    observation.images.<cam>   each camera's rgb as H.264 MP4 (odd sizes padded to even, edge pixels)
+    twinarena.<array>          every other per-frame robot array of 1 or 2 dimensions, dtype kept
+    task                       demo.instruction
+
+LeRobot has no fields for calibration, so the side file ``meta/twinarena.json`` keeps, per episode,
+each camera's K, T_world_camera and true size, and the robot's name, joint names and action space,
+the demo's task, segments and extra. Depth is dropped: LeRobot has no standard depth feature.
+Both writers hold every frame in memory and write one data file and one video file per camera
+(v3.0) or one of each per episode (v2.1); no size-based splitting.
+
+Import reads either layout (picked by ``codebase_version`` in ``meta/info.json``), with or without
+the side file; without it K is guessed (60° vertical field of view) and flagged in ``extra``.
+Only video features become cameras; image features stored inside the parquet are not read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from twin.demonstration import CameraRecording, Demonstration, RobotTrack, read_demonstration
+from twin.video import write_mp4
+
+V30, V21 = "v3.0", "v2.1"
+INFO_PATH, SIDE_PATH, SIDE_FORMAT = "meta/info.json", "meta/twinarena.json", "twinarena-lerobot/1"
+CHUNKS_SIZE = 1000
+IMAGE_PREFIX, EXTRA_PREFIX = "observation.images.", "twinarena."
+V30_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+V30_VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+V30_EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
+V21_DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
+V21_VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
+INDEX_FEATURES = dict.fromkeys(["timestamp", "frame_index", "episode_index", "index", "task_index"], "int64")
+INDEX_FEATURES["timestamp"] = "float32"
+EE_DELTA_NAMES = ["dx", "dy", "dz", "drx", "dry", "drz", "gripper"]
+STATE11_TAIL = ["gripper_opening", "tcp_x", "tcp_y", "tcp_z"]  # the recorder's state: 7 joints + these
+VIDEO_PARTS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
+QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
+
+
+class LeRobotFormatError(ValueError):
+    """A LeRobot dataset, or demonstrations to export, that cannot be handled; names file and problem."""
+
+
+@dataclass(frozen=True)
+class LeRobotEpisode:
+    """Where one episode lives: its data file and, per video key, (video file, from_s, to_s)."""
+
+    index: int
+    length: int
+    task: str
+    data_file: Path
+    videos: dict[str, tuple[Path, float, float]]
+
+
+@dataclass
+class _Episode:
+    """One demonstration flattened into LeRobot columns, ready to write."""
+
+    state: np.ndarray  # T×S float32
+    action: np.ndarray  # T×A float32
+    extras: dict[str, np.ndarray]  # other per-frame robot arrays, written as twinarena.<name>
+    videos: dict[str, np.ndarray]  # video key -> T×H×W×3 uint8
+    task: str
+    features: dict[str, dict[str, Any]]  # state, action and extras only
+    side: dict[str, Any]  # this episode's entry in meta/twinarena.json
+
+
+# -- export --------------------------------------------------------------------------------------------
+def _per_frame(value: Any, frames: int, where: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.ndim not in (1, 2) or len(array) != frames:
+        raise LeRobotFormatError(f"{where}: expected {frames} rows of 1 or 2 dimensions, got {array.shape}")
+    return array
+
+
+def _state_names(robot: RobotTrack, source: str, dim: int) -> list[str]:
+    joints = list(robot.joint_names)
+    if source == "joint_positions" and len(joints) == dim:
+        return joints
+    if source == "state" and dim == 7 + len(STATE11_TAIL) and len(joints) >= 7:
+        return joints[:7] + STATE11_TAIL
+    return [f"state_{i}" for i in range(dim)]
+
+
+def _feature(dtype: str, shape: list[int], names: list[str] | None = None, **more: Any) -> dict[str, Any]:
+    return {"dtype": dtype, "shape": shape, "names": names, **more}
+
+
+def _flatten(demo: Demonstration, where: str) -> _Episode:
+    """Map one demonstration onto LeRobot columns (see the module docstring)."""
+    robot, frames = demo.robot, demo.num_frames
+    if robot is None:
+        raise LeRobotFormatError(f"{where}: no robot track (robot_states.npz); LeRobot needs a state")
+    source = "state" if "state" in robot.arrays else "joint_positions"
+    state = _per_frame(robot.arrays[source], frames, f"{where}: robot array {source!r}")
+    zero_filled = "actions" not in robot.arrays
+    action = _per_frame(robot.arrays.get("actions", np.zeros((frames, 7))), frames, f"{where}: 'actions'")
+    state = state.reshape(frames, -1).astype(np.float32)
+    action = action.reshape(frames, -1).astype(np.float32)
+    extras, skipped = {}, []
+    for name, value in robot.arrays.items():
+        value = np.asarray(value)
+        if name in (source, "actions"):
+            continue
+        if value.ndim in (1, 2) and len(value) == frames and value.dtype.kind in "biuf":
+            extras[name] = value
+        else:
+            skipped.append(name)
+    videos, cameras = {}, {}
+    for name, cam in demo.cameras.items():
+        if "/" in name or cam.rgb.ndim != 4 or len(cam.rgb) != frames or cam.rgb.dtype != np.uint8:
+            raise LeRobotFormatError(
+                f"{where}: camera {name!r} needs a name without '/' and {frames}×H×W×3 "
+                f"uint8 frames, got {cam.rgb.shape} {cam.rgb.dtype}"
+            )
+        videos[IMAGE_PREFIX + name] = cam.rgb
+        cameras[name] = {"K": np.asarray(cam.K).tolist(), "width": cam.width, "height": cam.height}
+        if cam.T_world_camera is not None:
+            cameras[name]["T_world_camera"] = np.asarray(cam.T_world_camera).tolist()
+    ee = robot.action_space in (None, "ee_delta") and action.shape[1] == len(EE_DELTA_NAMES)
+    action_names = EE_DELTA_NAMES if ee else [f"action_{i}" for i in range(action.shape[1])]
+    state_names = _state_names(robot, source, state.shape[1])
+    features = {"observation.state": _feature("float32", [state.shape[1]], state_names)}
+    features["action"] = _feature("float32", [action.shape[1]], action_names)
+    for name, value in extras.items():
+        features[EXTRA_PREFIX + name] = _feature(str(value.dtype), list(value.shape[1:]) or [1])
+    robot_info = {"name": robot.name, "joint_names": list(robot.joint_names)}
+    side = {"cameras": cameras, "robot": robot_info | {"action_space": robot.action_space}}
+    side |= {"state_source": source, "action_zero_filled": zero_filled, "skipped_arrays": skipped}
+    side["depth_dropped"] = [name for name, cam in demo.cameras.items() if cam.depth is not None]
+    side |= {"fps": demo.fps, "task": demo.task, "segments": demo.segments, "extra": demo.extra}
+    return _Episode(state, action, extras, videos, demo.instruction, features, side)
+
+
+def _features(ep: _Episode, fps: int, version: str) -> dict[str, dict[str, Any]]:
+    features: dict[str, dict[str, Any]] = {}
+    for key, frames in ep.videos.items():
+        height, width = frames.shape[1] + frames.shape[1] % 2, frames.shape[2] + frames.shape[2] % 2
+        info = {"video.height": height, "video.width": width, "video.fps": fps, "video.channels": 3}
+        info |= {
+            "video.codec": "h264",
+            "video.pix_fmt": "yuv420p",
+            "video.is_depth_map": False,
+            "has_audio": False,
+        }
+        features[key] = _feature("video", [height, width, 3], ["height", "width", "channels"], info=info)
+    features |= json.loads(json.dumps(ep.features))
+    features |= {name: _feature(dtype, [1]) for name, dtype in INDEX_FEATURES.items()}
+    if version == V30:  # v3.0 gives every non-video feature its fps
+        features |= {k: f | {"fps": fps} for k, f in features.items() if f["dtype"] != "video"}
+    return features
+
+
+def _prepare(demos: list[Demonstration] | list[Path], root: Path, version: str):
+    """Episodes, fps, features and {task: index}; all demonstrations must agree on fps and features."""
+    if not demos:
+        raise LeRobotFormatError(f"{root}: no demonstrations to export")
+    episodes, fps, features = [], 0, None
+    for i, demo in enumerate(demos):
+        where = f"demos[{i}]"
+        if not isinstance(demo, Demonstration):
+            where, demo = str(demo), read_demonstration(demo)
+        if abs(demo.fps - round(demo.fps)) > 1e-6:
+            raise LeRobotFormatError(f"{where}: LeRobot needs whole frames per second, got {demo.fps}")
+        ep = _flatten(demo, where)
+        ep_features = _features(ep, int(round(demo.fps)), version)
+        if features is None:
+            fps, features = int(round(demo.fps)), ep_features
+        elif ep_features != features:
+            keys = sorted(k for k in {*features, *ep_features} if features.get(k) != ep_features.get(k))
+            raise LeRobotFormatError(f"{where}: fps or features {keys} differ from the first demonstration's")
+        episodes.append(ep)
+    tasks = {task: i for i, task in enumerate(dict.fromkeys(ep.task for ep in episodes))}
+    return episodes, fps, features, tasks
+
+
+def _columns(ep: _Episode, episode: int, first: int, task: int, fps: int) -> dict[str, np.ndarray]:
+    frames = len(ep.state)
+    extras = {EXTRA_PREFIX + name: value for name, value in ep.extras.items()}
+    indices = {
+        "timestamp": (np.arange(frames) / fps).astype(np.float32),
+        "frame_index": np.arange(frames, dtype=np.int64),
+        "episode_index": np.full(frames, episode, dtype=np.int64),
+        "index": np.arange(first, first + frames, dtype=np.int64),
+        "task_index": np.full(frames, task, dtype=np.int64),
+    }
+    return {"observation.state": ep.state, "action": ep.action} | extras | indices
+
+
+def _table(columns: dict[str, np.ndarray]) -> pa.Table:
+    """Scalars as plain columns, vectors as fixed-size lists (what ``datasets.Sequence`` writes)."""
+    arrow = {name: pa.array(value.reshape(-1)) for name, value in columns.items()}
+    for name, value in columns.items():
+        if value.ndim == 2:
+            arrow[name] = pa.FixedSizeListArray.from_arrays(arrow[name], value.shape[1])
+    return pa.table(arrow)
+
+
+def _image_sample(frames: np.ndarray) -> tuple[np.ndarray, int]:
+    """At most ~100 frames, strided to ≤ ~150 pixels a side, as N×3 values in [0, 1]; and the frame count."""
+    sample = frames[:: max(1, len(frames) // 100)]
+    stride = max(1, max(sample.shape[1:3]) // 150)
+    return sample[:, ::stride, ::stride].reshape(-1, 3) / 255.0, len(sample)
+
+
+def _stats(values: np.ndarray, count: int, quantiles: bool, image: bool = False) -> dict[str, Any]:
+    """LeRobot's per-feature stats; images per channel, shaped 3×1×1 in [0, 1]."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    stats = {"min": values.min(0), "max": values.max(0), "mean": values.mean(0), "std": values.std(0)}
+    if quantiles:
+        stats |= {name: np.quantile(values, q, axis=0) for name, q in QUANTILES.items()}
+    shape = (3, 1, 1) if image else (-1,)
+    return {name: value.reshape(shape).tolist() for name, value in stats.items()} | {"count": [count]}
+
+
+def _episode_stats(columns: dict[str, np.ndarray], ep: _Episode, quantiles: bool) -> dict[str, Any]:
+    stats = {name: _stats(value, len(value), quantiles) for name, value in columns.items()}
+    for key, frames in ep.videos.items():
+        stats[key] = _stats(*_image_sample(frames), quantiles, image=True)
+    return stats
+
+
+def _global_stats(all_columns: list[dict[str, np.ndarray]], episodes: list[_Episode]) -> dict[str, Any]:
+    stats = {}
+    for name in all_columns[0]:
+        values = np.concatenate([columns[name] for columns in all_columns])
+        stats[name] = _stats(values, len(values), quantiles=True)
+    for key in episodes[0].videos:
+        samples = [_image_sample(ep.videos[key]) for ep in episodes]
+        pixels, count = np.concatenate([s[0] for s in samples]), sum(s[1] for s in samples)
+        stats[key] = _stats(pixels, count, quantiles=True, image=True)
+    return stats
+
+
+def _tasks_table(tasks: dict[str, int]) -> pa.Table:
+    """``meta/tasks.parquet`` as LeRobot writes it: pandas reads it back indexed by ``task``."""
+    kinds = [("task_index", "int64", "int64"), ("task", "unicode", "object")]
+    columns = [
+        {"name": n, "field_name": n, "pandas_type": p, "numpy_type": t, "metadata": None} for n, p, t in kinds
+    ]
+    pandas_meta = {
+        "index_columns": ["task"],
+        "column_indexes": [],
+        "columns": columns,
+        "pandas_version": "2.2.0",
+    }
+    table = pa.table({"task_index": pa.array(list(tasks.values()), pa.int64()), "task": list(tasks)})
+    return table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)})
+
+
+def _new_root(root: Path) -> Path:
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise FileExistsError(f"{root} already exists and is not empty; choose a new output folder")
+    (root / "meta").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_json(path: Path, data: Any, lines: bool = False) -> None:
+    """JSON, or JSON lines (one object a line) when ``lines``."""
+    rows, indent = (data, None) if lines else ([data], 4)
+    path.write_text("".join(json.dumps(row, indent=indent, ensure_ascii=False) + "\n" for row in rows))
+
+
+def _finish(root: Path, repo_id: str | None, episodes: list[_Episode], info: dict[str, Any]) -> Path:
+    """Write the side file, then ``meta/info.json`` last, so a half-written dataset has none."""
+    side = {"format": SIDE_FORMAT, "repo_id": repo_id or f"twinarena/{root.name}"}
+    _write_json(root / SIDE_PATH, side | {"episodes": {str(i): ep.side for i, ep in enumerate(episodes)}})
+    _write_json(root / INFO_PATH, info)
+    return root
+
+
+def _info(version: str, robot_type: str, fps: int, episodes: list[_Episode], tasks: dict) -> dict[str, Any]:
+    info = {"codebase_version": version, "robot_type": robot_type, "total_episodes": len(episodes)}
+    info |= {"total_frames": sum(len(ep.state) for ep in episodes), "total_tasks": len(tasks)}
+    return info | {"chunks_size": CHUNKS_SIZE, "fps": fps, "splits": {"train": f"0:{len(episodes)}"}}
+
+
+def export_lerobot_v3(
+    demos: list[Demonstration] | list[Path],
+    root: Path,
+    *,
+    robot_type: str = "franka_panda",
+    repo_id: str | None = None,
+) -> Path:
+    """Write ``demos`` as a LeRobotDataset v3.0 in ``root`` (new or empty); returns ``root``.
+
+    ``repo_id`` defaults to ``twinarena/<root name>``; it is kept in ``meta/twinarena.json``.
+    """
+    root = Path(root)
+    episodes, fps, features, tasks = _prepare(demos, root, V30)
+    _new_root(root)
+    tables, all_columns, rows, start = [], [], [], 0
+    for i, ep in enumerate(episodes):
+        columns, frames = _columns(ep, i, start, tasks[ep.task], fps), len(ep.state)
+        row: dict[str, Any] = {"episode_index": i, "tasks": [ep.task], "length": frames}
+        row |= {"data/chunk_index": 0, "data/file_index": 0}
+        row |= {"dataset_from_index": start, "dataset_to_index": start + frames}
+        for key in ep.videos:  # each camera's episodes follow one another in one file
+            parts = {"chunk_index": 0, "file_index": 0, "from_timestamp": start / fps}
+            parts["to_timestamp"] = (start + frames) / fps
+            row |= {f"videos/{key}/{name}": value for name, value in parts.items()}
+        for name, stats in _episode_stats(columns, ep, quantiles=True).items():
+            row |= {f"stats/{name}/{stat}": value for stat, value in stats.items()}
+        rows.append(row | {"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0})
+        tables.append(_table(columns))
+        all_columns.append(columns)
+        start += frames
+    data_path = root / V30_DATA_PATH.format(chunk_index=0, file_index=0)
+    data_path.parent.mkdir(parents=True)
+    pq.write_table(pa.concat_tables(tables), data_path)
+    for key in episodes[0].videos:
+        video_path = root / V30_VIDEO_PATH.format(video_key=key, chunk_index=0, file_index=0)
+        video_path.parent.mkdir(parents=True)
+        write_mp4(video_path, np.concatenate([ep.videos[key] for ep in episodes]), fps)
+    (root / V30_EPISODES_PATH).parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), root / V30_EPISODES_PATH)
+    pq.write_table(_tasks_table(tasks), root / "meta/tasks.parquet")
+    _write_json(root / "meta/stats.json", _global_stats(all_columns, episodes))
+    info = _info(V30, robot_type, fps, episodes, tasks) | {
+        "data_files_size_in_mb": 100,
+        "video_files_size_in_mb": 200,
+    }
+    info |= {"data_path": V30_DATA_PATH, "video_path": V30_VIDEO_PATH, "features": features}
+    return _finish(root, repo_id, episodes, info)
+
+
+def export_lerobot_v21(
+    demos: list[Demonstration] | list[Path],
+    root: Path,
+    *,
+    robot_type: str = "franka_panda",
+    repo_id: str | None = None,
+) -> Path:
+    """Write ``demos`` as a LeRobotDataset v2.1 (one parquet, and one MP4 per camera, per episode)."""
+    root = Path(root)
+    episodes, fps, features, tasks = _prepare(demos, root, V21)
+    _new_root(root)
+    listing, stats_rows, start = [], [], 0
+    for i, ep in enumerate(episodes):
+        chunk, columns = i // CHUNKS_SIZE, _columns(ep, i, start, tasks[ep.task], fps)
+        data_path = root / V21_DATA_PATH.format(episode_chunk=chunk, episode_index=i)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(_table(columns), data_path)
+        for key, frames in ep.videos.items():
+            video_path = root / V21_VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=i)
+            video_path.parent.mkdir(parents=True, exist_ok=True)
+            write_mp4(video_path, frames, fps)
+        listing.append({"episode_index": i, "tasks": [ep.task], "length": len(ep.state)})
+        stats_rows.append({"episode_index": i, "stats": _episode_stats(columns, ep, quantiles=False)})
+        start += len(ep.state)
+    _write_json(root / "meta/episodes.jsonl", listing, lines=True)
+    _write_json(root / "meta/episodes_stats.jsonl", stats_rows, lines=True)
+    tasks_rows = [{"task_index": i, "task": task} for task, i in tasks.items()]
+    _write_json(root / "meta/tasks.jsonl", tasks_rows, lines=True)
+    videos, chunks = len(episodes) * len(episodes[0].videos), math.ceil(len(episodes) / CHUNKS_SIZE)
+    info = _info(V21, robot_type, fps, episodes, tasks) | {"total_videos": videos, "total_chunks": chunks}
+    info |= {"data_path": V21_DATA_PATH, "video_path": V21_VIDEO_PATH, "features": features}
+    return _finish(root, repo_id, episodes, info)
+
+
+# -- import --------------------------------------------------------------------------------------------
+def _load_json(path: Path, lines: bool = False) -> Any:
+    if not path.is_file():
+        raise LeRobotFormatError(f"{path}: missing")
+    try:
+        text = path.read_text()
+        return [json.loads(line) for line in text.splitlines() if line.strip()] if lines else json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise LeRobotFormatError(f"{path}: not valid JSON ({err})") from err
+
+
+def _read_info(root: Path) -> dict[str, Any]:
+    path = root / INFO_PATH
+    if not path.is_file():
+        raise LeRobotFormatError(f"{path}: missing; {root} is not a LeRobot dataset")
+    info = _load_json(path)
+    version = info.get("codebase_version") if isinstance(info, dict) else None
+    if version not in (V30, V21, "v2.0"):
+        raise LeRobotFormatError(f"{path}: unknown codebase_version {version!r}; expected v3.0 or v2.1")
+    for key in ("fps", "features", "data_path"):
+        if key not in info:
+            raise LeRobotFormatError(f"{path}: missing {key!r}")
+    return info
+
+
+def _video_keys(info: dict[str, Any]) -> list[str]:
+    return [key for key, feature in info["features"].items() if feature.get("dtype") == "video"]
+
+
+def _episodes_v30(root: Path, info: dict[str, Any]) -> list[LeRobotEpisode]:
+    files = sorted((root / "meta/episodes").glob("*/*.parquet"))
+    if not files:
+        raise LeRobotFormatError(f"{root / 'meta/episodes'}: no episode parquet files")
+    episodes = []
+    for path in files:
+        names = [name for name in pq.read_schema(path).names if not name.startswith("stats/")]
+        for row in pq.read_table(path, columns=names).to_pylist():
+            try:
+                chunk, file = row["data/chunk_index"], row["data/file_index"]
+                data = root / info["data_path"].format(chunk_index=chunk, file_index=file)
+                videos = {}
+                for key in _video_keys(info):  # str.format ignores the parts a path does not name
+                    at = {part: row[f"videos/{key}/{part}"] for part in VIDEO_PARTS}
+                    file = root / info["video_path"].format(video_key=key, **at)
+                    videos[key] = (file, float(at["from_timestamp"]), float(at["to_timestamp"]))
+                task = (row.get("tasks") or [""])[0]
+                episodes.append(LeRobotEpisode(row["episode_index"], row["length"], task, data, videos))
+            except (KeyError, TypeError, AttributeError) as err:
+                raise LeRobotFormatError(
+                    f"{path}: episode row lacks {err} or info.json paths differ"
+                ) from err
+    return sorted(episodes, key=lambda e: e.index)
+
+
+def _episodes_v21(root: Path, info: dict[str, Any]) -> list[LeRobotEpisode]:
+    path, episodes = root / "meta/episodes.jsonl", []
+    chunks, fps = int(info.get("chunks_size", CHUNKS_SIZE)), float(info["fps"])
+    for row in _load_json(path, lines=True):
+        try:
+            index, length = int(row["episode_index"]), int(row["length"])
+            where = {"episode_chunk": index // chunks, "episode_index": index}
+            videos = {
+                key: (root / info["video_path"].format(video_key=key, **where), 0.0, length / fps)
+                for key in _video_keys(info)
+            }
+            data = root / info["data_path"].format(**where)
+        except (KeyError, TypeError, ValueError) as err:
+            raise LeRobotFormatError(f"{path}: episode entry lacks {err} or info.json paths differ") from err
+        episodes.append(LeRobotEpisode(index, length, (row.get("tasks") or [""])[0], data, videos))
+    return sorted(episodes, key=lambda e: e.index)
+
+
+def list_episodes(root: Path) -> list[LeRobotEpisode]:
+    """Every episode of the LeRobot dataset (v3.0 or v2.1) at ``root``, by episode index."""
+    root = Path(root)
+    info = _read_info(root)
+    return _episodes_v30(root, info) if info["codebase_version"] == V30 else _episodes_v21(root, info)
+
+
+def _column(table: pa.Table, name: str, path: Path) -> np.ndarray:
+    """A column as T (scalars) or T×k (lists) numpy array."""
+    if name not in table.column_names:
+        raise LeRobotFormatError(f"{path}: column {name!r} missing (meta/info.json declares it)")
+    column = table.column(name).combine_chunks()
+    kind = column.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), -1)
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _nearest(times: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest of the sorted ``times`` to each target, and its distance."""
+    right = np.clip(np.searchsorted(times, targets), 0, len(times) - 1)
+    left = np.clip(right - 1, 0, len(times) - 1)
+    pick = np.where(np.abs(times[left] - targets) <= np.abs(times[right] - targets), left, right)
+    return pick, np.abs(times[pick] - targets)
+
+
+def _decode_segment(path: Path, start: float, end: float, timestamps: np.ndarray, fps: float) -> np.ndarray:
+    """The frames of ``path`` nearest to ``start + timestamps``; decodes only around [start, end]."""
+    import av
+
+    if not path.is_file():
+        raise LeRobotFormatError(f"{path}: missing video file")
+    half, times, frames = 0.5 / fps, [], []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            if start > half and stream.time_base:
+                container.seek(int((start - half) / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.time is None or frame.time < start - half:
+                    continue
+                if frame.time > end + half:
+                    break
+                times.append(frame.time)
+                frames.append(frame.to_ndarray(format="rgb24"))
+    except (av.error.FFmpegError, IndexError) as err:
+        raise LeRobotFormatError(f"{path}: not a readable video ({err})") from err
+    if not frames:
+        raise LeRobotFormatError(f"{path}: no frames between {start:.3f} s and {end:.3f} s")
+    pick, error = _nearest(np.asarray(times), start + timestamps.astype(np.float64))
+    if error.max() > half + 1e-4:
+        worst = int(error.argmax())
+        raise LeRobotFormatError(f"{path}: no frame near {start + timestamps[worst]:.3f} s (frame {worst})")
+    return np.stack(frames)[pick]
+
+
+def _guess_K(width: int, height: int) -> np.ndarray:
+    """Pinhole intrinsics with a 60° vertical field of view and the principal point at the centre."""
+    focal = (height / 2.0) / math.tan(math.radians(30.0))
+    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
+
+
+def _camera(name: str, frames: np.ndarray, side: dict[str, Any]) -> CameraRecording:
+    """A camera from decoded frames and its side-file entry (true size, K, poses) if any."""
+    height, width = side.get("height", frames.shape[1]), side.get("width", frames.shape[2])
+    frames = frames[:, :height, :width]  # H.264 pads odd sizes to even
+    K = np.asarray(side["K"], dtype=float) if "K" in side else _guess_K(frames.shape[2], frames.shape[1])
+    pose = np.asarray(side["T_world_camera"], dtype=float) if "T_world_camera" in side else None
+    return CameraRecording(name, np.ascontiguousarray(frames), K, pose)
+
+
+def _robot(table: pa.Table, info: dict[str, Any], side: dict[str, Any], path: Path) -> RobotTrack:
+    features, robot = info["features"], side.get("robot", {})
+    state = _column(table, "observation.state", path).astype(np.float32)
+    arrays = {"joint_positions": state} | ({"state": state} if side.get("state_source") == "state" else {})
+    if "action" in features and not side.get("action_zero_filled", False):
+        arrays["actions"] = _column(table, "action", path).astype(np.float32)
+    for key in features:
+        if key.startswith(EXTRA_PREFIX):  # the arrays our exporter kept: joint_positions, actions_joint, ...
+            arrays[key.removeprefix(EXTRA_PREFIX)] = _column(table, key, path)
+    names = features["observation.state"].get("names")
+    names = next(iter(names.values()), None) if isinstance(names, dict) else names
+    joint_names = robot.get("joint_names") or (list(names) if isinstance(names, list) else [])
+    name = robot.get("name") or info.get("robot_type") or "unknown"
+    return RobotTrack(str(name), [str(n) for n in joint_names], arrays, robot.get("action_space"))
+
+
+def import_lerobot(root: Path, episode_index: int) -> Demonstration:
+    """Read episode ``episode_index`` of a LeRobot v3.0 or v2.1 dataset as a :class:`Demonstration`.
+
+    Cameras are named after the video key's last part (``observation.images.front`` → ``front``);
+    ``joint_positions`` ← observation.state and ``actions`` ← action, unless ``meta/twinarena.json``
+    and ``twinarena.*`` columns (our own exports) restore the original arrays, K, poses and sizes.
+    """
+    root = Path(root)
+    info = _read_info(root)
+    features = info["features"]
+    if "observation.state" not in features:
+        raise LeRobotFormatError(f"{root / INFO_PATH}: feature 'observation.state' missing")
+    if not _video_keys(info):
+        raise LeRobotFormatError(f"{root / INFO_PATH}: no video feature; a demonstration needs a camera")
+    episodes = {ep.index: ep for ep in list_episodes(root)}
+    if episode_index not in episodes:
+        listing = root / ("meta/episodes" if info["codebase_version"] == V30 else "meta/episodes.jsonl")
+        known = f"{min(episodes)}..{max(episodes)}" if episodes else "none"
+        raise LeRobotFormatError(f"{listing}: episode {episode_index} out of range (episodes {known})")
+    ep = episodes[episode_index]
+    if not ep.data_file.is_file():
+        raise LeRobotFormatError(f"{ep.data_file}: missing data file for episode {episode_index}")
+    try:
+        rows = [("episode_index", "==", episode_index)]
+        table = pq.read_table(
+            ep.data_file, filters=rows if "episode_index" in pq.read_schema(ep.data_file).names else None
+        )
+    except (pa.ArrowInvalid, OSError) as err:
+        raise LeRobotFormatError(f"{ep.data_file}: unreadable parquet ({err})") from err
+    if table.num_rows != ep.length:
+        raise LeRobotFormatError(
+            f"{ep.data_file}: {table.num_rows} rows for episode {episode_index}, not {ep.length}"
+        )
+    fps = float(info["fps"])
+    has_time = "timestamp" in table.column_names
+    timestamps = _column(table, "timestamp", ep.data_file) if has_time else np.arange(ep.length) / fps
+    side_file = _load_json(root / SIDE_PATH) if (root / SIDE_PATH).is_file() else {}
+    side = side_file.get("episodes", {}).get(str(episode_index), {})
+    side_cameras, cameras = side.get("cameras", {}), {}
+    for key in _video_keys(info):
+        name = key.removeprefix(IMAGE_PREFIX) if key.startswith(IMAGE_PREFIX) else key.rsplit(".", 1)[-1]
+        frames = _decode_segment(*ep.videos[key], timestamps.astype(np.float64), fps)
+        cameras[name] = _camera(name, frames, side_cameras.get(name, {}))
+    guessed = any("K" not in side_cameras.get(name, {}) for name in cameras)
+    return Demonstration(
+        fps=fps,
+        instruction=ep.task,
+        cameras=cameras,
+        robot=_robot(table, info, side, ep.data_file),
+        task=side.get("task"),
+        segments=side.get("segments") or {},
+        extra=dict(side.get("extra") or {}) | ({"intrinsics_guessed": True} if guessed else {}),
+    )
