@@ -40,6 +40,7 @@ class Waypoint:
     hold_steps: int = 0  # steps to stay once reached (for the gripper to act)
     max_steps: int = 60
     speed: float | None = None  # m per step; None: the expert's max_translation
+    axis: np.ndarray | None = None  # a push's first direction (set on its first step)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ScriptedExpert:
         self.plan = self._make_plan()
         self._held = 0
         self._steps_in_phase = 0
+        self._gripper = OPEN
 
     def _object_frame(self, name: str) -> tuple[np.ndarray, float]:
         pose = self.world.object_poses()[name]
@@ -137,7 +139,7 @@ class ScriptedExpert:
         direction = tpos[:2] - pos[:2]
         distance = float(np.linalg.norm(direction))
         u = direction / max(distance, 1e-6)
-        if not hasattr(wp, "axis"):
+        if wp.axis is None:
             wp.axis = u
         reach = float(np.max(footprint(self.objects[self.task.object]))) * 1.5 + 0.025
         wp.pos = np.array([*(pos[:2] - u * (reach - 0.03)), wp.pos[2]])
@@ -149,7 +151,7 @@ class ScriptedExpert:
         """The next ``ee_delta`` action (7,) toward the current waypoint."""
         cfg = self.config
         if not self.plan:
-            return np.array([0, 0, 0, 0, 0, 0, self._last_gripper()], dtype=float)
+            return np.array([0, 0, 0, 0, 0, 0, self._gripper], dtype=float)
         wp = self.plan[0]
         tcp, _ = self.world.tcp_pose()
         reached = np.linalg.norm(tcp - wp.pos) < wp.tolerance
@@ -179,6 +181,3 @@ class ScriptedExpert:
         self.cmd_rot = axis_angle_to_mat(action[3:6]) @ self.cmd_rot
         self._gripper = wp.gripper
         return action
-
-    def _last_gripper(self) -> float:
-        return getattr(self, "_gripper", OPEN)

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.demonstration import CameraRecording, Demonstration, RobotTrack, read_demonstration
+from twin.transforms import intrinsics_from_fovy
 from twin.video import write_mp4
 
 V30, V21 = "v3.0", "v2.1"
@@ -48,6 +49,7 @@ INDEX_FEATURES["timestamp"] = "float32"
 EE_DELTA_NAMES = ["dx", "dy", "dz", "drx", "dry", "drz", "gripper"]
 STATE11_TAIL = ["gripper_opening", "tcp_x", "tcp_y", "tcp_z"]  # the recorder's state: 7 joints + these
 VIDEO_PARTS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
+GUESSED_FOVY_DEG = 60.0  # intrinsics guessed for datasets without our side file
 QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
 
 
@@ -500,17 +502,15 @@ def _decode_segment(path: Path, start: float, end: float, timestamps: np.ndarray
     return np.stack(frames)[pick]
 
 
-def _guess_K(width: int, height: int) -> np.ndarray:
-    """Pinhole intrinsics with a 60° vertical field of view and the principal point at the centre."""
-    focal = (height / 2.0) / math.tan(math.radians(30.0))
-    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
-
-
 def _camera(name: str, frames: np.ndarray, side: dict[str, Any]) -> CameraRecording:
     """A camera from decoded frames and its side-file entry (true size, K, poses) if any."""
     height, width = side.get("height", frames.shape[1]), side.get("width", frames.shape[2])
     frames = frames[:, :height, :width]  # H.264 pads odd sizes to even
-    K = np.asarray(side["K"], dtype=float) if "K" in side else _guess_K(frames.shape[2], frames.shape[1])
+    K = (
+        np.asarray(side["K"], dtype=float)
+        if "K" in side
+        else intrinsics_from_fovy(GUESSED_FOVY_DEG, frames.shape[2], frames.shape[1])
+    )
     pose = np.asarray(side["T_world_camera"], dtype=float) if "T_world_camera" in side else None
     return CameraRecording(name, np.ascontiguousarray(frames), K, pose)
 

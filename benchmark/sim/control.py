@@ -51,17 +51,15 @@ JOINT_POSITION = ActionSpace(
 ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION)}
 
 
+def damped_pinv(jacobian: np.ndarray, damping: float) -> np.ndarray:
+    """Damped least-squares pseudo-inverse ``J^T (J J^T + λ² I)^-1``."""
+    jjt = jacobian @ jacobian.T
+    return jacobian.T @ np.linalg.inv(jjt + damping**2 * np.eye(jjt.shape[0]))
+
+
 def dls_step(jacobian: np.ndarray, error: np.ndarray, damping: float) -> np.ndarray:
     """Damped least-squares joint step: ``J^T (J J^T + λ² I)^-1 e``."""
-    jjt = jacobian @ jacobian.T
-    return jacobian.T @ np.linalg.solve(jjt + damping**2 * np.eye(jjt.shape[0]), error)
-
-
-def nullspace_projector(jacobian: np.ndarray, damping: float) -> np.ndarray:
-    """``I - J^+ J`` with the damped pseudo-inverse: moves that leave the TCP where it is."""
-    jjt = jacobian @ jacobian.T
-    pinv = jacobian.T @ np.linalg.inv(jjt + damping**2 * np.eye(jjt.shape[0]))
-    return np.eye(jacobian.shape[1]) - pinv @ jacobian
+    return damped_pinv(jacobian, damping) @ error
 
 
 @dataclass(frozen=True)
@@ -102,8 +100,10 @@ class InverseKinematics:
             error = np.concatenate([target_pos - pos, rotation_error(rot, target_rot)])
             mujoco.mj_jacSite(world.model, data, jacp, jacr, world.tcp_site)
             jac = np.vstack([jacp[:, world.arm_dof], jacr[:, world.arm_dof]])
-            dq = dls_step(jac, error, cfg.damping)
-            dq += nullspace_projector(jac, cfg.damping) @ (cfg.posture_gain * (HOME_QPOS - q))
+            pinv = damped_pinv(jac, cfg.damping)
+            # the step toward the target, plus a pull to home in the null space (I - J⁺J)
+            posture = cfg.posture_gain * (HOME_QPOS - q)
+            dq = pinv @ error + posture - pinv @ (jac @ posture)
             q = np.clip(q + dq, self.low, self.high)
             if np.linalg.norm(error) < cfg.tolerance:
                 break

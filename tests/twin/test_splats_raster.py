@@ -32,13 +32,9 @@ def test_sh_matches_gsplat(degree):
         assert torch.allclose(ours[c], torch.clamp_min(ref + 0.5, 0.0), atol=1e-12)
 
 
-@pytest.mark.parametrize("antialiased", [False, True])
-def test_projection_matches_gsplat_torch_impl(scene_factory, antialiased):
-    impl = pytest.importorskip(
-        "gsplat.cuda._torch_impl", reason="gsplat not installed: no projection reference"
-    )
-    means, quats, scales, opac, _, viewmats, ks, w, h = scene_factory(n=300, n_cams=3)
-    m2d, conics, depths, comps, radii = project_forward(
+def _project(means, quats, scales, opac, viewmats, ks, w, h, antialiased):
+    """Our projection with the test's fixed settings (eps2d 0.3, near 0.01, far 1e10, no radius clip)."""
+    return project_forward(
         _np(means),
         _np(quats),
         _np(scales),
@@ -53,6 +49,15 @@ def test_projection_matches_gsplat_torch_impl(scene_factory, antialiased):
         antialiased,
         0.0,
     )
+
+
+@pytest.mark.parametrize("antialiased", [False, True])
+def test_projection_matches_gsplat_torch_impl(scene_factory, antialiased):
+    impl = pytest.importorskip(
+        "gsplat.cuda._torch_impl", reason="gsplat not installed: no projection reference"
+    )
+    means, quats, scales, opac, _, viewmats, ks, w, h = scene_factory(n=300, n_cams=3)
+    m2d, conics, depths, comps, radii = _project(means, quats, scales, opac, viewmats, ks, w, h, antialiased)
     covars, _ = impl._quat_scale_to_covar_preci(quats, scales, compute_preci=False)
     g_radii, g_m2d, g_depths, g_conics, g_comps = impl._fully_fused_projection(
         means, covars, viewmats, ks, w, h, eps2d=0.3, calc_compensations=antialiased
@@ -73,21 +78,7 @@ def test_projection_matches_gsplat_torch_impl(scene_factory, antialiased):
 
 def test_projection_matches_reference_radii(scene_factory):
     means, quats, scales, opac, _, viewmats, ks, w, h = scene_factory(n=300, n_cams=2)
-    out = project_forward(
-        _np(means),
-        _np(quats),
-        _np(scales),
-        _np(opac),
-        _np(viewmats),
-        _np(ks),
-        w,
-        h,
-        0.3,
-        0.01,
-        1e10,
-        True,
-        0.0,
-    )
+    out = _project(means, quats, scales, opac, viewmats, ks, w, h, True)
     for c in range(2):
         ref = project_reference(means, quats, scales, opac, viewmats[c], ks[c], w, h, 0.3, 0.01, 1e10, True)
         np.testing.assert_array_equal(out[4][c], ref[4].numpy())
