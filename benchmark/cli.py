@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     name="twinarena",
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 
 
 class UserError(Exception):
@@ -123,12 +125,15 @@ def demo(
     out: Path = typer.Option(Path("twinarena-demo"), "-o", "--out", help="Output folder."),
     episodes: int = typer.Option(2, "--episodes", min=1, help="Demonstrations per reference scene."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+    splat_steps: int = typer.Option(300, "--splat-steps", min=1, help="Splat steps per twin build."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Run every stage that exists so far on the embedded defaults."""
     from benchmark.demo import run_demo
 
-    result = run_demo(out, episodes=episodes, overwrite=overwrite, progress_factory=_progress)
+    result = run_demo(
+        out, episodes=episodes, overwrite=overwrite, progress_factory=_progress, splat_steps=splat_steps
+    )
     if as_json:
         _emit_json(result)
         return
@@ -140,8 +145,102 @@ def demo(
             row["scene"], row["task"], f"{row['successes']}/{row['episodes']}", f"{row['mean_progress']:.2f}"
         )
     Console().print(table)
+    twins = Table(title="Twins of the first demonstrations")
+    for column in ("scene", "task", "objects", "position err", "size err", "PSNR", "expert in twin"):
+        twins.add_column(column)
+    for row in result["twins"]:
+        twins.add_row(
+            row["scene"],
+            row["task"],
+            row["objects_found"],
+            f"{row['max_position_error_m'] * 100:.2f} cm",
+            f"{row['max_size_error']:.1%}",
+            f"{row['psnr_db']:.1f} dB",
+            "success" if row["expert_success_in_twin"] else "failure",
+        )
+    Console().print(twins)
     for key, value in result["artifacts"].items():
         console.print(f"{key}: {value}")
+
+
+twin_app = typer.Typer(help="Build, inspect and check twin packages.", no_args_is_help=True)
+app.add_typer(twin_app, name="twin")
+
+
+@twin_app.command("build")
+def twin_build(
+    demo: Path = typer.Argument(..., help="A demonstration folder, or a LeRobotDataset root."),
+    out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
+    episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
+    splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Splat optimisation steps."),
+    scan_frames: int = typer.Option(40, "--scan-frames", min=2, help="Most scan frames to use."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Reconstruct a demonstration into a twin package (splats, meshes, scene.xml, task, fidelity)."""
+    from benchmark.twins import build_and_evaluate
+    from twin.appearance import AppearanceConfig
+    from twin.build import BuildConfig
+
+    config = BuildConfig(max_scan_frames=scan_frames, appearance=AppearanceConfig(steps=splat_steps))
+
+    with _progress() as bar:
+        job = bar.add_task("twin build", total=len(STAGES))
+
+        def on_stage(name: str) -> None:
+            bar.update(job, completed=STAGES.index(name), description=f"twin build: {name}")
+
+        result = build_and_evaluate(
+            demo, out, episode=episode, overwrite=overwrite, on_stage=on_stage, config=config
+        )
+        bar.update(job, completed=len(STAGES), description="twin build: done")
+    if as_json:
+        _emit_json(result)
+        return
+    fid = result["fidelity"]
+    console.print(
+        f"[green]twin written to {out}[/]: {len(result['objects'])} objects, task {result['task']['family']} "
+        f"({result['task']['object']} → {result['task']['target']}), held-out PSNR {fid['psnr_db']:.1f} dB, "
+        f"SSIM {fid['ssim']:.3f}, {sum(result['seconds'].values()):.0f} s"
+    )
+    truth = fid.get("ground_truth")
+    if truth:
+        console.print(
+            f"against ground truth: {truth['matched']}/{truth['truth_objects']} objects found, "
+            f"position error ≤ {truth['max_position_error_m'] * 100:.2f} cm, "
+            f"size error ≤ {truth['max_size_error']:.1%}"
+        )
+
+
+@twin_app.command("show")
+def twin_show(
+    twin: Path = typer.Argument(..., help="A twin package folder."),
+    out: Path = typer.Option(None, "-o", "--out", help="Picture to write (default: the twin's preview.png)."),
+) -> None:
+    """Write a side-by-side picture: real frame | twin render | difference."""
+    from twin.show import show_twin
+
+    console.print(f"wrote {show_twin(twin, out)}")
+
+
+@twin_app.command("check")
+def twin_check(
+    twin: Path = typer.Argument(..., help="A twin package folder."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate a twin package: manifest, files, hash, splats and scene.xml."""
+    from benchmark.twins import check_package
+
+    problems = check_package(twin)
+    if as_json:
+        _emit_json({"twin": str(twin), "ok": not problems, "problems": problems})
+    elif problems:
+        for problem in problems:
+            console.print(Text.assemble(("problem:", "red"), f" {problem}"), soft_wrap=True)
+    else:
+        console.print(f"[green]{twin}: a sound twin package[/]")
+    if problems:
+        raise SystemExit(1)
 
 
 def main() -> None:
@@ -149,11 +248,24 @@ def main() -> None:
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
     from twin.demonstration import DemonstrationError
+    from twin.errors import TwinBuildError
+    from twin.lerobot import LeRobotFormatError
+    from twin.package import TwinPackageError
 
+    user_errors = (
+        UserError,
+        SceneSpecError,
+        DemonstrationError,
+        LeRobotFormatError,
+        TwinBuildError,
+        TwinPackageError,
+        HeadlessGLError,
+        FileExistsError,
+    )
     try:
         app(standalone_mode=False)
-    except (UserError, SceneSpecError, DemonstrationError, HeadlessGLError, FileExistsError) as err:
-        console.print(f"[red]error:[/] {err}")
+    except user_errors as err:
+        console.print(Text.assemble(("error:", "red"), f" {err}"), soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         console.print("[yellow]aborted[/]")

@@ -1,8 +1,9 @@
 """``twinarena demo``: every stage that exists, end to end, on the embedded defaults.
 
 Stages so far: record expert demonstrations of every reference scene and task, export them as a
-LeRobotDataset v3.0, and draw a contact sheet per demonstration. Later stages (twin build,
-evaluation, leaderboard, report) append themselves here.
+LeRobotDataset v3.0, draw a contact sheet per demonstration, and build a twin of each task's first
+demonstration (scored against its ground truth, with the scripted expert run inside it). Later
+stages (evaluation, leaderboard, report) append themselves here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ def contact_sheet(demo_dir: Path, columns: int = 4, rows: int = 2) -> np.ndarray
     return np.vstack([np.hstack(tiles[r * columns : (r + 1) * columns]) for r in range(rows)])
 
 
-def run_demo(out: Path, episodes: int = 2, overwrite: bool = False, progress_factory=None) -> dict:
+DEMO_SPLAT_STEPS = 300  # fewer than a full build's 800: the demo favours time over the last dB
+
+
+def run_demo(
+    out: Path,
+    episodes: int = 2,
+    overwrite: bool = False,
+    progress_factory=None,
+    splat_steps: int = DEMO_SPLAT_STEPS,
+) -> dict:
     """Run the pipeline into ``out``; return a JSON-able summary of what was made."""
     from PIL import Image
 
@@ -81,6 +91,31 @@ def run_demo(out: Path, episodes: int = 2, overwrite: bool = False, progress_fac
     if export_lerobot_v3 is not None:
         export_lerobot_v3(demo_dirs, out / "lerobot", repo_id="twinarena/reference-demos")
         artifacts["lerobot_v3"] = str(out / "lerobot")
-    result = {"scenes": rows, "artifacts": artifacts}
+    artifacts["twins"] = str(out / "twins")
+    twins = _build_twins(out, jobs, splat_steps, progress_factory)
+    result = {"scenes": rows, "twins": twins, "artifacts": artifacts}
     (out / "summary.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def _build_twins(out: Path, jobs, splat_steps: int, progress_factory) -> list[dict]:
+    """A twin of every task's first demonstration, each scored and tried with the expert."""
+    from benchmark.twins import evaluate_twin
+    from twin.appearance import AppearanceConfig
+    from twin.build import BuildConfig
+
+    config = BuildConfig(appearance=AppearanceConfig(steps=splat_steps))
+    bar = progress_factory() if progress_factory else nullcontext()
+    rows = []
+    with bar:
+        handle = bar.add_task("build twins", total=len(jobs)) if progress_factory else None
+        for scene_name, task_name in jobs:
+            demo = out / "demonstrations" / scene_name / task_name / "episode_000000"
+            twin_dir = out / "twins" / f"{scene_name}__{task_name}"
+            task = load_scene(scene_name).task(task_name)
+            rows.append(
+                {"scene": scene_name, "task": task_name, **evaluate_twin(demo, twin_dir, config, task)}
+            )
+            if progress_factory:
+                bar.advance(handle)
+    return rows

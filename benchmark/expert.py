@@ -87,9 +87,10 @@ class ScriptedExpert:
         tpos, tyaw = self._object_frame(task.target)
         if task.family == "push":
             return self._push_plan(obj, pos, tpos)
-        symmetry = (
-            np.pi / 2 if obj.shape == "box" else (2 * np.pi / obj.size[2] if obj.shape == "prism" else np.pi)
-        )
+        if obj.shape in ("box", "mesh"):
+            symmetry = np.pi / 2
+        else:
+            symmetry = 2 * np.pi / obj.size[2] if obj.shape == "prism" else np.pi
         gyaw = grasp_yaw(yaw, symmetry)
         grasp_z = max(pos[2], 0.018)
         place_z = tpos[2] + object_half_height(target) + object_half_height(obj) + 0.015

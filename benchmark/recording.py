@@ -18,7 +18,7 @@ from benchmark.sim.scene_builder import SCAN_CAMERA
 from benchmark.sim.scene_spec import SceneSpec, TaskSpec
 from benchmark.sim.world import World, mujoco
 from twin.demonstration import CameraRecording, Demonstration, RobotTrack, write_demonstration
-from twin.transforms import mujoco_camera_quat
+from twin.transforms import mujoco_camera_quat, pose_matrix
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,7 @@ def record_episode(world: World, task: TaskSpec, seed: int, config: RecordConfig
             "actions_joint": np.stack(tape.actions_joint).astype(np.float32),
         },
         action_space="ee_delta",
+        base_pose=pose_matrix(np.eye(3), np.asarray(scene.robot_base, dtype=float)),
     )
     demo = Demonstration(
         fps=scene.physics.control_hz,

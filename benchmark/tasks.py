@@ -51,7 +51,7 @@ def state_from_world(world) -> TaskState:
 
 def footprint(obj: ObjectSpec) -> np.ndarray:
     """Half extents of the object's footprint in its own x, y."""
-    if obj.shape in ("box", "tray"):
+    if obj.shape in ("box", "tray", "mesh"):
         return np.array(obj.size[:2])
     return np.array([obj.size[0], obj.size[0]])
 

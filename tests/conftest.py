@@ -1,16 +1,39 @@
-"""Shared fixtures: reference scenes and a small recorded demonstration."""
+"""Shared fixtures: small recorded demonstrations of the reference scenes, recorded once per session."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 
-@pytest.fixture(scope="session")
-def recorded_demo(tmp_path_factory):
-    """One short tray_pick demonstration (8-frame scan), recorded once per test session."""
+def _record(tmp_path_factory, scene: str, scan_frames: int) -> Path:
     from benchmark.recording import RecordConfig, record
     from benchmark.scenes import load_scene
 
-    out = tmp_path_factory.mktemp("rec") / "demo"
-    record(load_scene("tray_pick"), out, episodes=1, seed=3, config=RecordConfig(scan_frames=8))
+    out = tmp_path_factory.mktemp(f"rec_{scene}_{scan_frames}") / "demo"
+    record(load_scene(scene), out, episodes=1, seed=3, config=RecordConfig(scan_frames=scan_frames))
     return out / "episode_000000"
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(tmp_path_factory) -> Path:
+    """One short tray_pick demonstration (8-frame scan)."""
+    return _record(tmp_path_factory, "tray_pick", 8)
+
+
+@pytest.fixture(scope="session")
+def tray_pick_demo(tmp_path_factory) -> Path:
+    """One tray_pick demonstration with a 12-frame scan, for twin builds; never modify it."""
+    return _record(tmp_path_factory, "tray_pick", 12)
+
+
+@pytest.fixture(scope="session")
+def cube_stack_scan(tmp_path_factory):
+    """The 20-frame scan of a cube_stack demonstration: rgb, depth, K, ground-truth T_world_camera."""
+    from twin.demonstration import read_demonstration
+
+    demo = read_demonstration(_record(tmp_path_factory, "cube_stack", 20))
+    start, end = demo.segments["scan"]
+    cam = demo.primary
+    return cam.rgb[start:end], cam.depth[start:end], cam.K, cam.T_world_camera[start:end]

@@ -8,7 +8,7 @@ A demonstration folder holds::
     camera.json        {"K": 3×3, "width", "height", "T_world_camera"?: 4×4 or T×4×4 (OpenCV frame)}
     depth.npz          optional, key "depth": T×H×W metres, float16/float32 (or depth/*.png, mm uint16)
     <camera>/...       further cameras: the same three files in a sub-folder named for the camera
-    robot.json         optional: {"name", "joint_names", "action_space"?}
+    robot.json         optional: {"name", "joint_names", "action_space"?, "base_pose"?: 4×4 T_world_base}
     robot_states.npz   optional: "joint_positions" T×J, plus any per-frame arrays ("actions", ...)
     ground_truth/      optional, for judging the pipeline only: objects.json, object_poses.npz
 
@@ -69,6 +69,7 @@ class RobotTrack:
     joint_names: list[str]
     arrays: dict[str, np.ndarray]
     action_space: str | None = None
+    base_pose: np.ndarray | None = None  # 4×4 T_world_base, when the robot's mount is known
 
 
 @dataclass
@@ -127,6 +128,8 @@ def write_demonstration(
         robot = {"name": demo.robot.name, "joint_names": demo.robot.joint_names}
         if demo.robot.action_space:
             robot["action_space"] = demo.robot.action_space
+        if demo.robot.base_pose is not None:
+            robot["base_pose"] = np.asarray(demo.robot.base_pose).tolist()
         (folder / "robot.json").write_text(json.dumps(robot, indent=1))
         np.savez_compressed(folder / "robot_states.npz", **demo.robot.arrays)
     if ground_truth is not None:
@@ -176,7 +179,9 @@ def _read_camera(folder: Path, name: str) -> CameraRecording:
         rgb = read_png_folder(folder / "rgb")
     else:
         raise DemonstrationError(f"{folder}: no rgb.mp4 and no rgb/ folder of PNG frames")
-    K = _matrix(info.get("K"), (3, 3), f"{folder / 'camera.json'}: K")
+    if "K" not in info:
+        raise DemonstrationError(f"{folder / 'camera.json'}: missing the intrinsics 'K' (a 3×3 matrix)")
+    K = _matrix(info["K"], (3, 3), f"{folder / 'camera.json'}: K")
     width, height = info.get("width"), info.get("height")
     if (height, width) != rgb.shape[1:3]:
         # H.264 pads odd sizes to even; crop back to the declared size.
@@ -208,7 +213,11 @@ def _read_camera(folder: Path, name: str) -> CameraRecording:
     elif (folder / "depth").is_dir():
         depth = read_png_folder(folder / "depth").astype(np.float32) / 1000.0
     if depth is not None and depth.shape != rgb.shape[:3]:
-        raise DemonstrationError(f"{folder}: depth shape {depth.shape} does not match video {rgb.shape[:3]}")
+        source = folder / ("depth.npz" if (folder / "depth.npz").is_file() else "depth")
+        raise DemonstrationError(
+            f"{source}: {depth.shape[0]} depth frames of {depth.shape[2]}×{depth.shape[1]}, but the video "
+            f"has {rgb.shape[0]} frames of {rgb.shape[2]}×{rgb.shape[1]}"
+        )
     return CameraRecording(name, rgb, K, pose, depth)
 
 
@@ -235,8 +244,13 @@ def read_demonstration(folder: str | Path) -> Demonstration:
             raise DemonstrationError(f"{folder / 'robot_states.npz'}: unreadable ({err})") from err
         if "joint_positions" not in arrays:
             raise DemonstrationError(f"{folder / 'robot_states.npz'}: missing 'joint_positions'")
+        base = info.get("base_pose")
         robot = RobotTrack(
-            info.get("name", "unknown"), list(info.get("joint_names", [])), arrays, info.get("action_space")
+            info.get("name", "unknown"),
+            list(info.get("joint_names", [])),
+            arrays,
+            info.get("action_space"),
+            None if base is None else _matrix(base, (4, 4), f"{folder / 'robot.json'}: base_pose"),
         )
     known = {"format", "fps", "instruction", "cameras", "task", "segments", "ground_truth"}
     return Demonstration(

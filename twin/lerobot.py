@@ -141,6 +141,8 @@ def _flatten(demo: Demonstration, where: str) -> _Episode:
     for name, value in extras.items():
         features[EXTRA_PREFIX + name] = _feature(str(value.dtype), list(value.shape[1:]) or [1])
     robot_info = {"name": robot.name, "joint_names": list(robot.joint_names)}
+    if robot.base_pose is not None:
+        robot_info["base_pose"] = np.asarray(robot.base_pose, dtype=float).tolist()
     side = {"cameras": cameras, "robot": robot_info | {"action_space": robot.action_space}}
     side |= {"state_source": source, "action_zero_filled": zero_filled, "skipped_arrays": skipped}
     side["depth_dropped"] = [name for name, cam in demo.cameras.items() if cam.depth is not None]
@@ -528,7 +530,14 @@ def _robot(table: pa.Table, info: dict[str, Any], side: dict[str, Any], path: Pa
     names = next(iter(names.values()), None) if isinstance(names, dict) else names
     joint_names = robot.get("joint_names") or (list(names) if isinstance(names, list) else [])
     name = robot.get("name") or info.get("robot_type") or "unknown"
-    return RobotTrack(str(name), [str(n) for n in joint_names], arrays, robot.get("action_space"))
+    base = robot.get("base_pose")
+    return RobotTrack(
+        str(name),
+        [str(n) for n in joint_names],
+        arrays,
+        robot.get("action_space"),
+        None if base is None else np.asarray(base, dtype=float),
+    )
 
 
 def import_lerobot(root: Path, episode_index: int) -> Demonstration:

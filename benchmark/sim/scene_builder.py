@@ -9,9 +9,15 @@ import numpy as np
 
 from benchmark.sim.gl import import_mujoco
 from benchmark.sim.robot import PandaConfig, panda_spec
-from benchmark.sim.scene_spec import ObjectSpec, SceneSpec
+from benchmark.sim.scene_spec import ObjectSpec, PhysicsSpec, SceneSpec
 from benchmark.sim.textures import TextureSpec, render_texture
-from twin.transforms import mujoco_camera_quat, yaw_quat
+from twin.transforms import (
+    MUJOCO_TO_OPENCV,
+    fovy_from_intrinsics,
+    mat_to_quat,
+    mujoco_camera_quat,
+    yaw_quat,
+)
 
 mujoco = import_mujoco()
 
@@ -51,7 +57,7 @@ def prism_vertices(radius: float, half_height: float, sides: int) -> np.ndarray:
 
 def object_half_height(obj: ObjectSpec) -> float:
     """Half the object's height: the z of its centre when it rests on the table."""
-    if obj.shape in ("box", "tray"):
+    if obj.shape in ("box", "tray", "mesh"):
         return obj.size[2]
     if obj.shape == "sphere":
         return obj.size[0]
@@ -84,6 +90,8 @@ def _add_object(spec, obj: ObjectSpec) -> None:
         mesh = spec.add_mesh(name=f"{obj.name}_mesh")
         mesh.uservert = prism_vertices(radius, half_height, int(sides)).ravel().tolist()
         geoms.append(body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name, **common))
+    elif obj.shape == "mesh":
+        raise ValueError(f"object {obj.name!r}: a mesh object's geometry lives in its twin's scene.xml")
     else:  # tray: a floor and four walls
         hx, hy, hz, wall = obj.size
         parts = [
@@ -115,7 +123,7 @@ def _add_room(spec, scene: SceneSpec) -> None:
     table = scene.table
     hx, hy, hz = table.half_extents
     table_mat = _material(spec, "table_mat", table.rgba, table.texture, repeat=(2, 2))
-    top = spec.worldbody.add_body(name="table", pos=[0, 0, -hz])
+    top = spec.worldbody.add_body(name="table", pos=[0, 0, table.top_z - hz])
     top.add_geom(
         name="table_top",
         type=mujoco.mjtGeom.mjGEOM_BOX,
@@ -161,27 +169,29 @@ def _add_room(spec, scene: SceneSpec) -> None:
         )
 
 
-def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_robot: bool = True):
-    """The ``MjSpec`` of a whole scene; compile it with :func:`benchmark.sim.robot.compile_spec`."""
+def new_scene_spec(name: str, physics: PhysicsSpec, max_width: int = 640, max_height: int = 480):
+    """An empty ``MjSpec`` with the simulation options every TwinArena world shares."""
     spec = mujoco.MjSpec()
-    spec.modelname = scene.name
-    physics = scene.physics
+    spec.modelname = name
     spec.option.timestep = physics.timestep
     spec.option.gravity = list(physics.gravity)
     spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
     spec.option.impratio = 10.0
     spec.visual.quality.shadowsize = physics.shadow_size
-    spec.visual.global_.offwidth = max(640, *(c.width for c in scene.cameras))
-    spec.visual.global_.offheight = max(480, *(c.height for c in scene.cameras))
+    spec.visual.global_.offwidth = max(640, max_width)
+    spec.visual.global_.offheight = max(480, max_height)
     spec.visual.headlight.ambient = [0.25, 0.25, 0.25]
     spec.visual.headlight.diffuse = [0.35, 0.35, 0.35]
     spec.visual.headlight.specular = [0.0, 0.0, 0.0]
     spec.stat.center = [0, 0, 0]
     spec.stat.extent = 1.5
+    return spec
 
-    _add_room(spec, scene)
-    for i, light in enumerate(scene.lights):
+
+def add_lights(spec, lights) -> None:
+    """Add :class:`LightSpec` lights to the world body."""
+    for i, light in enumerate(lights):
         spec.worldbody.add_light(
             name=f"light{i}",
             pos=list(light.pos),
@@ -194,6 +204,24 @@ def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_ro
             else mujoco.mjtLightType.mjLIGHT_SPOT,
             castshadow=light.castshadow,
         )
+
+
+def attach_robot(spec, base_pos, robot: PandaConfig | None = None, base_quat=(1.0, 0.0, 0.0, 0.0)) -> None:
+    """Attach the Panda under the ``robot/`` prefix with its base at ``base_pos``."""
+    frame = spec.worldbody.add_frame(pos=list(base_pos), quat=list(base_quat))
+    spec.attach(panda_spec(robot), prefix=ROBOT_PREFIX, frame=frame)
+
+
+def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_robot: bool = True):
+    """The ``MjSpec`` of a whole scene; compile it with :func:`benchmark.sim.robot.compile_spec`."""
+    spec = new_scene_spec(
+        scene.name,
+        scene.physics,
+        max(c.width for c in scene.cameras),
+        max(c.height for c in scene.cameras),
+    )
+    _add_room(spec, scene)
+    add_lights(spec, scene.lights)
     for obj in scene.objects:
         _add_object(spec, obj)
     for cam in scene.cameras:
@@ -211,6 +239,26 @@ def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_ro
         fovy=main.fovy,
     )
     if with_robot:
-        frame = spec.worldbody.add_frame(pos=list(scene.robot_base))
-        spec.attach(panda_spec(robot), prefix=ROBOT_PREFIX, frame=frame)
+        attach_robot(spec, scene.robot_base, robot)
     return spec
+
+
+def add_pinhole_camera(parent, name: str, K, width: int, height: int, T_world_camera) -> None:  # noqa: N803
+    """A MuJoCo camera that sees what an OpenCV camera with ``K`` at ``T_world_camera`` sees.
+
+    Square pixels with a centred principal point become a plain ``fovy``; anything else uses
+    MuJoCo's pixel intrinsics (focal length and principal point in pixels on a ``width``×``height``
+    sensor).
+    """
+    K = np.asarray(K, dtype=float)
+    pose = np.asarray(T_world_camera, dtype=float)
+    quat = mat_to_quat(pose[:3, :3] @ MUJOCO_TO_OPENCV)
+    camera = parent.add_camera(name=name, pos=list(pose[:3, 3]), quat=list(quat))
+    centred = abs(K[0, 2] - width / 2) < 1e-3 and abs(K[1, 2] - height / 2) < 1e-3
+    if centred and abs(K[0, 0] - K[1, 1]) < 1e-6 * K[1, 1]:
+        camera.fovy = fovy_from_intrinsics(K, height)
+        return
+    camera.resolution = [width, height]
+    camera.sensor_size = [width, height]  # one length unit per pixel
+    camera.focal_pixel = [K[0, 0], K[1, 1]]
+    camera.principal_pixel = [width / 2 - K[0, 2], height / 2 - K[1, 2]]  # MuJoCo's sign convention

@@ -19,7 +19,7 @@ import yaml
 
 from benchmark.sim.textures import TextureSpec
 
-SHAPES = ("box", "cylinder", "sphere", "prism", "tray")
+SHAPES = ("box", "cylinder", "sphere", "prism", "tray", "mesh")
 TASK_FAMILIES = ("pick_place", "push", "stack")
 
 
@@ -32,6 +32,7 @@ class TableSpec:
     """A box table whose top is at z = 0. ``half_extents``: x, y half-sizes and half-thickness."""
 
     half_extents: tuple[float, float, float] = (0.6, 0.5, 0.025)
+    top_z: float = 0.0  # height of the top; authored scenes keep it at 0
     rgba: tuple[float, float, float, float] = (0.55, 0.42, 0.3, 1.0)
     texture: TextureSpec | None = None
     friction: float = 0.8
@@ -43,8 +44,10 @@ class ObjectSpec:
 
     Sizes by shape: box (hx, hy, hz) half-extents; cylinder (radius, half-height); sphere (radius,);
     prism (circumradius, half-height, sides) a regular prism built as a mesh; tray (hx, hy, hz,
-    wall) an open box made of five boxes. ``xy`` is the nominal centre, ``xy_range`` the half-width
-    of the uniform box around it that reset samples from, ``yaw_range`` likewise in radians.
+    wall) an open box made of five boxes; mesh (hx, hy, hz) the body-frame bounding box of a
+    reconstructed mesh, whose geometry lives in a twin's ``scene.xml``. ``xy`` is the nominal
+    centre, ``xy_range`` the half-width of the uniform box around it that reset samples from,
+    ``yaw_range`` likewise in radians.
     ``fixed`` objects are welded to the table; ``visual_only`` ones never collide (target marks).
     """
 
@@ -147,7 +150,7 @@ class SceneSpec:
         return dataclasses.asdict(self)
 
 
-_SIZE_LENGTHS = {"box": (3,), "cylinder": (2,), "sphere": (1,), "prism": (3,), "tray": (4,)}
+_SIZE_LENGTHS = {"box": (3,), "cylinder": (2,), "sphere": (1,), "prism": (3,), "tray": (4,), "mesh": (3,)}
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:

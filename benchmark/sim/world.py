@@ -40,12 +40,24 @@ class CameraFrame:
     T_world_camera: np.ndarray
 
 
+def camera_intrinsics(model, cam: int, width: int, height: int) -> np.ndarray:
+    """K of camera ``cam`` rendered at ``width``×``height`` (fovy, or MuJoCo's pixel intrinsics)."""
+    sensor = model.cam_sensorsize[cam]
+    if sensor[0] <= 0:
+        return intrinsics_from_fovy(model.cam_fovy[cam], width, height)
+    fx, fy, px, py = model.cam_intrinsic[cam]  # lengths on the sensor; principal as an offset
+    sx, sy = width / sensor[0], height / sensor[1]
+    return np.array([[fx * sx, 0.0, width / 2 - px * sx], [0.0, fy * sy, height / 2 - py * sy], [0, 0, 1.0]])
+
+
 class World:
     """One scene compiled into MuJoCo, with the robot's handles resolved once."""
 
-    def __init__(self, scene: SceneSpec, robot: PandaConfig | None = None):
+    def __init__(self, scene: SceneSpec, robot: PandaConfig | None = None, spec=None):
+        """Compile ``scene``; ``spec`` is an already composed ``MjSpec`` with the robot attached
+        under ``robot/`` (a twin's ``scene.xml``), used instead of composing ``scene`` afresh."""
         self.scene = scene
-        self.model = compile_spec(build_scene_spec(scene, robot))
+        self.model = compile_spec(spec if spec is not None else build_scene_spec(scene, robot))
         self.data = mujoco.MjData(self.model)
         self.substeps = max(1, int(round(1.0 / (scene.physics.control_hz * scene.physics.timestep))))
         m = self.model
@@ -74,7 +86,8 @@ class World:
             yaw = obj.yaw + rng.uniform(-1.0, 1.0) * obj.yaw_range
             if obj.name in self._free_qpos:
                 adr = self._free_qpos[obj.name]
-                pos = [obj.xy[0] + offset[0], obj.xy[1] + offset[1], object_half_height(obj) + 1e-4]
+                z = self.scene.table.top_z + object_half_height(obj) + 1e-4
+                pos = [obj.xy[0] + offset[0], obj.xy[1] + offset[1], z]
                 self.data.qpos[adr : adr + 3] = pos
                 self.data.qpos[adr + 3 : adr + 7] = yaw_quat(yaw)
         arm = HOME_QPOS if arm_qpos is None else np.asarray(arm_qpos, dtype=float)
@@ -141,7 +154,7 @@ class World:
             depth_image = renderer.render().astype(np.float32)
             renderer.disable_depth_rendering()
         cam = self.model.camera(camera).id
-        K = intrinsics_from_fovy(self.model.cam_fovy[cam], width, height)
+        K = camera_intrinsics(self.model, cam, width, height)
         pose = opencv_pose_from_mujoco(self.data.cam_xpos[cam], self.data.cam_xmat[cam])
         return CameraFrame(rgb, depth_image, K, pose)
 

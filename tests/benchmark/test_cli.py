@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_record_bad_input_is_one_clear_line(tmp_path, args, message):
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    out = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"), "--json")
+    out = run("demo", "--episodes", "1", "--splat-steps", "20", "-o", str(tmp_path / "demo"), "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert len(result["scenes"]) >= 5  # every task of every reference scene
@@ -92,5 +93,9 @@ def test_demo_runs_end_to_end(tmp_path):
     assert len(previews) == len(result["scenes"])
     info = json.loads((tmp_path / "demo" / "lerobot" / "meta" / "info.json").read_text())
     assert info["codebase_version"] == "v3.0" and info["total_episodes"] == len(result["scenes"])
+    assert len(result["twins"]) == len(result["scenes"])
+    for row in result["twins"]:
+        assert (Path(row["twin"]) / "twin.json").is_file()
+        assert row["roles_correct"] and row["expert_success_in_twin"], row
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr

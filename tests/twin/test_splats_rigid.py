@@ -95,8 +95,9 @@ def test_objects_occlude_each_other_by_depth():
     assert torch.allclose(one_pass, a, atol=1e-6)  # order of the list does not matter, depth does
 
 
-def test_degree0_transform_matches_posed_render():
-    obj, cams = _object(2, degree=0), _cams(1)
+@pytest.mark.parametrize("degree", [0, 1])
+def test_transform_matches_posed_render(degree):
+    obj, cams = _object(2, degree=degree), _cams(1)
     pose = _pose(-1.1, [0.05, 0.1, 0.0])
     moved = transform_splats(obj, pose)
     a = render_rigid([(obj, pose)], cams, backend="cpu")

@@ -77,13 +77,23 @@ def fit_splats(
     init_points,
     depths=None,
     config: FitConfig = FitConfig(),  # noqa: B008 - frozen dataclass
+    ignore=None,
 ) -> FitResult:
     """Fit splats to ``frames [T,H,W,3]`` (uint8 or float in [0,1]) seen by ``cameras`` (T of them).
 
     ``init_points`` is ``(xyz [P,3], rgb [P,3] in [0,1])``; ``depths [T,H,W]`` metres (0 = unknown)
-    enables the depth term when ``config.depth_weight > 0``.
+    enables the depth term when ``config.depth_weight > 0``. ``ignore [T,H,W]`` (bool) marks pixels
+    the splats should not explain, e.g. a robot drawn by the simulator: there the target is the
+    render itself, so those pixels pass no gradient.
     """
     target, depth_t = _check_fit_inputs(frames, cameras, init_points, depths)
+    ignore_t = None
+    if ignore is not None:
+        ignore_t = torch.as_tensor(np.asarray(ignore, dtype=bool))
+        if tuple(ignore_t.shape) != tuple(target.shape[:3]):
+            raise SplatInputError(
+                f"ignore must be [T, H, W] = {tuple(target.shape[:3])}, got {tuple(ignore_t.shape)}"
+            )
     gen = torch.Generator().manual_seed(config.seed)
     campos = torch.linalg.inv(cameras.viewmats.double())[:, :3, 3]
     scene_scale = float((campos - campos.mean(0)).norm(dim=-1).max()) * 1.1 or 1.0
@@ -111,9 +121,14 @@ def fit_splats(
         )
         render = _render(opt.params, cameras[i], degree, bg, config.raster)
         render.means2d.retain_grad()
-        loss = photometric_loss(render.rgb[0], target[i], config.ssim_weight)
+        goal = target[i]
+        if ignore_t is not None:
+            goal = torch.where(ignore_t[i][..., None], render.rgb[0].detach(), goal)
+        loss = photometric_loss(render.rgb[0], goal, config.ssim_weight)
         if depth_t is not None and config.depth_weight > 0:
             valid = depth_t[i] > 0
+            if ignore_t is not None:
+                valid = valid & ~ignore_t[i]
             if bool(valid.any()):
                 err = (render.depth[0, ..., 0] - depth_t[i]).abs()[valid].mean() / scene_scale
                 loss = loss + config.depth_weight * err

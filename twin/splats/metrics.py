@@ -19,6 +19,11 @@ def _gauss_1d(size: int, sigma: float) -> torch.Tensor:
 def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """Mean structural similarity of two image batches ``[..., H, W, C]`` (Gaussian window, 'same'
     padding with zeros as in the 3DGS reference code, constants for a data range of 1)."""
+    return ssim_map(a, b, window, sigma).mean()
+
+
+def ssim_map(a: torch.Tensor, b: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Per-pixel, per-channel SSIM ``[N, C, H, W]`` of two image batches ``[..., H, W, C]``."""
     c = a.shape[-1]
     x = a.reshape(-1, *a.shape[-3:]).permute(0, 3, 1, 2)
     y = b.reshape(-1, *b.shape[-3:]).permute(0, 3, 1, 2).to(x)
@@ -38,7 +43,7 @@ def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11, sigma: float = 1.5)
     c1, c2 = 0.01**2, 0.03**2
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2)
-    return (num / den).mean()
+    return num / den
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

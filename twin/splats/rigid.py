@@ -84,15 +84,25 @@ def render_rigid(
     )
 
 
+# degree-1 SH basis = SH_C1 · M · d for a unit direction d (gsplat's order: -y, z, -x)
+_SH1_FROM_DIRECTION = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
+
+
 def transform_splats(splats: Splats, pose) -> Splats:
     """The same splats expressed in another frame: ``pose`` maps their frame to the new one.
 
-    Positions and rotations change; SH coefficients are kept, so view-dependent colour stays
-    correct only for degree 0 (use ``render_rigid`` to render posed objects exactly)."""
+    Positions and rotations change, and degree-1 SH coefficients are rotated with them, so
+    view-dependent colour stays exact up to degree 1 (higher bands are kept as they are; use
+    ``render_rigid`` to render posed objects exactly at any degree)."""
     p = as_pose(pose, torch.float64)
     means, quats = posed_geometry(
         torch.as_tensor(splats.means, dtype=torch.float64),
         torch.as_tensor(splats.quats, dtype=torch.float64),
         p,
     )
-    return Splats(means, quats, splats.log_scales, splats.opacity_logits, splats.sh, splats.normals)
+    sh = torch.as_tensor(splats.sh).clone()
+    if sh.shape[1] >= 4:
+        m = torch.as_tensor(_SH1_FROM_DIRECTION, dtype=torch.float64)
+        rot = (m @ p[:3, :3] @ m.T).to(sh.dtype)
+        sh[:, 1:4, :] = torch.einsum("ij,njc->nic", rot, sh[:, 1:4, :])
+    return Splats(means, quats, splats.log_scales, splats.opacity_logits, sh, splats.normals)

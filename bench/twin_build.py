@@ -1,0 +1,71 @@
+"""Build time of a twin from a 10 s, 30 fps, 320×240 RGB-D demonstration, stage by stage; prints JSON.
+
+Run: ``python bench/twin_build.py [--splat-steps 800]``. The demonstration is recorded first (not
+timed): tray_pick with the controller at 30 Hz, a 90-frame (3 s) camera sweep, then the expert's
+run, held until the video is 300 frames long. The build uses the default settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from benchmark.recording import RecordConfig, record  # noqa: E402
+from benchmark.scenes import load_scene  # noqa: E402
+from twin.appearance import AppearanceConfig  # noqa: E402
+from twin.build import BuildConfig, build_twin  # noqa: E402
+from twin.demonstration import read_demonstration  # noqa: E402
+
+FPS, SECONDS, SCAN = 30, 10, 90
+
+
+def record_demo(out: Path) -> Path:
+    scene = load_scene("tray_pick")
+    scene = dataclasses.replace(scene, physics=dataclasses.replace(scene.physics, control_hz=FPS))
+    probe = record(scene, out / "probe", 1, 3, config=RecordConfig(scan_frames=SCAN, hold_steps=0))[0]
+    hold = max(0, FPS * SECONDS - probe.frames)
+    record(scene, out / "demo", 1, 3, config=RecordConfig(scan_frames=SCAN, hold_steps=hold))
+    return out / "demo" / "episode_000000"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--splat-steps", type=int, default=AppearanceConfig().steps)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = record_demo(Path(tmp))
+        recording = read_demonstration(demo)
+        config = BuildConfig(appearance=AppearanceConfig(steps=args.splat_steps))
+        t0 = time.perf_counter()
+        report = build_twin(demo, Path(tmp) / "twin", config)
+        total = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "demonstration": {
+                    "frames": recording.num_frames,
+                    "fps": recording.fps,
+                    "seconds": recording.num_frames / recording.fps,
+                    "size": [recording.primary.width, recording.primary.height],
+                    "depth": recording.primary.depth is not None,
+                },
+                "splat_steps": args.splat_steps,
+                "stages_s": report.seconds,
+                "total_s": round(total, 2),
+                "psnr_db": round(report.fidelity["psnr_db"], 2),
+                "cpu_count": os.cpu_count(),
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,507 @@
+"""``build_twin``: one demonstration in, one twin package out, stage by stage, no human in the loop.
+
+Stages (each timed into ``twin.json``): read → cameras → robot masks → geometry (TSDF, table,
+objects) → meshes and collision parts → task roles → splats → scene.xml → fidelity → package.
+Everything is seeded and runs a fixed amount of work, so the same input gives the same twin.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin import calibration as calib
+from twin import meshes, roles, tabletop, tsdf
+from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats
+from twin.demonstration import Demonstration, DemonstrationError, read_demonstration
+from twin.errors import TwinBuildError
+from twin.package import finish_manifest, staging_folder, write_json
+from twin.splats.camera import points_from_rgbd, voxel_downsample
+from twin.transforms import pose_matrix, yaw_quat
+
+SCENE_MARGIN = 0.02  # metres below the table top the TSDF box starts
+SCENE_HEIGHT = 0.35  # metres above the table top the TSDF box ends
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Settings of one build."""
+
+    max_scan_frames: int = 40  # frames of the scan segment used (evenly spread)
+    holdout_every: int = 8  # every 8th of them is held out of fitting, for fidelity
+    robot_base_clearance: float = 0.16  # metres around the robot base ignored by object finding
+    tsdf: tsdf.TSDFConfig = field(default_factory=tsdf.TSDFConfig)
+    tabletop: tabletop.TabletopConfig = field(default_factory=tabletop.TabletopConfig)
+    convex: meshes.ConvexConfig = field(default_factory=meshes.ConvexConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    seed: int = 0
+
+
+@dataclass
+class Scan:
+    """The frames reconstruction works from, with poses, depth and robot masks."""
+
+    frames: np.ndarray  # indices into the demonstration
+    rgb: np.ndarray
+    depth: np.ndarray
+    K: np.ndarray
+    poses: np.ndarray
+    robot: np.ndarray | None  # bool [T, H, W], True on robot pixels
+    world_frame: str
+    calibration: dict[str, Any]
+
+
+def load_demonstration(source: str | Path, episode: int | None = None) -> Demonstration:
+    """A demonstration folder, or one episode of a LeRobotDataset (v2.1 or v3.0) root."""
+    source = Path(source)
+    if (source / "meta" / "info.json").is_file():
+        from twin.lerobot import import_lerobot
+
+        return import_lerobot(source, 0 if episode is None else episode)
+    return read_demonstration(source)
+
+
+def scan_frames(demo: Demonstration, limit: int) -> np.ndarray:
+    """The frames of the scan segment (or, without one, the whole video), at most ``limit`` of them."""
+    start, end = demo.segments.get("scan", [0, demo.num_frames])
+    if end - start < 2:
+        start, end = 0, demo.num_frames
+    picks = np.linspace(start, end - 1, num=min(limit, end - start))
+    return np.unique(np.round(picks).astype(int))
+
+
+def _robot_view(demo: Demonstration):
+    if demo.robot is None or demo.robot.base_pose is None:
+        return None
+    from benchmark.sim.robot_view import RobotView
+
+    return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
+
+
+def prepare_scan(demo: Demonstration, config: BuildConfig, where: str) -> Scan:
+    """Pick the scan frames and make sure each has a pose and metric depth."""
+    cam = demo.primary
+    frames = scan_frames(demo, config.max_scan_frames)
+    rgb = cam.rgb[frames]
+    depth = None if cam.depth is None else cam.depth[frames]
+    info: dict[str, Any] = {}
+    if cam.T_world_camera is not None:
+        poses = np.stack([cam.pose(int(i)) for i in frames])
+        world_frame, info["method"] = "demonstration", "given"
+    else:
+        rng = np.random.default_rng(config.seed)
+        try:
+            poses, info = calib.estimate_extrinsics(rgb, depth, cam.K, range(len(frames)), rng)
+        except calib.CalibrationError as err:
+            raise TwinBuildError(f"{where}: {err}") from err
+        world_frame = "table"
+    if depth is None:
+        from twin.stereo import depth_maps
+
+        depth = depth_maps(rgb, cam.K, poses, list(range(len(frames))))
+        info["depth"] = "multi-view stereo"
+    else:
+        info["depth"] = "measured"
+    robot = None
+    view = _robot_view(demo) if world_frame == "demonstration" else None
+    if view is not None:
+        joints = demo.robot.arrays["joint_positions"][frames]
+        robot = view.masks(joints, cam.K, poses, cam.width, cam.height)
+    info["robot_masked"] = robot is not None
+    return Scan(frames, rgb, np.asarray(depth, dtype=np.float32), cam.K, poses, robot, world_frame, info)
+
+
+def find_objects(scan: Scan, base_xy, config: BuildConfig, where: str):
+    """The table and the objects on it, from the scan's fused depth."""
+    valid = None if scan.robot is None else ~scan.robot
+    depth = scan.depth if valid is None else np.where(valid, scan.depth, 0.0)
+    points, colors = points_from_rgbd(scan.rgb, depth, scan.K, scan.poses, stride=2, max_depth=3.0)
+    points, colors = voxel_downsample(points, colors, 0.005)
+    exclude = (
+        () if base_xy is None else ((float(base_xy[0]), float(base_xy[1]), config.robot_base_clearance),)
+    )
+    cfg = tabletop.TabletopConfig(**{**asdict(config.tabletop), "exclude_xy": exclude})
+    rng = np.random.default_rng(config.seed)
+    try:
+        table = tabletop.find_table(points, colors, cfg, rng)
+    except tabletop.TabletopError as err:
+        raise TwinBuildError(f"{where}: {err}") from err
+    c, s_ = np.cos(table.yaw), np.sin(table.yaw)
+    signs = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * table.half_extents_xy
+    corners = table.center_xy + signs @ np.array([[c, s_], [-s_, c]])
+    lower = np.array([*corners.min(axis=0), table.height - SCENE_MARGIN])
+    upper = np.array([*corners.max(axis=0), table.height + SCENE_HEIGHT])
+    surface, surface_colors = tsdf.fused_surface(
+        scan.depth, scan.rgb, scan.K, scan.poses, lower, upper, valid=valid, config=config.tsdf
+    )
+    heights = tabletop.height_map(surface, surface_colors, table, cfg.cell, cfg)
+    found = tabletop.detect_objects(heights, table, surface, surface_colors, cfg)
+    if not any(o.kind == "solid" for o in found):
+        raise TwinBuildError(f"{where}: no objects found standing on the table")
+    return table, found
+
+
+def object_names(found) -> list[str]:
+    """Readable unique names: the nearest colour word and the kind (``red_object``, ``yellow_zone``)."""
+    names, seen = [], {}
+    for obj in found:
+        word = min(
+            roles.COLOUR_WORDS,
+            key=lambda w: float(np.linalg.norm(np.asarray(roles.COLOUR_WORDS[w]) - obj.color)),
+        )
+        base = f"{'grey' if word == 'gray' else word}_{'object' if obj.kind == 'solid' else 'zone'}"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return names
+
+
+def infer_task(
+    demo: Demonstration, candidates: list[roles.Candidate], table_z: float, world_frame: str = "demonstration"
+) -> dict[str, Any]:
+    """task.json: the family, the object and target among ``candidates``, the instruction.
+
+    The robot's tool track is only comparable with the objects when both live in the
+    demonstration's world frame; with estimated cameras the instruction's colours decide."""
+    given = demo.task or {}
+    family = given.get("family") or roles.family_from_instruction(demo.instruction)
+    if family not in roles.FAMILIES:
+        raise TwinBuildError(f"task family {family!r} is not one of {roles.FAMILIES}")
+    view = _robot_view(demo) if world_frame == "demonstration" else None
+    if view is not None:
+        joints = demo.robot.arrays["joint_positions"]
+        tcp = view.tcp_track(joints)
+        fingers = [demo.robot.joint_names.index(j) for j in demo.robot.joint_names if "finger" in j]
+        opening = joints[:, fingers].mean(axis=1) if fingers else np.full(len(joints), 0.04)
+        obj, target = roles.roles_from_track(family, candidates, tcp, opening, table_z)
+        how = "robot track"
+    else:
+        obj, target = roles.roles_from_instruction(demo.instruction, candidates)
+        how = "instruction colours"
+    return {
+        "name": given.get("name", family),
+        "family": family,
+        "object": obj,
+        "target": target,
+        "instruction": demo.instruction,
+        "max_seconds": float(given.get("max_seconds", 20.0)),
+        "roles_from": how,
+    }
+
+
+@dataclass
+class BuildReport:
+    """What a build made: the package folder, its manifest, fidelity and stage times (s)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    fidelity: dict[str, Any]
+    seconds: dict[str, float]
+
+
+class _Stages:
+    """Times named stages and tells ``on_stage(name)`` when each begins."""
+
+    def __init__(self, on_stage: Callable[[str], None] | None):
+        self.on_stage, self.seconds = on_stage, {}
+
+    def __call__(self, name: str):
+        stages = self
+
+        class _Timer:
+            def __enter__(self):
+                if stages.on_stage:
+                    stages.on_stage(name)
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                stages.seconds[name] = round(time.perf_counter() - self.t0, 3)
+
+        return _Timer()
+
+
+def _physical_objects(found, names, config: BuildConfig):
+    from twin.physics import PhysicalObject
+
+    out = []
+    for obj, name in zip(found, names, strict=True):
+        rgba = (*np.clip(obj.color, 0, 1).tolist(), 1.0)
+        pos, quat = np.asarray(obj.center, dtype=float), yaw_quat(obj.yaw)
+        if obj.kind == "zone":
+            out.append(PhysicalObject(name, "zone", pos, quat, np.asarray(obj.half_extents), rgba))
+            continue
+        vertices, faces = meshes.heightfield_solid(obj.heights, obj.cell, obj.heights_origin_xy)
+        vertices = vertices - np.array([0.0, 0.0, obj.half_extents[2]])  # body origin: the box centre
+        volume = meshes.mesh_volume(vertices, faces)
+        parts = meshes.convex_parts(vertices, faces, config.convex)
+        out.append(
+            PhysicalObject(
+                name,
+                "solid",
+                pos,
+                quat,
+                np.asarray(obj.half_extents, dtype=float),
+                rgba,
+                mass=meshes.mass_from_volume(volume),
+                primitive=primitive_shape(volume, obj.half_extents),
+                friction=meshes.FRICTION_PRIOR,
+                visual=(vertices, faces),
+                collision=parts,
+            )
+        )
+    return out
+
+
+def primitive_shape(volume: float, half_extents) -> str:
+    """The primitive an object's mesh resembles: ``box`` when it fills its bounding box,
+    ``cylinder`` when it fills about π/4 of a square one, else ``mesh``. Planners use it as a hint
+    (how to grasp, whether a push can go straight); physics always uses the mesh itself."""
+    hx, hy, hz = (float(v) for v in half_extents)
+    fill = volume / (8 * hx * hy * hz)
+    if fill >= 0.9:
+        return "box"
+    if fill >= 0.68 and abs(hx - hy) <= 0.1 * max(hx, hy):
+        return "cylinder"
+    return "mesh"
+
+
+def _boxes(objects) -> list[ObjectBox]:
+    return [
+        ObjectBox(o.name, pose_matrix(_quat_mat(o.quat), o.pos), o.half_extents)
+        for o in objects
+        if o.kind == "solid"
+    ]
+
+
+def _quat_mat(quat):
+    from twin.transforms import quat_to_mat
+
+    return quat_to_mat(quat)
+
+
+def write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
+    """A Wavefront OBJ of a triangle mesh (vertices to 0.1 µm)."""
+    lines = [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in np.asarray(vertices, dtype=float)]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(faces, dtype=int)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and triangle faces of an OBJ written by :func:`write_obj`."""
+    vertices, faces = [], []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "v":
+            vertices.append([float(v) for v in parts[1:4]])
+        elif parts and parts[0] == "f":
+            faces.append([int(v.split("/")[0]) - 1 for v in parts[1:4]])
+    return np.array(vertices, dtype=float), np.array(faces, dtype=int)
+
+
+def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, objects) -> dict[str, Any]:
+    from twin.fidelity import depth_error, masked_psnr, masked_ssim
+    from twin.splats.camera import Cameras
+    from twin.splats.rigid import render_rigid
+
+    poses = {o.name: pose_matrix(_quat_mat(o.quat), o.pos) for o in objects}
+    sets = [(background, np.eye(4))] + [(s, poses[n]) for n, s in object_splats.items() if len(s)]
+    cams = Cameras.from_poses(scan.K, scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1])
+    rows = []
+    for k, i in enumerate(heldout):
+        r = render_rigid(sets, cams[k])
+        rgb = r.rgb[0].clamp(0, 1).numpy()
+        valid = None if scan.robot is None else ~scan.robot[i]
+        rows.append(
+            {
+                "frame": int(scan.frames[i]),
+                "psnr_db": masked_psnr(rgb, scan.rgb[i], valid),
+                "ssim": masked_ssim(rgb, scan.rgb[i], valid),
+                "depth": depth_error(r.depth[0, ..., 0].numpy(), scan.depth[i], valid),
+            }
+        )
+    depth_means = [r["depth"]["mean_m"] for r in rows if r["depth"]["mean_m"] is not None]
+    return {
+        "heldout_frames": [r["frame"] for r in rows],
+        "psnr_db": float(np.mean([r["psnr_db"] for r in rows])),
+        "ssim": float(np.mean([r["ssim"] for r in rows])),
+        "depth_error_m": float(np.mean(depth_means)) if depth_means else None,
+        "robot_pixels_excluded": scan.robot is not None,
+        "per_frame": rows,
+    }
+
+
+def _calibration(demo: Demonstration, scan: Scan) -> dict[str, Any]:
+    """The evaluation camera: the primary camera where the demonstration's run starts."""
+    cam = demo.primary
+    start = demo.segments.get("execution", [None])[0]
+    if cam.T_world_camera is not None:
+        pose = cam.pose(int(start) if start is not None else demo.num_frames - 1)
+    else:
+        pose = scan.poses[-1]
+    return {
+        "cameras": {
+            cam.name: {
+                "K": np.asarray(cam.K).tolist(),
+                "width": cam.width,
+                "height": cam.height,
+                "T_world_camera": np.asarray(pose).tolist(),
+            }
+        },
+        "reference": _reference(demo, int(start) if start is not None else int(scan.frames[-1])),
+        "estimated": scan.calibration,
+    }
+
+
+def _reference(demo: Demonstration, frame: int) -> dict[str, Any]:
+    """The real frame a twin is shown beside, with the robot's joints at that moment."""
+    out: dict[str, Any] = {"frame": frame}
+    if demo.robot is not None:
+        out["joint_names"] = list(demo.robot.joint_names)
+        out["joint_positions"] = np.asarray(demo.robot.arrays["joint_positions"][frame], dtype=float).tolist()
+    return out
+
+
+def build_twin(
+    source: str | Path,
+    out: str | Path,
+    config: BuildConfig = BuildConfig(),  # noqa: B008 - frozen dataclass
+    overwrite: bool = False,
+    episode: int | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Reconstruct the demonstration at ``source`` into a new twin package at ``out``."""
+    from twin.physics import TableGeometry, twin_scene_spec
+    from twin.splats.ply import write_ply
+
+    stages = _Stages(on_stage)
+    where = str(source)
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
+    with stages("read"):
+        demo = load_demonstration(source, episode)
+        if demo.num_frames < 2:
+            raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
+    with stages("cameras"):
+        scan = prepare_scan(demo, config, where)
+    base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:2, 3]
+    with stages("geometry"):
+        table, found = find_objects(scan, base, config, where)
+    names = object_names(found)
+    with stages("meshes"):
+        objects = _physical_objects(found, names, config)
+    with stages("task"):
+        candidates = [
+            roles.Candidate(o.name, o.kind, o.pos, float(f.yaw), o.half_extents, np.asarray(f.color))
+            for o, f in zip(objects, found, strict=True)
+        ]
+        task = infer_task(demo, candidates, table.height, scan.world_frame)
+    # every 8th frame, starting mid-way so the sweep's two ends (seen by no neighbour) stay in
+    heldout = np.arange(config.holdout_every // 2, len(scan.frames), config.holdout_every)
+    train = np.setdiff1d(np.arange(len(scan.frames)), heldout)
+    with stages("splats"):
+        ignore = None if scan.robot is None else scan.robot[train]
+        fit = fit_scene(
+            scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config.appearance
+        )
+        background, object_splats = split_splats(fit.splats, _boxes(objects), config.appearance.object_margin)
+    with stages("fidelity"):
+        fidelity = _fidelity(scan, heldout, background, object_splats, objects)
+    with staging_folder(out, overwrite) as stage, stages("package"):
+        table_rgba = (*np.clip(np.median(scan.rgb.reshape(-1, 3), axis=0) / 255.0, 0, 1).tolist(), 1.0)
+        table_geom = TableGeometry(
+            height=float(table.height),
+            center_xy=tuple(float(v) for v in table.center_xy),
+            half_extents_xy=tuple(float(v) for v in table.half_extents_xy),
+            yaw=float(table.yaw),
+            rgba=table_rgba,
+        )
+        spec = twin_scene_spec("twin", table_geom, objects)
+        (stage / "scene.xml").write_text(spec.to_xml())
+        write_ply(stage / "background.ply", background)
+        (stage / "objects").mkdir()
+        entries = []
+        for obj in objects:
+            entry = {
+                "name": obj.name,
+                "kind": obj.kind,
+                "pos": np.round(obj.pos, 6).tolist(),
+                "quat": np.round(obj.quat, 8).tolist(),
+                "half_extents": np.round(obj.half_extents, 6).tolist(),
+                "rgba": np.round(obj.rgba, 4).tolist(),
+                "mass": round(obj.mass, 6),
+                "primitive": obj.primitive,
+                "friction": obj.friction,
+            }
+            if obj.kind == "solid":
+                write_ply(stage / "objects" / f"{obj.name}.ply", object_splats[obj.name])
+                write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
+                entry |= {"splats": f"objects/{obj.name}.ply", "mesh": f"meshes/{obj.name}.obj"}
+                entry["collision_parts"] = len(obj.collision)
+            entries.append(entry)
+        calibration = _calibration(demo, scan)
+        write_json(stage / "calibration.json", calibration)
+        write_json(stage / "task.json", task)
+        fidelity |= {"splats": {"count": len(fit.splats), "steps": fit.steps}}
+        write_json(stage / "fidelity.json", fidelity)
+        robot = demo.robot
+        manifest = {
+            "name": out.name,
+            "source": {"path": str(source), "episode": episode, "instruction": demo.instruction},
+            "units": "m",
+            "up": "+z",
+            "world_frame": scan.world_frame,
+            "robot": {
+                "name": robot.name if robot else "franka_panda",
+                "base_pose": np.asarray(
+                    robot.base_pose
+                    if robot is not None and robot.base_pose is not None
+                    else _default_base(table)
+                ).tolist(),
+            },
+            "table": {
+                "height": round(float(table.height), 6),
+                "center_xy": np.round(table.center_xy, 6).tolist(),
+                "half_extents_xy": np.round(table.half_extents_xy, 6).tolist(),
+                "yaw": round(float(table.yaw), 6),
+            },
+            "objects": entries,
+            "physics": {"timestep": 0.002, "control_hz": float(demo.fps) if demo.fps <= 30 else 10.0},
+            "files": {
+                "scene": "scene.xml",
+                "background": "background.ply",
+                "calibration": "calibration.json",
+                "task": "task.json",
+                "fidelity": "fidelity.json",
+                "preview": "preview.png",
+            },
+            "build": {
+                "config": json.loads(json.dumps(asdict(config), default=str)),
+                "frames": scan.frames.tolist(),
+            },
+        }
+        manifest = finish_manifest(stage, manifest)
+        _write_preview(stage, demo, calibration)
+    return BuildReport(out, manifest, fidelity, stages.seconds)
+
+
+def _default_base(table) -> np.ndarray:
+    """Without a known mount, the robot stands at the middle of the table's first short edge."""
+    axis = np.array([np.cos(table.yaw), np.sin(table.yaw)])
+    xy = np.asarray(table.center_xy) - axis * (table.half_extents_xy[0] - 0.1)
+    return pose_matrix(np.eye(3), [xy[0], xy[1], table.height])
+
+
+def _write_preview(stage: Path, demo: Demonstration, calibration: dict[str, Any]) -> None:
+    from PIL import Image
+
+    from twin.show import show_twin
+
+    Image.fromarray(demo.primary.rgb[calibration["reference"]["frame"]]).save(stage / "reference.png")
+    show_twin(stage, stage / "preview.png")

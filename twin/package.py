@@ -1,0 +1,271 @@
+"""The twin package: the folder ``twin build`` writes and every later stage reads.
+
+::
+
+    twin.json          {"format": "twinarena-twin/1", "name", "content_hash", "source", "units": "m",
+                        "up": "+z", "world_frame", "robot", "table", "objects", "physics", "files", "build"}
+    scene.xml          MJCF composed with MjSpec: table, objects with collision geometry, mass,
+                       friction, lights; no robot
+    background.ply     3DGS splats of everything but the objects and the robot (world frame)
+    objects/<name>.ply 3DGS splats of one object, in its body frame
+    meshes/<name>.obj  the object's watertight visual mesh, in its body frame
+    calibration.json   {"cameras": {name: {"K", "width", "height", "T_world_camera"}}}
+    task.json          {"name", "family", "object", "target", "instruction", "max_seconds"}
+    fidelity.json      measured reconstruction quality
+    preview.png        real frame | twin render | difference
+    reference.png      that real frame
+
+``content_hash`` is the SHA-256 over every file a simulation reads (path and bytes) plus
+``twin.json`` without its provenance (name, source, build settings), so two builds of the same
+input give the same hash and any edit shows. The reports (``fidelity.json``, ``preview.png``,
+``reference.png``) stay outside it: they describe the twin, and ground-truth errors are added to
+``fidelity.json`` after the build.
+Packages are written into a temporary sibling folder and renamed into place at the end, so a
+failed build never leaves a half-written twin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "twinarena-twin/1"
+REQUIRED_FILES = ("scene", "calibration", "task", "fidelity")
+REPORT_FILES = ("twin.json", "fidelity.json", "preview.png", "reference.png")  # outside the hash
+PROVENANCE = ("content_hash", "file_hashes", "name", "source", "build")  # manifest keys outside the hash
+TASK_KEYS = ("name", "family", "object", "target", "instruction")
+
+
+class TwinPackageError(ValueError):
+    """A twin package that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class TwinObject:
+    """One object of a twin: ``kind`` solid (free body) or zone (a flat mark on the table)."""
+
+    name: str
+    kind: str
+    pos: np.ndarray  # (3,) body origin, world frame
+    quat: np.ndarray  # (4,) w x y z
+    half_extents: np.ndarray  # (3,) body-frame bounding box
+    rgba: tuple[float, ...]
+    mass: float
+    friction: float
+    splats: str | None  # relative path of the body-frame PLY
+    mesh: str | None  # relative path of the body-frame visual mesh
+    primitive: str = "mesh"  # box, cylinder or mesh: what the mesh resembles (a planning hint)
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A read twin package: its manifest, parsed task and calibration, and its folder."""
+
+    root: Path
+    manifest: dict[str, Any]
+    objects: tuple[TwinObject, ...]
+    task: dict[str, Any]
+    calibration: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.manifest["content_hash"])
+
+    def path(self, key: str) -> Path:
+        """Absolute path of a file named in the manifest's ``files``."""
+        return self.root / self.manifest["files"][key]
+
+    def has(self, key: str) -> bool:
+        return key in self.manifest.get("files", {}) and self.path(key).is_file()
+
+
+# -- hashing -----------------------------------------------------------------------------------
+def file_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` but the reports, by relative path."""
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in REPORT_FILES)
+    }
+
+
+def content_hash(root: Path, manifest: dict[str, Any]) -> str:
+    """SHA-256 of every file under ``root`` but the reports, and of the manifest minus provenance."""
+    digest = hashlib.sha256()
+    for rel, sha in file_hashes(root).items():
+        digest.update(rel.encode())
+        digest.update(bytes.fromhex(sha))
+    body = {k: v for k, v in manifest.items() if k not in PROVENANCE}
+    digest.update(json.dumps(body, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+
+
+@contextlib.contextmanager
+def staging_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary folder beside ``out`` that becomes ``out`` only when the block succeeds."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)  # mkdtemp makes it private; a package is an ordinary folder
+    try:
+        yield stage
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(stage, out)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def finish_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Stamp ``manifest`` with its content hash and write ``twin.json``."""
+    manifest = {**manifest, "format": FORMAT}
+    manifest["file_hashes"] = file_hashes(root)
+    manifest["content_hash"] = content_hash(root, manifest)
+    write_json(root / "twin.json", manifest)
+    return manifest
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _load(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise TwinPackageError(f"{path}: missing")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise TwinPackageError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise TwinPackageError(f"{path}: expected a JSON object")
+    return data
+
+
+def _vector(value: Any, length: int, where: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TwinPackageError(f"{where}: not numeric") from err
+    if array.shape != (length,) or not np.all(np.isfinite(array)):
+        raise TwinPackageError(f"{where}: expected {length} finite numbers, got {value!r}")
+    return array
+
+
+def _object(entry: Any, i: int, where: Path) -> TwinObject:
+    at = f"{where}: objects[{i}]"
+    if not isinstance(entry, dict):
+        raise TwinPackageError(f"{at}: expected an object")
+    for key in ("name", "kind", "pos", "quat", "half_extents"):
+        if key not in entry:
+            raise TwinPackageError(f"{at}: missing {key!r}")
+    if entry["kind"] not in ("solid", "zone"):
+        raise TwinPackageError(f"{at}.kind: expected 'solid' or 'zone', got {entry['kind']!r}")
+    half = _vector(entry["half_extents"], 3, f"{at}.half_extents")
+    if np.any(half <= 0):
+        raise TwinPackageError(f"{at}.half_extents: must be positive, got {half.tolist()}")
+    return TwinObject(
+        name=str(entry["name"]),
+        kind=entry["kind"],
+        pos=_vector(entry["pos"], 3, f"{at}.pos"),
+        quat=_vector(entry["quat"], 4, f"{at}.quat"),
+        half_extents=half,
+        rgba=tuple(_vector(entry.get("rgba", [0.5, 0.5, 0.5, 1.0]), 4, f"{at}.rgba")),
+        mass=float(entry.get("mass", 0.0)),
+        friction=float(entry.get("friction", 0.8)),
+        splats=entry.get("splats"),
+        mesh=entry.get("mesh"),
+        primitive=str(entry.get("primitive", "mesh")),
+    )
+
+
+def read_twin(folder: str | Path) -> Twin:
+    """Read and validate a twin package's manifest, task and calibration (not its large files)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise TwinPackageError(f"{root}: not a twin package (no such directory)")
+    manifest = _load(root / "twin.json")
+    if manifest.get("format") != FORMAT:
+        found = manifest.get("format")
+        raise TwinPackageError(f"{root / 'twin.json'}: format {found!r}, expected {FORMAT!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise TwinPackageError(f"{root / 'twin.json'}: missing the 'files' table")
+    for key in REQUIRED_FILES:
+        if key not in files:
+            raise TwinPackageError(f"{root / 'twin.json'}: 'files' names no {key!r} file")
+    for key, rel in files.items():
+        if rel not in REPORT_FILES and not (root / rel).is_file():
+            raise TwinPackageError(f"{root / rel}: missing ({key} file named in twin.json)")
+    objects = tuple(_object(e, i, root / "twin.json") for i, e in enumerate(manifest.get("objects", [])))
+    if not objects:
+        raise TwinPackageError(f"{root / 'twin.json'}: the twin has no objects")
+    for obj in objects:
+        for rel in (obj.splats, obj.mesh):
+            if rel is not None and not (root / rel).is_file():
+                raise TwinPackageError(f"{root / rel}: missing (named by object {obj.name!r})")
+    task = _load(root / files["task"])
+    for key in TASK_KEYS:
+        if key not in task:
+            raise TwinPackageError(f"{root / files['task']}: missing {key!r}")
+    names = {o.name for o in objects}
+    for role in ("object", "target"):
+        if task[role] not in names:
+            raise TwinPackageError(
+                f"{root / files['task']}: {role} {task[role]!r} is not an object of the twin "
+                f"({sorted(names)})"
+            )
+    calibration = _load(root / files["calibration"])
+    cameras = calibration.get("cameras")
+    if not isinstance(cameras, dict) or not cameras:
+        raise TwinPackageError(f"{root / files['calibration']}: no cameras")
+    for name, cam in cameras.items():
+        where = f"{root / files['calibration']}: cameras.{name}"
+        if "K" not in cam:
+            raise TwinPackageError(f"{where}: missing 'K'")
+        _vector(np.ravel(cam["K"]), 9, f"{where}.K")
+        _vector(np.ravel(cam.get("T_world_camera")), 16, f"{where}.T_world_camera")
+    return Twin(root, manifest, objects, task, calibration)
+
+
+def check_twin(folder: str | Path) -> list[str]:
+    """Every problem found in a package (an empty list when it is sound), hash included."""
+    try:
+        twin = read_twin(folder)
+    except TwinPackageError as err:
+        return [str(err)]
+    problems = []
+    recorded, actual = twin.manifest.get("file_hashes", {}), file_hashes(twin.root)
+    for rel in sorted(set(recorded) | set(actual)):
+        if rel not in actual:
+            problems.append(f"{twin.root / rel}: missing (listed in twin.json's file_hashes)")
+        elif rel not in recorded:
+            problems.append(f"{twin.root / rel}: not part of the package as built")
+        elif recorded[rel] != actual[rel]:
+            problems.append(f"{twin.root / rel}: changed since the package was built")
+    expected = content_hash(twin.root, twin.manifest)
+    if expected != twin.content_hash and not problems:
+        problems.append(
+            f"{twin.root / 'twin.json'}: content hash {twin.content_hash[:12]}… does not match the package "
+            f"({expected[:12]}…): twin.json was edited after the build"
+        )
+    return problems

@@ -1,0 +1,118 @@
+"""Which reconstructed object a task is about, and where it should go, without a human.
+
+The demonstration shows it: the robot's tool point closes on the manipulated object and opens
+over the target (pick and place, stack), or sweeps the object across the table and stops at the
+target (push). Without robot states, colour words in the instruction pick the objects.
+Pure functions over object centres, footprints and tracks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+FAMILIES = ("pick_place", "push", "stack")
+COLOUR_WORDS = {
+    "red": (0.8, 0.15, 0.1),
+    "orange": (0.95, 0.5, 0.1),
+    "yellow": (0.95, 0.85, 0.15),
+    "green": (0.2, 0.6, 0.25),
+    "blue": (0.15, 0.3, 0.8),
+    "purple": (0.5, 0.2, 0.6),
+    "white": (0.9, 0.9, 0.9),
+    "grey": (0.6, 0.6, 0.62),
+    "gray": (0.6, 0.6, 0.62),
+    "black": (0.1, 0.1, 0.1),
+}
+
+
+class RoleError(ValueError):
+    """The task's object or target could not be told apart; the message says why."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What role inference knows of one object: name, kind, centre, heading, half extents, colour."""
+
+    name: str
+    kind: str
+    center: np.ndarray
+    yaw: float
+    half_extents: np.ndarray
+    color: np.ndarray
+
+
+def family_from_instruction(instruction: str) -> str:
+    """A task family guessed from the instruction's verbs."""
+    text = instruction.lower()
+    if "push" in text or "slide" in text:
+        return "push"
+    if "stack" in text or "on top" in text:
+        return "stack"
+    return "pick_place"
+
+
+def _inside(candidate: Candidate, xy: np.ndarray) -> bool:
+    c, s = np.cos(candidate.yaw), np.sin(candidate.yaw)
+    d = np.asarray(xy[:2]) - candidate.center[:2]
+    local = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+    return bool(np.all(np.abs(local) <= candidate.half_extents[:2] + 0.01))
+
+
+def _nearest(candidates: list[Candidate], xy: np.ndarray, exclude: str | None = None) -> Candidate:
+    pool = [c for c in candidates if c.name != exclude]
+    if not pool:
+        raise RoleError("the twin has too few objects for a task with an object and a target")
+    return min(pool, key=lambda c: float(np.linalg.norm(c.center[:2] - np.asarray(xy)[:2])))
+
+
+def grasp_and_release(opening: np.ndarray, closed_below: float = 0.03) -> tuple[int, int] | None:
+    """Frames where the gripper first closes (opening drops below ``closed_below``) and next opens."""
+    closed = np.asarray(opening) < closed_below
+    if closed.all() or not closed.any():
+        return None
+    start = int(np.argmax(closed))
+    after = np.flatnonzero(~closed[start:])
+    return (start, start + int(after[0])) if len(after) else (start, len(closed) - 1)
+
+
+def roles_from_track(
+    family: str, candidates: list[Candidate], tcp: np.ndarray, opening: np.ndarray, table_z: float
+) -> tuple[str, str]:
+    """(object, target) names from the tool-point track ``tcp [T,3]`` and finger ``opening [T]``."""
+    solids = [c for c in candidates if c.kind == "solid"]
+    if not solids:
+        raise RoleError("the twin has no solid object for the robot to move")
+    events = grasp_and_release(opening)
+    if family != "push" and events is not None:
+        grasp, release = events
+        obj = _nearest(solids, tcp[grasp])
+        over = [c for c in candidates if c.name != obj.name and _inside(c, tcp[release])]
+        target = min(over, key=lambda c: c.half_extents[0] * c.half_extents[1]) if over else None
+        return obj.name, (target or _nearest(candidates, tcp[release], obj.name)).name
+    low = tcp[tcp[:, 2] < table_z + 0.06]
+    if not len(low):
+        raise RoleError("the robot never comes near the table, so the demonstration shows no task")
+    distances = {c.name: float(np.min(np.linalg.norm(low[:, :2] - c.center[:2], axis=1))) for c in solids}
+    obj = min(solids, key=lambda c: distances[c.name])
+    return obj.name, _nearest(candidates, low[-1], obj.name).name
+
+
+def roles_from_instruction(instruction: str, candidates: list[Candidate]) -> tuple[str, str]:
+    """(object, target) from the first two colour words of the instruction, matched by colour."""
+    words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w in COLOUR_WORDS]
+    if len(words) < 2:
+        raise RoleError(
+            f"instruction {instruction!r} names fewer than two colours and the demonstration has no robot "
+            "states, so its object and target cannot be told apart"
+        )
+
+    def closest(word: str, exclude: str | None) -> Candidate:
+        ref = np.asarray(COLOUR_WORDS[word])
+        pool = [c for c in candidates if c.name != exclude]
+        return min(pool, key=lambda c: float(np.linalg.norm(c.color - ref)))
+
+    obj = closest(words[0], None)
+    return obj.name, closest(words[1], obj.name).name
