@@ -20,7 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 
 
 class UserError(Exception):
@@ -180,7 +179,7 @@ def twin_build(
     """Reconstruct a demonstration into a twin package (splats, meshes, scene.xml, task, fidelity)."""
     from benchmark.twins import build_and_evaluate
     from twin.appearance import AppearanceConfig
-    from twin.build import BuildConfig
+    from twin.build import STAGES, BuildConfig
 
     config = BuildConfig(max_scan_frames=scan_frames, appearance=AppearanceConfig(steps=splat_steps))
 

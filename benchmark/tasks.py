@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmark.sim.scene_builder import object_half_height
 from benchmark.sim.scene_spec import ObjectSpec, TaskSpec
-from twin.transforms import quat_to_mat, quat_yaw
+from twin.transforms import quat_to_mat, quat_yaw, rotate_xy
 
 RELEASED_OPENING = 0.025  # finger opening (m) above which the gripper counts as open
 LIFT_HEIGHT = 0.05  # metres of lift that count as a full "lifted" stage
@@ -58,10 +58,7 @@ def footprint(obj: ObjectSpec) -> np.ndarray:
 
 def _local_xy(point: np.ndarray, centre: np.ndarray, quat: np.ndarray) -> np.ndarray:
     """``point`` in the frame of a body at ``centre`` with heading ``quat`` (xy only)."""
-    yaw = quat_yaw(quat)
-    c, s = np.cos(yaw), np.sin(yaw)
-    d = np.asarray(point[:2]) - np.asarray(centre[:2])
-    return np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+    return rotate_xy(np.asarray(point[:2]) - np.asarray(centre[:2]), -quat_yaw(quat))
 
 
 def _inside(point, centre, quat, half, margin=0.0) -> bool:

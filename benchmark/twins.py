@@ -7,6 +7,7 @@ against the demonstration's ``ground_truth/`` when it has one.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,10 @@ def build_and_evaluate(
         "twin": str(report.path),
         "content_hash": report.manifest["content_hash"],
         "objects": [o["name"] for o in report.manifest["objects"]],
-        "task": report.manifest and _task(report.path),
+        "task": json.loads((report.path / "task.json").read_text()),
         "fidelity": {k: v for k, v in fidelity.items() if k != "per_frame"},
         "seconds": report.seconds,
     }
-
-
-def _task(path: Path) -> dict[str, Any]:
-    import json
-
-    return json.loads((path / "task.json").read_text())
 
 
 def check_package(folder: str | Path) -> list[str]:

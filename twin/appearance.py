@@ -8,6 +8,7 @@ fixed number of steps, so the same input always gives the same splats.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,7 +58,7 @@ def fit_scene(frames, K, poses, depths, ignore, config: AppearanceConfig, init=N
     cameras = Cameras.from_poses(K, poses, frames.shape[2], frames.shape[1])
     if init is None:
         init = initial_points(frames, depths, K, poses, ignore, config, config.fit.seed)
-    fit = FitConfig(**{**config.fit.__dict__, "max_steps": config.steps})
+    fit = dataclasses.replace(config.fit, max_steps=config.steps)
     return fit_splats(frames, cameras, init, depths=depths, config=fit, ignore=ignore)
 
 

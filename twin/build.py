@@ -7,6 +7,8 @@ Everything is seeded and runs a fixed amount of work, so the same input gives th
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -23,8 +25,9 @@ from twin.demonstration import Demonstration, DemonstrationError, read_demonstra
 from twin.errors import TwinBuildError
 from twin.package import finish_manifest, staging_folder, write_json
 from twin.splats.camera import points_from_rgbd, voxel_downsample
-from twin.transforms import pose_matrix, yaw_quat
+from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 
+STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 SCENE_MARGIN = 0.02  # metres below the table top the TSDF box starts
 SCENE_HEIGHT = 0.35  # metres above the table top the TSDF box ends
 
@@ -84,8 +87,10 @@ def _robot_view(demo: Demonstration):
     return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
 
 
-def prepare_scan(demo: Demonstration, config: BuildConfig, where: str) -> Scan:
-    """Pick the scan frames and make sure each has a pose and metric depth."""
+def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None) -> Scan:
+    """Pick the scan frames and make sure each has a pose and metric depth; ``view`` (a
+    :class:`benchmark.sim.robot_view.RobotView`) masks the robot when the cameras are the
+    demonstration's own."""
     cam = demo.primary
     frames = scan_frames(demo, config.max_scan_frames)
     rgb = cam.rgb[frames]
@@ -109,8 +114,7 @@ def prepare_scan(demo: Demonstration, config: BuildConfig, where: str) -> Scan:
     else:
         info["depth"] = "measured"
     robot = None
-    view = _robot_view(demo) if world_frame == "demonstration" else None
-    if view is not None:
+    if view is not None and world_frame == "demonstration":
         joints = demo.robot.arrays["joint_positions"][frames]
         robot = view.masks(joints, cam.K, poses, cam.width, cam.height)
     info["robot_masked"] = robot is not None
@@ -126,15 +130,13 @@ def find_objects(scan: Scan, base_xy, config: BuildConfig, where: str):
     exclude = (
         () if base_xy is None else ((float(base_xy[0]), float(base_xy[1]), config.robot_base_clearance),)
     )
-    cfg = tabletop.TabletopConfig(**{**asdict(config.tabletop), "exclude_xy": exclude})
+    cfg = dataclasses.replace(config.tabletop, exclude_xy=exclude)
     rng = np.random.default_rng(config.seed)
     try:
         table = tabletop.find_table(points, colors, cfg, rng)
     except tabletop.TabletopError as err:
         raise TwinBuildError(f"{where}: {err}") from err
-    c, s_ = np.cos(table.yaw), np.sin(table.yaw)
-    signs = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * table.half_extents_xy
-    corners = table.center_xy + signs @ np.array([[c, s_], [-s_, c]])
+    corners = table.corners_xy()
     lower = np.array([*corners.min(axis=0), table.height - SCENE_MARGIN])
     upper = np.array([*corners.max(axis=0), table.height + SCENE_HEIGHT])
     surface, surface_colors = tsdf.fused_surface(
@@ -162,7 +164,11 @@ def object_names(found) -> list[str]:
 
 
 def infer_task(
-    demo: Demonstration, candidates: list[roles.Candidate], table_z: float, world_frame: str = "demonstration"
+    demo: Demonstration,
+    candidates: list[roles.Candidate],
+    table_z: float,
+    world_frame: str = "demonstration",
+    view=None,
 ) -> dict[str, Any]:
     """task.json: the family, the object and target among ``candidates``, the instruction.
 
@@ -172,8 +178,7 @@ def infer_task(
     family = given.get("family") or roles.family_from_instruction(demo.instruction)
     if family not in roles.FAMILIES:
         raise TwinBuildError(f"task family {family!r} is not one of {roles.FAMILIES}")
-    view = _robot_view(demo) if world_frame == "demonstration" else None
-    if view is not None:
+    if view is not None and world_frame == "demonstration":
         joints = demo.robot.arrays["joint_positions"]
         tcp = view.tcp_track(joints)
         fingers = [demo.robot.joint_names.index(j) for j in demo.robot.joint_names if "finger" in j]
@@ -210,19 +215,13 @@ class _Stages:
     def __init__(self, on_stage: Callable[[str], None] | None):
         self.on_stage, self.seconds = on_stage, {}
 
+    @contextlib.contextmanager
     def __call__(self, name: str):
-        stages = self
-
-        class _Timer:
-            def __enter__(self):
-                if stages.on_stage:
-                    stages.on_stage(name)
-                self.t0 = time.perf_counter()
-
-            def __exit__(self, *exc):
-                stages.seconds[name] = round(time.perf_counter() - self.t0, 3)
-
-        return _Timer()
+        if self.on_stage:
+            self.on_stage(name)
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - t0, 3)
 
 
 def _physical_objects(found, names, config: BuildConfig):
@@ -272,36 +271,10 @@ def primitive_shape(volume: float, half_extents) -> str:
 
 def _boxes(objects) -> list[ObjectBox]:
     return [
-        ObjectBox(o.name, pose_matrix(_quat_mat(o.quat), o.pos), o.half_extents)
+        ObjectBox(o.name, pose_matrix(quat_to_mat(o.quat), o.pos), o.half_extents)
         for o in objects
         if o.kind == "solid"
     ]
-
-
-def _quat_mat(quat):
-    from twin.transforms import quat_to_mat
-
-    return quat_to_mat(quat)
-
-
-def write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
-    """A Wavefront OBJ of a triangle mesh (vertices to 0.1 µm)."""
-    lines = [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in np.asarray(vertices, dtype=float)]
-    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(faces, dtype=int)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices and triangle faces of an OBJ written by :func:`write_obj`."""
-    vertices, faces = [], []
-    for line in Path(path).read_text().splitlines():
-        parts = line.split()
-        if parts and parts[0] == "v":
-            vertices.append([float(v) for v in parts[1:4]])
-        elif parts and parts[0] == "f":
-            faces.append([int(v.split("/")[0]) - 1 for v in parts[1:4]])
-    return np.array(vertices, dtype=float), np.array(faces, dtype=int)
 
 
 def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, objects) -> dict[str, Any]:
@@ -309,7 +282,7 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
     from twin.splats.camera import Cameras
     from twin.splats.rigid import render_rigid
 
-    poses = {o.name: pose_matrix(_quat_mat(o.quat), o.pos) for o in objects}
+    poses = {o.name: pose_matrix(quat_to_mat(o.quat), o.pos) for o in objects}
     sets = [(background, np.eye(4))] + [(s, poses[n]) for n, s in object_splats.items() if len(s)]
     cams = Cameras.from_poses(scan.K, scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1])
     rows = []
@@ -340,10 +313,8 @@ def _calibration(demo: Demonstration, scan: Scan) -> dict[str, Any]:
     """The evaluation camera: the primary camera where the demonstration's run starts."""
     cam = demo.primary
     start = demo.segments.get("execution", [None])[0]
-    if cam.T_world_camera is not None:
-        pose = cam.pose(int(start) if start is not None else demo.num_frames - 1)
-    else:
-        pose = scan.poses[-1]
+    reference = int(start) if start is not None else int(scan.frames[-1])
+    pose = cam.pose(reference) if cam.T_world_camera is not None else scan.poses[-1]
     return {
         "cameras": {
             cam.name: {
@@ -353,7 +324,7 @@ def _calibration(demo: Demonstration, scan: Scan) -> dict[str, Any]:
                 "T_world_camera": np.asarray(pose).tolist(),
             }
         },
-        "reference": _reference(demo, int(start) if start is not None else int(scan.frames[-1])),
+        "reference": _reference(demo, reference),
         "estimated": scan.calibration,
     }
 
@@ -388,8 +359,9 @@ def build_twin(
         demo = load_demonstration(source, episode)
         if demo.num_frames < 2:
             raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
+    view = _robot_view(demo)
     with stages("cameras"):
-        scan = prepare_scan(demo, config, where)
+        scan = prepare_scan(demo, config, where, view)
     base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:2, 3]
     with stages("geometry"):
         table, found = find_objects(scan, base, config, where)
@@ -401,7 +373,7 @@ def build_twin(
             roles.Candidate(o.name, o.kind, o.pos, float(f.yaw), o.half_extents, np.asarray(f.color))
             for o, f in zip(objects, found, strict=True)
         ]
-        task = infer_task(demo, candidates, table.height, scan.world_frame)
+        task = infer_task(demo, candidates, table.height, scan.world_frame, view)
     # every 8th frame, starting mid-way so the sweep's two ends (seen by no neighbour) stay in
     heldout = np.arange(config.holdout_every // 2, len(scan.frames), config.holdout_every)
     train = np.setdiff1d(np.arange(len(scan.frames)), heldout)
@@ -441,7 +413,7 @@ def build_twin(
             }
             if obj.kind == "solid":
                 write_ply(stage / "objects" / f"{obj.name}.ply", object_splats[obj.name])
-                write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
+                meshes.write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
                 entry |= {"splats": f"objects/{obj.name}.ply", "mesh": f"meshes/{obj.name}.obj"}
                 entry["collision_parts"] = len(obj.collision)
             entries.append(entry)

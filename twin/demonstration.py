@@ -144,15 +144,16 @@ def write_demonstration(
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _load_json(path: Path) -> dict[str, Any]:
+def load_json_object(path: Path, error: type[ValueError] = DemonstrationError) -> dict[str, Any]:
+    """A JSON file holding one object; anything else raises ``error`` naming the file."""
     if not path.is_file():
-        raise DemonstrationError(f"{path}: missing")
+        raise error(f"{path}: missing")
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DemonstrationError(f"{path}: not valid JSON ({err})") from err
+        raise error(f"{path}: not valid JSON ({err})") from err
     if not isinstance(data, dict):
-        raise DemonstrationError(f"{path}: expected a JSON object")
+        raise error(f"{path}: expected a JSON object")
     return data
 
 
@@ -169,7 +170,7 @@ def _matrix(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
 
 
 def _read_camera(folder: Path, name: str) -> CameraRecording:
-    info = _load_json(folder / "camera.json")
+    info = load_json_object(folder / "camera.json")
     if (folder / "rgb.mp4").is_file():
         try:
             rgb = read_mp4(folder / "rgb.mp4")
@@ -226,7 +227,7 @@ def read_demonstration(folder: str | Path) -> Demonstration:
     folder = Path(folder)
     if not folder.is_dir():
         raise DemonstrationError(f"{folder}: not a demonstration folder (no such directory)")
-    meta = _load_json(folder / "meta.json")
+    meta = load_json_object(folder / "meta.json")
     for key in ("fps", "instruction"):
         if key not in meta:
             raise DemonstrationError(f"{folder / 'meta.json'}: missing {key!r}")
@@ -236,7 +237,7 @@ def read_demonstration(folder: str | Path) -> Demonstration:
         cameras[name] = _read_camera(folder / name, name)
     robot = None
     if (folder / "robot.json").is_file():
-        info = _load_json(folder / "robot.json")
+        info = load_json_object(folder / "robot.json")
         try:
             with np.load(folder / "robot_states.npz") as states:
                 arrays = {k: states[k] for k in states.files}

@@ -220,7 +220,7 @@ def ground_truth_report(twin_dir, demonstration_dir, seed: int = 0) -> dict:
     for o in twin.objects:
         entry = {"name": o.name, "kind": o.kind, "pos": o.pos, "quat": o.quat, "half_extents": o.half_extents}
         if o.mesh:
-            from twin.build import read_obj
+            from twin.meshes import read_obj
 
             entry["surface"] = mesh_surface(*read_obj(twin.root / o.mesh), 4000, rng)
         twin_objects.append(entry)

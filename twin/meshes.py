@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import ConvexHull
@@ -270,3 +271,23 @@ def convex_parts(
         seed=config.seed,
     )
     return [convex_hull(np.asarray(v, float)) for v, _ in parts]
+
+
+def write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
+    """A Wavefront OBJ of a triangle mesh (vertices to 0.1 µm)."""
+    lines = [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in np.asarray(vertices, dtype=float)]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(faces, dtype=int)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and triangle faces of an OBJ written by :func:`write_obj`."""
+    vertices, faces = [], []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "v":
+            vertices.append([float(v) for v in parts[1:4]])
+        elif parts and parts[0] == "f":
+            faces.append([int(v.split("/")[0]) - 1 for v in parts[1:4]])
+    return np.array(vertices, dtype=float), np.array(faces, dtype=int)

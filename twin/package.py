@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from twin.demonstration import load_json_object
+
 FORMAT = "twinarena-twin/1"
 REQUIRED_FILES = ("scene", "calibration", "task", "fidelity")
 REPORT_FILES = ("twin.json", "fidelity.json", "preview.png", "reference.png")  # outside the hash
@@ -150,15 +152,7 @@ def finish_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 # -- reading -----------------------------------------------------------------------------------
 def _load(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise TwinPackageError(f"{path}: missing")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise TwinPackageError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise TwinPackageError(f"{path}: expected a JSON object")
-    return data
+    return load_json_object(path, TwinPackageError)
 
 
 def _vector(value: Any, length: int, where: str) -> np.ndarray:

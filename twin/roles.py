@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.transforms import rotate_xy
+
 FAMILIES = ("pick_place", "push", "stack")
 COLOUR_WORDS = {
     "red": (0.8, 0.15, 0.1),
@@ -55,9 +57,7 @@ def family_from_instruction(instruction: str) -> str:
 
 
 def _inside(candidate: Candidate, xy: np.ndarray) -> bool:
-    c, s = np.cos(candidate.yaw), np.sin(candidate.yaw)
-    d = np.asarray(xy[:2]) - candidate.center[:2]
-    local = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+    local = rotate_xy(np.asarray(xy[:2]) - candidate.center[:2], -candidate.yaw)
     return bool(np.all(np.abs(local) <= candidate.half_extents[:2] + 0.01))
 
 

@@ -18,6 +18,7 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from twin.plane import fit_plane_ransac
+from twin.transforms import rotate_xy as _rotate
 
 EIGHT = np.ones((3, 3), bool)  # 8-connectivity for ndimage.label
 
@@ -80,6 +81,11 @@ class Table:
         """World ``xy`` in the table rectangle's frame."""
         return _rotate(np.asarray(xy, float) - self.center_xy, -self.yaw)
 
+    def corners_xy(self) -> np.ndarray:
+        """The rectangle's four corners [4, 2] in world xy."""
+        signs = np.array([[sx, sy] for sx in (-1, 1) for sy in (-1, 1)])
+        return _rotate(signs * self.half_extents_xy, self.yaw) + self.center_xy
+
     def contains_xy(self, xy: np.ndarray) -> np.ndarray:
         return np.all(np.abs(self.to_local_xy(xy)) <= self.half_extents_xy, axis=-1)
 
@@ -120,12 +126,6 @@ class DetectedObject:
     heights_origin_xy: np.ndarray | None = None
     cell: float = 0.0
     points: np.ndarray | None = None
-
-
-def _rotate(xy: np.ndarray, angle: float) -> np.ndarray:
-    """Rows of ``xy`` turned counter-clockwise by ``angle``."""
-    c, s = np.cos(angle), np.sin(angle)
-    return xy @ np.array([[c, s], [-s, c]])
 
 
 def min_area_rectangle(xy) -> tuple[np.ndarray, np.ndarray, float]:
@@ -233,8 +233,7 @@ def height_map(
     keep = (h > -0.01) & (h <= config.max_height) & table.contains_xy(points[:, :2])
     keep &= _keep_xy(points, config.exclude_xy)
     points, colors, h = points[keep], colors[keep], h[keep]
-    corners = np.array([[sx, sy] for sx in (-1, 1) for sy in (-1, 1)]) * table.half_extents_xy
-    corners = _rotate(corners, table.yaw) + table.center_xy
+    corners = table.corners_xy()
     origin = corners.min(axis=0)
     nx, ny = np.ceil((corners.max(axis=0) - origin) / cell).astype(int)
     hm = HeightMap(origin, cell, np.full((nx, ny), np.nan), np.zeros((nx, ny, 3)), np.zeros((nx, ny), int))

@@ -49,6 +49,12 @@ def yaw_quat(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
 
 
+def rotate_xy(xy: np.ndarray, angle: float) -> np.ndarray:
+    """2-D points (one ``(2,)`` or rows ``[N, 2]``) turned counter-clockwise by ``angle`` radians."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.asarray(xy, dtype=float) @ np.array([[c, s], [-s, c]])
+
+
 def quat_yaw(q: np.ndarray) -> float:
     """Heading of the rotated x axis in the xy plane, in radians."""
     m = quat_to_mat(q)
@@ -101,9 +107,14 @@ def look_at_rotation(eye: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) ->
     return np.stack([right, down, forward], axis=1)
 
 
+def mujoco_quat_from_opencv(rotation: np.ndarray) -> np.ndarray:
+    """MuJoCo camera quaternion (x right, y up, looking down -z) of an OpenCV camera rotation."""
+    return mat_to_quat(np.asarray(rotation, dtype=float) @ MUJOCO_TO_OPENCV)
+
+
 def mujoco_camera_quat(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     """MuJoCo camera quaternion (camera frame: x right, y up, looking down -z) for a look-at."""
-    return mat_to_quat(look_at_rotation(eye, target) @ MUJOCO_TO_OPENCV)
+    return mujoco_quat_from_opencv(look_at_rotation(eye, target))
 
 
 def opencv_pose_from_mujoco(cam_xpos: np.ndarray, cam_xmat: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from scipy.ndimage import binary_dilation
 from benchmark.sim.gl import import_mujoco
 from benchmark.sim.robot import ARM_JOINTS, FINGER_JOINTS, TCP_SITE, compile_spec
 from benchmark.sim.scene_builder import ROBOT_PREFIX, add_pinhole_camera, attach_robot
-from twin.transforms import MUJOCO_TO_OPENCV, mat_to_quat
+from twin.transforms import mat_to_quat, mujoco_quat_from_opencv
 
 mujoco = import_mujoco()
 
@@ -95,7 +95,7 @@ class RobotView:
         try:
             for i, row in enumerate(joints):
                 self.model.cam_pos[cam] = poses[i][:3, 3]
-                self.model.cam_quat[cam] = mat_to_quat(poses[i][:3, :3] @ MUJOCO_TO_OPENCV)
+                self.model.cam_quat[cam] = mujoco_quat_from_opencv(poses[i][:3, :3])
                 self.pose(row)
                 renderer.update_scene(self.data, camera=cam)
                 out[i] = renderer.render()[..., 0] >= 0

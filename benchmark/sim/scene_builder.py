@@ -11,13 +11,7 @@ from benchmark.sim.gl import import_mujoco
 from benchmark.sim.robot import PandaConfig, panda_spec
 from benchmark.sim.scene_spec import ObjectSpec, PhysicsSpec, SceneSpec
 from benchmark.sim.textures import TextureSpec, render_texture
-from twin.transforms import (
-    MUJOCO_TO_OPENCV,
-    fovy_from_intrinsics,
-    mat_to_quat,
-    mujoco_camera_quat,
-    yaw_quat,
-)
+from twin.transforms import fovy_from_intrinsics, mujoco_camera_quat, mujoco_quat_from_opencv, yaw_quat
 
 mujoco = import_mujoco()
 
@@ -252,7 +246,7 @@ def add_pinhole_camera(parent, name: str, K, width: int, height: int, T_world_ca
     """
     K = np.asarray(K, dtype=float)
     pose = np.asarray(T_world_camera, dtype=float)
-    quat = mat_to_quat(pose[:3, :3] @ MUJOCO_TO_OPENCV)
+    quat = mujoco_quat_from_opencv(pose[:3, :3])
     camera = parent.add_camera(name=name, pos=list(pose[:3, 3]), quat=list(quat))
     centred = abs(K[0, 2] - width / 2) < 1e-3 and abs(K[1, 2] - height / 2) < 1e-3
     if centred and abs(K[0, 0] - K[1, 1]) < 1e-6 * K[1, 1]:
