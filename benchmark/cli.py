@@ -162,6 +162,140 @@ def demo(
         console.print(f"{key}: {value}")
 
 
+def _twin_path(text: str) -> Path:
+    """A twin package folder, or ``SCENE`` / ``SCENE/TASK`` naming a packaged reference scene."""
+    path = Path(text)
+    if path.is_dir():
+        return path
+    from benchmark.authored import reference_twin
+
+    scene, _, task = text.partition("/")
+    return reference_twin(scene, task or None)
+
+
+def _env_config(perturb, image_size, render, backend, action_space="ee_delta"):
+    from benchmark.env import EnvConfig
+
+    size = image_size.lower().split("x")
+    try:
+        width, height = (int(size[0]), int(size[-1]))
+    except ValueError:
+        raise UserError(f"--image-size {image_size!r}: expected WIDTHxHEIGHT, e.g. 224x224") from None
+    return EnvConfig(
+        action_space=action_space,
+        image_size=(width, height),
+        render=render,
+        backend=backend,
+        perturbations=tuple(perturb or ()),
+    )
+
+
+@app.command()
+def perturbations(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the perturbation axes: unit, group and what level 1 means."""
+    from benchmark.perturbations import axis_table
+
+    rows = axis_table()
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} perturbation axes (level 0 = unperturbed, 1 = strongest)")
+    for column in ("axis", "group", "unit", "at level 1", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["axis"], row["group"], row["unit"], row["at_level_1"], row["description"])
+    Console().print(table)
+
+
+@app.command()
+def episode(
+    twin: str = typer.Argument(..., help="A twin package folder, or SCENE[/TASK] of a reference scene."),
+    out: Path = typer.Option(..., "-o", "--out", help="New episode folder."),
+    policy: str = typer.Option("vision-expert", "--policy", help="Built-in policy: vision-expert or random."),
+    seed: int = typer.Option(0, "--seed"),
+    perturb: list[str] = typer.Option(None, "--perturb", "-p", help="AXIS=LEVEL; repeat to compose."),
+    image_size: str = typer.Option("224x224", "--image-size", help="WIDTHxHEIGHT of every camera."),
+    render: str = typer.Option("auto", "--render", help="auto, splat or mesh."),
+    backend: str = typer.Option("mujoco", "--backend", help="Physics: mujoco or pybullet."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Run one episode in a twin and write its videos, trajectory and outcome."""
+    from dataclasses import asdict
+
+    from benchmark.env import TwinEnv
+    from benchmark.episode import run_episode
+    from benchmark.policies import builtin_policy
+
+    env = TwinEnv(_twin_path(twin), _env_config(perturb, image_size, render, backend))
+    try:
+        with console.status(f"episode in {env.twin.name}"):
+            outcome = run_episode(env, builtin_policy(policy, env, seed), seed, out, overwrite=overwrite)
+    finally:
+        env.close()
+    if as_json:
+        _emit_json({"episode": str(out), **asdict(outcome)})
+        return
+    colour = "green" if outcome.success else "yellow"
+    console.print(
+        f"[{colour}]{outcome.termination}[/] after {outcome.steps} steps, progress {outcome.progress:.2f}; "
+        f"wrote {out}"
+    )
+
+
+@app.command()
+def robustness(
+    twins: list[str] = typer.Argument(
+        None, help="Twin folders or SCENE[/TASK] (default: every reference task)."
+    ),
+    axes: str = typer.Option(
+        "object_placement,camera_pose,light_intensity", "--axes", help="Comma-separated."
+    ),
+    levels: str = typer.Option("0.5,1", "--levels", help="Comma-separated levels above 0."),
+    seeds: int = typer.Option(10, "--seeds", min=1),
+    image_size: str = typer.Option("224x224", "--image-size"),
+    render: str = typer.Option("auto", "--render"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """The vision expert's success rate per twin, axis and level: a robustness table."""
+    from benchmark.robustness import robustness_rows
+    from benchmark.scenes import load_scene, scene_names
+
+    names = twins or [f"{s}/{t.name}" for s in scene_names() for t in load_scene(s).tasks]
+    paths = [_twin_path(t) for t in names]
+    axis_list = [a.strip() for a in axes.split(",") if a.strip()]
+    from benchmark.perturbations import Perturbation
+
+    for axis in axis_list:
+        Perturbation(axis, 0.0)  # an unknown axis fails here, before any episode runs
+    level_list = [float(v) for v in levels.split(",")]
+    cells = len(paths) * (1 + len(axis_list) * sum(v > 0 for v in level_list))
+    with _progress() as bar:
+        job = bar.add_task("robustness", total=cells)
+        rows = robustness_rows(
+            paths,
+            axis_list,
+            level_list,
+            seeds,
+            _env_config((), image_size, render, "mujoco"),
+            workers=workers,
+            on_row=lambda r: bar.advance(job),
+        )
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"vision expert success rate ({seeds} seeds per cell)")
+    table.add_column("task")
+    columns = ["none 0"] + [f"{a} {v:g}" for a in axis_list for v in level_list if v > 0]
+    for column in columns:
+        table.add_column(column, justify="right")
+    for task in dict.fromkeys(r["task"] for r in rows):
+        cells_of = {f"{r['axis']} {r['level']:g}": r for r in rows if r["task"] == task}
+        table.add_row(task, *(f"{cells_of[c]['success_rate']:.0%}" for c in columns))
+    Console().print(table)
+
+
 twin_app = typer.Typer(help="Build, inspect and check twin packages.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
 
@@ -211,6 +345,21 @@ def twin_build(
         )
 
 
+@twin_app.command("package-scene")
+def twin_package_scene(
+    scene: str = typer.Argument(..., help="A reference scene name, or a scene spec file."),
+    out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
+    task: str = typer.Option(None, "--task", help="Task name within the scene (default: the first)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+) -> None:
+    """Package a hand-authored scene as a twin, so it runs through the same harness."""
+    from benchmark.authored import package_scene
+    from benchmark.scenes import load_scene
+
+    path = package_scene(load_scene(scene), out, task=task, overwrite=overwrite)
+    console.print(f"[green]twin package written to {path}[/]")
+
+
 @twin_app.command("show")
 def twin_show(
     twin: Path = typer.Argument(..., help="A twin package folder."),
@@ -244,6 +393,8 @@ def twin_check(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
+    from benchmark.env import ScenarioError
+    from benchmark.perturbations import PerturbationError
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
     from twin.demonstration import DemonstrationError
@@ -252,6 +403,8 @@ def main() -> None:
     from twin.package import TwinPackageError
 
     user_errors = (
+        ScenarioError,
+        PerturbationError,
         UserError,
         SceneSpecError,
         DemonstrationError,

@@ -60,7 +60,7 @@ class ScriptedExpert:
         self.world = world
         self.task = task
         self.config = config or ExpertConfig()
-        self.objects = {o.name: o for o in world.scene.objects}
+        self.objects = {o.name: o for o in (world.scene.objects if world is not None else ())}
         self.rng = np.random.default_rng(seed)
         self.plan: list[Waypoint] = []
 
@@ -69,13 +69,21 @@ class ScriptedExpert:
         return not self.plan
 
     def reset(self, instruction: str = "") -> None:
-        self.cmd_pos, self.cmd_rot = self.world.tcp_pose()
+        self._start()
+
+    def _start(self) -> None:
+        """Plan from the current state: the commanded TCP starts where the TCP is."""
+        self.cmd_pos, self.cmd_rot = self._tcp_pose()
         self.plan = self._make_plan()
         self._held = 0
         self._steps_in_phase = 0
         self._gripper = OPEN
 
+    def _tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.world.tcp_pose()
+
     def _object_frame(self, name: str) -> tuple[np.ndarray, float]:
+        """Where object ``name`` is (centre) and its yaw: privileged here, perceived in subclasses."""
         pose = self.world.object_poses()[name]
         return pose.pos, quat_yaw(pose.quat)
 
@@ -154,7 +162,7 @@ class ScriptedExpert:
         if not self.plan:
             return np.array([0, 0, 0, 0, 0, 0, self._gripper], dtype=float)
         wp = self.plan[0]
-        tcp, _ = self.world.tcp_pose()
+        tcp, _ = self._tcp_pose()
         reached = np.linalg.norm(tcp - wp.pos) < wp.tolerance
         if wp.name == "push" and self.objects[self.task.object].shape != "box":
             reached = self._steer_push(wp)

@@ -37,3 +37,16 @@ def cube_stack_scan(tmp_path_factory):
     start, end = demo.segments["scan"]
     cam = demo.primary
     return cam.rgb[start:end], cam.depth[start:end], cam.K, cam.T_world_camera[start:end]
+
+
+@pytest.fixture(scope="session")
+def tray_pick_twin(tray_pick_demo, tmp_path_factory) -> dict:
+    """The tray_pick demonstration built into a twin with splats (a quick build, with ground-truth
+    scoring); ``["twin"]`` is its folder. Never modify it: copy it first."""
+    from benchmark.twins import build_and_evaluate
+    from twin.appearance import AppearanceConfig
+    from twin.build import BuildConfig
+
+    out = tmp_path_factory.mktemp("tray_pick_twin") / "twin"
+    config = BuildConfig(max_scan_frames=12, appearance=AppearanceConfig(steps=30))
+    return build_and_evaluate(tray_pick_demo, out, config=config)

@@ -47,7 +47,8 @@ V21_VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_
 INDEX_FEATURES = dict.fromkeys(["timestamp", "frame_index", "episode_index", "index", "task_index"], "int64")
 INDEX_FEATURES["timestamp"] = "float32"
 EE_DELTA_NAMES = ["dx", "dy", "dz", "drx", "dry", "drz", "gripper"]
-STATE11_TAIL = ["gripper_opening", "tcp_x", "tcp_y", "tcp_z"]  # the recorder's state: 7 joints + these
+# the recorder's state after the 7 joints
+STATE_TAIL = ["gripper_opening", "tcp_x", "tcp_y", "tcp_z", "tcp_qw", "tcp_qx", "tcp_qy", "tcp_qz"]
 VIDEO_PARTS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
 GUESSED_FOVY_DEG = 60.0  # intrinsics guessed for datasets without our side file
 QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
@@ -93,8 +94,8 @@ def _state_names(robot: RobotTrack, source: str, dim: int) -> list[str]:
     joints = list(robot.joint_names)
     if source == "joint_positions" and len(joints) == dim:
         return joints
-    if source == "state" and dim == 7 + len(STATE11_TAIL) and len(joints) >= 7:
-        return joints[:7] + STATE11_TAIL
+    if source == "state" and dim in (11, 7 + len(STATE_TAIL)) and len(joints) >= 7:
+        return joints[:7] + STATE_TAIL[: dim - 7]  # 11: recordings made before the TCP quaternion
     return [f"state_{i}" for i in range(dim)]
 
 

@@ -15,6 +15,11 @@
     preview.png        real frame | twin render | difference
     reference.png      that real frame
 
+Objects of authored scenes (:mod:`benchmark.authored`) also carry their exact shape: ``shape``
+(box, cylinder, sphere, prism or tray), ``size`` in :class:`benchmark.sim.scene_spec.ObjectSpec`'s
+convention for that shape, and ``fixed`` (a solid welded to the table). Reconstructed twins leave
+them out.
+
 ``content_hash`` is the SHA-256 over every file a simulation reads (path and bytes) plus
 ``twin.json`` without its provenance (name, source, build settings), so two builds of the same
 input give the same hash and any edit shows. The reports (``fidelity.json``, ``preview.png``,
@@ -46,6 +51,8 @@ REQUIRED_FILES = ("scene", "calibration", "task", "fidelity")
 REPORT_FILES = ("twin.json", "fidelity.json", "preview.png", "reference.png")  # outside the hash
 PROVENANCE = ("content_hash", "file_hashes", "name", "source", "build")  # manifest keys outside the hash
 TASK_KEYS = ("name", "family", "object", "target", "instruction")
+# exact shapes an object may declare, with the length of its size (ObjectSpec's convention)
+EXACT_SHAPES = {"box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4}
 
 
 class TwinPackageError(ValueError):
@@ -67,6 +74,9 @@ class TwinObject:
     splats: str | None  # relative path of the body-frame PLY
     mesh: str | None  # relative path of the body-frame visual mesh
     primitive: str = "mesh"  # box, cylinder or mesh: what the mesh resembles (a planning hint)
+    shape: str | None = None  # the exact shape of an authored object (one of EXACT_SHAPES)
+    size: tuple[float, ...] | None = None  # its size, in ObjectSpec's convention for ``shape``
+    fixed: bool = False  # a solid welded to the table
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,26 @@ def _vector(value: Any, length: int, where: str) -> np.ndarray:
     return array
 
 
+def _exact_shape(entry: dict[str, Any], at: str) -> tuple[str | None, tuple[float, ...] | None]:
+    """The optional ``shape`` and ``size`` of an object entry, checked (both or neither)."""
+    shape, size = entry.get("shape"), entry.get("size")
+    if shape is None and size is None:
+        return None, None
+    if shape is None or size is None:
+        given, missing = ("shape", "size") if size is None else ("size", "shape")
+        raise TwinPackageError(f"{at}.{missing}: missing (an object with a {given!r} needs both)")
+    if not isinstance(shape, str) or shape not in EXACT_SHAPES:
+        raise TwinPackageError(f"{at}.shape: unknown shape {shape!r}; expected one of {tuple(EXACT_SHAPES)}")
+    if not isinstance(size, list | tuple) or len(size) != EXACT_SHAPES[shape]:
+        raise TwinPackageError(f"{at}.size: a {shape} takes {EXACT_SHAPES[shape]} numbers, got {size!r}")
+    values = _vector(size, EXACT_SHAPES[shape], f"{at}.size")
+    if np.any(values <= 0):
+        raise TwinPackageError(f"{at}.size: sizes must be positive, got {values.tolist()}")
+    if shape == "prism" and (values[2] < 3 or values[2] != round(values[2])):
+        raise TwinPackageError(f"{at}.size: a prism's third size is its number of sides (≥ 3), got {size!r}")
+    return shape, tuple(float(v) for v in values)
+
+
 def _object(entry: Any, i: int, where: Path) -> TwinObject:
     at = f"{where}: objects[{i}]"
     if not isinstance(entry, dict):
@@ -177,6 +207,10 @@ def _object(entry: Any, i: int, where: Path) -> TwinObject:
     half = _vector(entry["half_extents"], 3, f"{at}.half_extents")
     if np.any(half <= 0):
         raise TwinPackageError(f"{at}.half_extents: must be positive, got {half.tolist()}")
+    shape, size = _exact_shape(entry, at)
+    fixed = entry.get("fixed", False)
+    if not isinstance(fixed, bool):
+        raise TwinPackageError(f"{at}.fixed: expected true or false, got {fixed!r}")
     return TwinObject(
         name=str(entry["name"]),
         kind=entry["kind"],
@@ -189,6 +223,9 @@ def _object(entry: Any, i: int, where: Path) -> TwinObject:
         splats=entry.get("splats"),
         mesh=entry.get("mesh"),
         primitive=str(entry.get("primitive", "mesh")),
+        shape=shape,
+        size=size,
+        fixed=fixed,
     )
 
 

@@ -21,22 +21,30 @@ FLOOR_Z = -0.75
 OBJECT_GEOM_GROUP = 0
 
 
+def texture_material(
+    spec, name: str, image: np.ndarray, repeat=(1.0, 1.0), cube: bool = False, alpha: float = 1.0
+) -> str:
+    """Add a material showing ``image`` (uint8 H×W×3), as a 2-D or a cube texture; return its name.
+
+    Cube textures map onto any geom, meshes without texture coordinates included.
+    """
+    kind = mujoco.mjtTexture.mjTEXTURE_CUBE if cube else mujoco.mjtTexture.mjTEXTURE_2D
+    texture = spec.add_texture(
+        name=f"{name}_tex", type=kind, width=image.shape[1], height=image.shape[0], nchannel=3
+    )
+    texture.data = np.ascontiguousarray(image, dtype=np.uint8).tobytes()
+    material = spec.add_material(name=name, rgba=[1.0, 1.0, 1.0, alpha], texrepeat=list(repeat))
+    material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = f"{name}_tex"
+    if cube:
+        material.texuniform = True
+    return name
+
+
 def _material(spec, name: str, rgba, texture: TextureSpec | None, repeat=(1.0, 1.0)) -> str:
     """Add a material (textured if ``texture``) and return its name."""
-    material = spec.add_material(name=name, rgba=list(rgba))
     if texture is not None:
-        image = render_texture(texture)
-        texture_spec = spec.add_texture(
-            name=f"{name}_tex",
-            type=mujoco.mjtTexture.mjTEXTURE_2D,
-            width=image.shape[1],
-            height=image.shape[0],
-            nchannel=3,
-        )
-        texture_spec.data = image.tobytes()
-        material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = f"{name}_tex"
-        material.texrepeat = list(repeat)
-        material.rgba = [1.0, 1.0, 1.0, rgba[3]]
+        return texture_material(spec, name, render_texture(texture), repeat, alpha=rgba[3])
+    spec.add_material(name=name, rgba=list(rgba))
     return name
 
 
@@ -58,7 +66,7 @@ def object_half_height(obj: ObjectSpec) -> float:
     return obj.size[1]
 
 
-def _add_object(spec, obj: ObjectSpec) -> None:
+def add_object(spec, obj: ObjectSpec) -> None:
     pos = [obj.xy[0], obj.xy[1], object_half_height(obj)]
     body = spec.worldbody.add_body(name=obj.name, pos=pos, quat=list(yaw_quat(obj.yaw)))
     if not obj.fixed:
@@ -206,8 +214,25 @@ def attach_robot(spec, base_pos, robot: PandaConfig | None = None, base_quat=(1.
     spec.attach(panda_spec(robot), prefix=ROBOT_PREFIX, frame=frame)
 
 
-def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_robot: bool = True):
-    """The ``MjSpec`` of a whole scene; compile it with :func:`benchmark.sim.robot.compile_spec`."""
+def _add_cameras(spec, scene: SceneSpec) -> None:
+    """The scene's look-at cameras, then the scan camera at the main (first) camera's pose."""
+    for name, cam in [(cam.name, cam) for cam in scene.cameras] + [(SCAN_CAMERA, scene.cameras[0])]:
+        spec.worldbody.add_camera(
+            name=name,
+            pos=list(cam.pos),
+            quat=list(mujoco_camera_quat(cam.pos, cam.lookat)),
+            fovy=cam.fovy,
+        )
+
+
+def build_scene_spec(
+    scene: SceneSpec, robot: PandaConfig | None = None, with_robot: bool = True, with_cameras: bool = True
+):
+    """The ``MjSpec`` of a whole scene; compile it with :func:`benchmark.sim.robot.compile_spec`.
+
+    ``with_cameras=False`` leaves out the scene's cameras and the scan camera (a twin package
+    adds them from its ``calibration.json``); ``with_robot=False`` leaves out the Panda.
+    """
     spec = new_scene_spec(
         scene.name,
         scene.physics,
@@ -217,21 +242,9 @@ def build_scene_spec(scene: SceneSpec, robot: PandaConfig | None = None, with_ro
     _add_room(spec, scene)
     add_lights(spec, scene.lights)
     for obj in scene.objects:
-        _add_object(spec, obj)
-    for cam in scene.cameras:
-        spec.worldbody.add_camera(
-            name=cam.name,
-            pos=list(cam.pos),
-            quat=list(mujoco_camera_quat(cam.pos, cam.lookat)),
-            fovy=cam.fovy,
-        )
-    main = scene.cameras[0]
-    spec.worldbody.add_camera(
-        name=SCAN_CAMERA,
-        pos=list(main.pos),
-        quat=list(mujoco_camera_quat(main.pos, main.lookat)),
-        fovy=main.fovy,
-    )
+        add_object(spec, obj)
+    if with_cameras:
+        _add_cameras(spec, scene)
     if with_robot:
         attach_robot(spec, scene.robot_base, robot)
     return spec

@@ -1,19 +1,23 @@
 """Draw a twin as a camera would see it: splats for the scene, MuJoCo for the robot, merged by depth.
 
 The background splats of a static camera are rendered once and reused; the objects' splats are
-drawn under their simulated poses every frame; the robot comes from MuJoCo's renderer and covers
-whatever lies behind it.
+drawn under their simulated poses, again only when a pose has changed; the robot comes from one
+MuJoCo render pass that draws the robot alone (colour and depth together) and covers whatever
+lies behind it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from benchmark.sim.scene_builder import ROBOT_PREFIX
-from benchmark.sim.world import World, camera_intrinsics, mujoco
+from benchmark.sim.world import World, camera_intrinsics, mujoco, robot_only_option
 from twin.package import Twin
 from twin.splats.camera import Cameras
+from twin.splats.gaussians import Splats
 from twin.splats.ply import read_ply
 from twin.splats.rigid import render_rigid
 from twin.transforms import opencv_pose_from_mujoco, pose_matrix, quat_to_mat
@@ -41,17 +45,59 @@ def composite(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[
     return out, np.where(np.isfinite(nearest), nearest, 0.0)
 
 
-class TwinRenderer:
-    """Renders a twin world's cameras with splats and the simulated robot."""
+POSE_DECIMALS = 4  # object poses equal to 0.1 mm (and 1e-4 in quaternion) reuse the last object layer
 
-    def __init__(self, world: World, twin: Twin):
+
+@dataclass(frozen=True)
+class SplatLighting:
+    """Light changes the splats' baked colours get: an RGB gain, and a relighting from
+    ``old_dir`` to ``new_dir`` (world-frame directions the main light travels) by depth normals."""
+
+    gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    old_dir: tuple[float, float, float] | None = None
+    new_dir: tuple[float, float, float] | None = None
+
+    @property
+    def identity(self) -> bool:
+        return self.gain == (1.0, 1.0, 1.0) and (self.old_dir is None or self.old_dir == self.new_dir)
+
+
+def _pose_key(pose) -> bytes:
+    return np.round(np.r_[pose.pos, pose.quat], POSE_DECIMALS).tobytes()
+
+
+class TwinRenderer:
+    """Renders a twin world's cameras with splats and the simulated robot.
+
+    ``background`` (world frame) and ``objects`` (name → body-frame splats) default to the twin's
+    own; a renderer with neither draws MuJoCo's meshes alone (the fast mode for tests).
+    """
+
+    def __init__(
+        self,
+        world: World,
+        twin: Twin | None = None,
+        *,
+        background: Splats | None = None,
+        objects: dict[str, Splats] | None = None,
+        lighting: SplatLighting = SplatLighting(),  # noqa: B008 - frozen dataclass
+        mesh_only: bool = False,
+    ):
         self.world = world
-        self.background = read_ply(twin.path("background")) if twin.has("background") else None
-        self.objects = {o.name: read_ply(twin.root / o.splats) for o in twin.objects if o.splats}
-        m = world.model
-        robot_bodies = {b for b in range(m.nbody) if m.body(b).name.startswith(ROBOT_PREFIX)}
-        self._robot_geom = np.array([m.geom_bodyid[g] in robot_bodies for g in range(m.ngeom)] + [False])
+        if twin is not None and background is None and objects is None:
+            background = read_ply(twin.path("background")) if twin.has("background") else None
+            objects = {o.name: read_ply(twin.root / o.splats) for o in twin.objects if o.splats}
+        self.background = None if mesh_only else background
+        self.objects = {} if mesh_only else {n: s for n, s in (objects or {}).items() if len(s)}
+        self.lighting = lighting
+        self._robot_option = robot_only_option()
         self._background_cache: dict[tuple, tuple] = {}
+        self._object_cache: tuple[tuple, tuple] | None = None
+
+    @property
+    def splats(self) -> bool:
+        """Whether the scene is drawn from splats (else from MuJoCo's meshes)."""
+        return self.background is not None or bool(self.objects)
 
     def _camera(self, camera: str, width: int, height: int) -> Cameras:
         m, d = self.world.model, self.world.data
@@ -60,40 +106,57 @@ class TwinRenderer:
         return Cameras.from_poses(camera_intrinsics(m, cam, width, height), pose[None], width, height)
 
     def _layer(self, sets, cam: Cameras):
-        r = render_rigid(sets, cam)
+        with torch.no_grad():
+            r = render_rigid(sets, cam)
         alpha = r.alpha[0, ..., 0].numpy()
         colour = r.rgb[0].numpy() / np.maximum(alpha, 1e-6)[..., None]  # un-premultiplied
-        return np.clip(colour, 0, 1), r.depth[0, ..., 0].numpy(), alpha
+        depth = r.depth[0, ..., 0].numpy()
+        return self._lit(np.clip(colour, 0, 1), depth, cam), depth, alpha
+
+    def _lit(self, colour: np.ndarray, depth: np.ndarray, cam: Cameras) -> np.ndarray:
+        light = self.lighting
+        if light.identity:
+            return colour
+        if light.old_dir is not None and light.old_dir != light.new_dir:
+            from benchmark.sim.relight import relight
+
+            R_world_camera = torch.linalg.inv(cam.viewmats[0].double())[:3, :3].numpy()  # noqa: N806
+            colour = relight(
+                colour,
+                depth,
+                cam.Ks[0].double().numpy(),
+                R_world_camera,
+                np.asarray(light.old_dir),
+                np.asarray(light.new_dir),
+            )
+        return np.clip(colour * np.asarray(light.gain), 0, 1)
 
     def render(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """``(rgb uint8 [H,W,3], depth [H,W] metres)`` of ``camera`` in the world's current state."""
+        if not self.splats:
+            return self.world.render_rgbd(camera, width, height)
         cam = self._camera(camera, width, height)
+        view = (camera, width, height, cam.viewmats.numpy().round(6).tobytes())
         layers = []
         if self.background is not None:
-            key = (camera, width, height, cam.viewmats.numpy().round(6).tobytes())
-            if key not in self._background_cache:
-                with torch.no_grad():
-                    self._background_cache[key] = self._layer([(self.background, np.eye(4))], cam)
-            layers.append(self._background_cache[key])
-        poses = self.world.object_poses()
-        sets = [
-            (s, pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos))
-            for n, s in self.objects.items()
-            if len(s)
-        ]
-        if sets:
-            with torch.no_grad():
-                layers.append(self._layer(sets, cam))
-        sim = self.world.render(camera, width, height, depth=True)
-        renderer = self.world.renderer(width, height)
-        renderer.enable_segmentation_rendering()
-        renderer.update_scene(self.world.data, camera=camera)
-        seg = renderer.render()[..., 0]
-        renderer.disable_segmentation_rendering()
-        robot = self._robot_geom[np.where(seg >= 0, seg, -1)]
-        layers.append((sim.rgb / 255.0, sim.depth, robot.astype(float)))
-        if not self.objects and self.background is None:  # a twin without splats: the mesh view
-            return sim.rgb, sim.depth
+            if view not in self._background_cache:
+                self._background_cache[view] = self._layer([(self.background, np.eye(4))], cam)
+            layers.append(self._background_cache[view])
+        if self.objects:
+            poses = self.world.object_poses()
+            key = (
+                view,
+                tuple(_pose_key(poses[n]) for n in self.objects),
+            )
+            if self._object_cache is None or self._object_cache[0] != key:
+                sets = [
+                    (s, pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos))
+                    for n, s in self.objects.items()
+                ]
+                self._object_cache = (key, self._layer(sets, cam))
+            layers.append(self._object_cache[1])
+        rgb, depth = self.world.render_rgbd(camera, width, height, self._robot_option, shadows=False)
+        layers.append((rgb / 255.0, depth, (depth > 0).astype(float)))
         rgb, depth = composite(layers)
         return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), depth
 

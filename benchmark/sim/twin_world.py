@@ -1,8 +1,8 @@
 """Run a twin package in MuJoCo: its ``scene.xml`` with the Panda, cameras from its calibration.
 
-The twin's objects become :class:`ObjectSpec` entries (shape ``mesh`` for solids, flat boxes for
-zones) so the task predicates, the scripted expert and :class:`World` treat a twin and a reference
-scene alike.
+The twin's objects become :class:`ObjectSpec` entries (their primitive for reconstructed solids,
+flat boxes for zones, the exact ``shape`` and ``size`` of an authored object) so the task
+predicates, the scripted expert and :class:`World` treat a twin and a reference scene alike.
 """
 
 from __future__ import annotations
@@ -23,13 +23,23 @@ mujoco = import_mujoco()
 
 
 def _shape(obj: TwinObject) -> str:
+    if obj.shape is not None:
+        return obj.shape
     return obj.primitive if obj.kind == "solid" else "box"
 
 
 def _size(obj: TwinObject) -> tuple[float, ...]:
-    """Sizes in :class:`ObjectSpec`'s convention for the object's primitive."""
+    """Sizes in :class:`ObjectSpec`'s convention for the object's shape (exact, or its primitive)."""
+    if obj.size is not None:
+        return obj.size
     hx, hy, hz = (float(v) for v in obj.half_extents)
     return (max(hx, hy), hz) if _shape(obj) == "cylinder" else (hx, hy, hz)
+
+
+def _source(source: dict) -> str:
+    if "authored" in source:
+        return f"the authored scene {source['authored']}"
+    return source.get("path", "a demonstration")
 
 
 def twin_scene(twin: Twin) -> SceneSpec:
@@ -45,7 +55,7 @@ def twin_scene(twin: Twin) -> SceneSpec:
             rgba=tuple(float(v) for v in o.rgba),
             mass=max(o.mass, 1e-3),
             friction=o.friction,
-            fixed=o.kind == "zone",
+            fixed=o.fixed or o.kind == "zone",
             visual_only=o.kind == "zone",
         )
         for o in twin.objects
@@ -76,7 +86,7 @@ def twin_scene(twin: Twin) -> SceneSpec:
     physics = m.get("physics", {})
     return SceneSpec(
         name=twin.name,
-        description=f"twin of {m.get('source', {}).get('path', 'a demonstration')}",
+        description=f"twin of {_source(m.get('source', {}))}",
         objects=objects,
         tasks=(task,),
         cameras=tuple(cameras),

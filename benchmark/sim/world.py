@@ -19,7 +19,7 @@ from benchmark.sim.robot import (
 )
 from benchmark.sim.scene_builder import ROBOT_PREFIX, build_scene_spec, object_half_height
 from benchmark.sim.scene_spec import SceneSpec
-from twin.transforms import intrinsics_from_fovy, opencv_pose_from_mujoco, yaw_quat
+from twin.transforms import intrinsics_from_fovy, mat_to_quat, opencv_pose_from_mujoco, yaw_quat
 
 mujoco = import_mujoco()
 
@@ -38,6 +38,50 @@ class CameraFrame:
     depth: np.ndarray | None
     K: np.ndarray
     T_world_camera: np.ndarray
+
+
+ROBOT_GEOM_GROUP = 1  # the Panda's visual geoms; scene geoms are in group 0, collision parts in 3
+
+
+class RGBDRenderer(mujoco.Renderer):
+    """A ``mujoco.Renderer`` that reads colour and metric depth from one render pass.
+
+    ``mujoco.Renderer`` renders once per buffer; reading both from one ``mjr_render`` halves the
+    cost of an RGB-D frame. Pixels where nothing was drawn get depth 0.
+    """
+
+    def render_rgbd(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._gl_context:
+            self._gl_context.make_current()
+        rgb = np.empty((self._height, self._width, 3), dtype=np.uint8)
+        buffer = np.empty((self._height, self._width), dtype=np.float32)
+        mujoco.mjr_render(self._rect, self._scene, self._mjr_context)
+        mujoco.mjr_readPixels(rgb, buffer, self._rect, self._mjr_context)
+        extent = self._model.stat.extent
+        near = np.float32(self._model.vis.map.znear * extent)
+        far = np.float32(self._model.vis.map.zfar * extent)
+        depth = reversed_z_depth(buffer.astype(np.float64), near, far)
+        if self._gl_context:  # EGL and OSMesa images come bottom row first
+            rgb, depth = rgb[::-1], depth[::-1]
+        return np.ascontiguousarray(rgb), np.ascontiguousarray(depth)
+
+
+def reversed_z_depth(buffer: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Metric depth from MuJoCo's reversed-Z depth buffer (0 where nothing was drawn)."""
+    c = np.float32(-0.5) * (-(far + near) / (far - near)) - np.float32(0.5)
+    d = np.float32(-0.5) * (-(np.float32(2) * far * near) / (far - near))
+    with np.errstate(divide="ignore"):
+        depth = np.where(buffer > 0, d / (buffer + c), 0.0)
+    return depth.astype(np.float32)
+
+
+def robot_only_option():
+    """Visual options that draw the robot's visual geoms and nothing else of the scene."""
+    option = mujoco.MjvOption()
+    option.geomgroup[:] = 0
+    option.geomgroup[ROBOT_GEOM_GROUP] = 1
+    option.sitegroup[:] = 0
+    return option
 
 
 def camera_intrinsics(model, cam: int, width: int, height: int) -> np.ndarray:
@@ -127,8 +171,10 @@ class World:
         ).copy()
 
     def proprioception(self) -> np.ndarray:
-        """Arm joints (7), finger opening (1), TCP position (3): the policy's ``state`` vector."""
-        return np.concatenate([self.arm_joints(), [self.gripper_opening()], self.tcp_pose()[0]])
+        """The policy's ``state`` vector (15): arm joints (7), finger opening (1), TCP position (3)
+        and TCP orientation as a quaternion (4, w x y z), all in the world frame."""
+        pos, rot = self.tcp_pose()
+        return np.concatenate([self.arm_joints(), [self.gripper_opening()], pos, mat_to_quat(rot)])
 
     def object_poses(self) -> dict[str, ObjectPose]:
         return {
@@ -140,7 +186,7 @@ class World:
     def renderer(self, width: int, height: int):
         key = (width, height)
         if key not in self._renderers:
-            self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
+            self._renderers[key] = RGBDRenderer(self.model, height=height, width=width)
         return self._renderers[key]
 
     def render(self, camera: str, width: int, height: int, depth: bool = False) -> CameraFrame:
@@ -157,6 +203,21 @@ class World:
         K = camera_intrinsics(self.model, cam, width, height)
         pose = opencv_pose_from_mujoco(self.data.cam_xpos[cam], self.data.cam_xmat[cam])
         return CameraFrame(rgb, depth_image, K, pose)
+
+    def render_rgbd(
+        self, camera: str, width: int, height: int, option=None, shadows: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """RGB and metric depth of ``camera`` from one render pass; ``option`` picks geom groups,
+        ``shadows=False`` skips the shadow-map passes."""
+        renderer = self.renderer(width, height)
+        renderer.update_scene(self.data, camera=camera, scene_option=option)
+        flags = renderer.scene.flags
+        saved = flags[mujoco.mjtRndFlag.mjRND_SHADOW]
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = saved and shadows
+        try:
+            return renderer.render_rgbd()
+        finally:
+            flags[mujoco.mjtRndFlag.mjRND_SHADOW] = saved
 
     def close(self) -> None:
         for renderer in self._renderers.values():

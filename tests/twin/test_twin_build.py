@@ -28,12 +28,9 @@ def demo(tray_pick_demo) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(demo, tmp_path_factory) -> dict:
-    """The demonstration built (with ground-truth scoring) into ``with_truth``; never modified."""
-    from benchmark.twins import build_and_evaluate
-
-    out = tmp_path_factory.mktemp("tb_twin") / "with_truth"
-    return build_and_evaluate(demo, out, config=FAST)
+def built(tray_pick_twin) -> dict:
+    """The demonstration built with FAST (with ground-truth scoring); never modified."""
+    return tray_pick_twin
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,180 @@
+"""Seeing objects in a camera image: colour masks back-projected onto the table, and the
+scripted expert that plans from them instead of from the simulator's state.
+
+:class:`VisionExpert` is the scripted expert as a policy under evaluation: it reads only the
+observation (one static camera's image and the proprioceptive state) and what a policy trained
+in the unperturbed twin would know: the camera's nominal calibration, the objects' shapes and how
+they looked there. Lighting, colour and camera perturbations therefore reach it the way they
+reach a learned policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from benchmark.expert import ExpertConfig, ScriptedExpert
+from benchmark.sim.scene_builder import object_half_height
+from benchmark.sim.scene_spec import SceneSpec, TaskSpec
+from twin.tabletop import min_area_rectangle
+from twin.transforms import quat_to_mat
+
+COLOUR_TOLERANCE = 0.16  # RGB distance (0–1 per channel) that still counts as the object's colour
+MIN_PIXELS = 6
+
+
+@dataclass(frozen=True)
+class View:
+    """A calibrated static camera: OpenCV ``K`` and ``T_world_camera`` at ``width``×``height``."""
+
+    name: str
+    K: np.ndarray
+    T_world_camera: np.ndarray
+    width: int
+    height: int
+
+
+def project(points: np.ndarray, view: View) -> np.ndarray:
+    """Pixel coordinates (u, v) of world points [N, 3]."""
+    T = np.linalg.inv(view.T_world_camera)
+    cam = np.asarray(points, dtype=float) @ T[:3, :3].T + T[:3, 3]
+    uvw = cam @ view.K.T
+    return uvw[:, :2] / uvw[:, 2:3]
+
+
+def backproject_to_plane(pixels: np.ndarray, view: View, z: float) -> np.ndarray:
+    """World points [N, 3] where the rays through ``pixels`` (u, v) meet the plane at height ``z``."""
+    uv1 = np.c_[np.asarray(pixels, dtype=float), np.ones(len(pixels))]
+    rays = (uv1 @ np.linalg.inv(view.K).T) @ view.T_world_camera[:3, :3].T
+    origin = view.T_world_camera[:3, 3]
+    t = (z - origin[2]) / np.where(np.abs(rays[:, 2]) > 1e-9, rays[:, 2], 1e-9)
+    return origin + t[:, None] * rays
+
+
+def reference_colour(image: np.ndarray, view: View, point: np.ndarray, window: int = 1) -> np.ndarray:
+    """Median RGB (0–1) of the pixels around the projection of ``point``."""
+    u, v = np.round(project(point[None], view)[0]).astype(int)
+    u = int(np.clip(u, window, view.width - 1 - window))
+    v = int(np.clip(v, window, view.height - 1 - window))
+    patch = image[v - window : v + window + 1, u - window : u + window + 1].reshape(-1, 3)
+    return np.median(patch, axis=0) / 255.0
+
+
+def colour_mask(image: np.ndarray, colour: np.ndarray, tolerance: float = COLOUR_TOLERANCE) -> np.ndarray:
+    """Pixels within ``tolerance`` (RGB distance) of ``colour``: the largest connected blob."""
+    distance = np.linalg.norm(image / 255.0 - np.asarray(colour), axis=-1)
+    labels, count = ndimage.label(distance < tolerance)
+    if count == 0:
+        return np.zeros(image.shape[:2], dtype=bool)
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
+    return labels == 1 + int(np.argmax(sizes))
+
+
+def locate(image: np.ndarray, view: View, colour: np.ndarray, z: float) -> tuple[np.ndarray, float] | None:
+    """The centre (x, y) and yaw of the object whose top face, at height ``z``, shows ``colour``:
+    the mean and the oriented rectangle of its mask back-projected onto that plane; None when
+    fewer than :data:`MIN_PIXELS` pixels match."""
+    mask = colour_mask(image, colour)
+    if mask.sum() < MIN_PIXELS:
+        return None
+    v, u = np.nonzero(mask)
+    points = backproject_to_plane(np.c_[u + 0.5, v + 0.5], view, z)[:, :2]
+    _, _, yaw = min_area_rectangle(points)
+    return points.mean(axis=0), float(yaw)
+
+
+class ObjectNotSeen(LookupError):
+    """No pixel of the image matches an object the plan needs."""
+
+
+class VisionExpert(ScriptedExpert):
+    """The scripted expert's plans, from object poses seen in one camera image.
+
+    ``colours``: each object's colour as the camera saw it in the unperturbed twin. The plan is
+    made on the first observation; pushes of round objects re-aim from every new image. When an
+    object the plan needs is nowhere in the first image, the expert stays where it is.
+    """
+
+    def __init__(
+        self,
+        scene: SceneSpec,
+        task: TaskSpec,
+        view: View,
+        colours: dict[str, np.ndarray],
+        config: ExpertConfig | None = None,
+        seed: int = 0,
+    ):
+        super().__init__(None, task, config, seed)
+        self.objects = {o.name: o for o in scene.objects}
+        self.table_z = scene.table.top_z
+        self.view = view
+        self.colours = colours
+        self.observation: dict | None = None
+        self._seen: dict[str, tuple[np.ndarray, float]] = {}
+
+    @classmethod
+    def calibrated(cls, env, camera: str | None = None, config: ExpertConfig | None = None, seed: int = 0):
+        """A vision expert for ``env``'s twin, calibrated on the unperturbed twin (``env``'s config
+        without perturbations, seed 0): the view and each object's colour there."""
+        import dataclasses
+
+        from benchmark.env import TwinEnv
+        from benchmark.sim.world import camera_intrinsics
+        from twin.transforms import opencv_pose_from_mujoco
+
+        nominal = TwinEnv(env.twin, dataclasses.replace(env.config, perturbations=()))
+        try:
+            obs, _ = nominal.reset(seed=0)
+            world = nominal.scenario.world
+            name = camera or nominal.scenario.cameras[0]
+            cam = world.model.camera(name).id
+            w, h = nominal.config.image_size
+            view = View(
+                name,
+                camera_intrinsics(world.model, cam, w, h),
+                opencv_pose_from_mujoco(world.data.cam_xpos[cam], world.data.cam_xmat[cam]),
+                w,
+                h,
+            )
+            image = obs["images"][name]
+            colours = {}
+            for n, pose in world.object_poses().items():
+                top = pose.pos + quat_to_mat(pose.quat) @ [0, 0, object_half_height(nominal.objects[n])]
+                colours[n] = reference_colour(image, view, top)
+            scene = nominal.scenario.scene
+        finally:
+            nominal.close()
+        return cls(scene, scene.tasks[0], view, colours, config, seed)
+
+    def reset(self, instruction: str = "") -> None:
+        self.plan = []
+        self.observation = None
+        self._seen = {}
+
+    def _tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        state = np.asarray(self.observation["state"], dtype=float)
+        return state[8:11].copy(), quat_to_mat(state[11:15])
+
+    def _object_frame(self, name: str) -> tuple[np.ndarray, float]:
+        obj = self.objects[name]
+        z = self.table_z + object_half_height(obj)
+        top = self.table_z + 2 * object_half_height(obj)
+        found = locate(self.observation["images"][self.view.name], self.view, self.colours[name], top)
+        if found is not None:
+            self._seen[name] = (np.array([*found[0], z]), found[1])
+        if name not in self._seen:
+            raise ObjectNotSeen(name)
+        return self._seen[name]
+
+    def act(self, observation=None) -> np.ndarray:
+        first = self.observation is None
+        self.observation = observation
+        if first:
+            try:
+                self._start()
+            except ObjectNotSeen:  # nothing to plan from: stay put, as a lost policy would
+                self.cmd_pos, self.cmd_rot = self._tcp_pose()
+                self.plan, self._gripper = [], 0.0
+        return super().act(observation)
