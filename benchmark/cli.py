@@ -393,8 +393,7 @@ def twin_check(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
-    from benchmark.env import ScenarioError
-    from benchmark.perturbations import PerturbationError
+    from benchmark.errors import PerturbationError, ScenarioError
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
     from twin.demonstration import DemonstrationError

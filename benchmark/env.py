@@ -23,6 +23,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from benchmark.errors import ScenarioError
 from benchmark.perturbations import Edits, Perturbation, parse_perturbation, sample_edits
 from benchmark.sim.control import ACTION_SPACES, make_controller
 from benchmark.sim.robot import HOME_QPOS
@@ -35,10 +36,6 @@ TERMINATIONS = ("success", "timeout", "policy_error", "policy_timeout", "invalid
 RENDER_MODES = ("auto", "splat", "mesh")
 STATE_DIM = 15
 INSTRUCTION_CHARSET = string.printable + "’‘“”—–°éèàçüöä"
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be built: the message names the twin, camera or setting."""
 
 
 @dataclass(frozen=True)

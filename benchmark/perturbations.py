@@ -18,14 +18,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from benchmark.errors import PerturbationError
 from benchmark.sim.scene_spec import ObjectSpec, SceneSpec
 from benchmark.sim.textures import TextureSpec
 from benchmark.tasks import footprint
 from twin.transforms import axis_angle_to_mat
-
-
-class PerturbationError(ValueError):
-    """An unknown axis, a level outside [0, 1], or a malformed perturbation string."""
 
 
 @dataclass(frozen=True)

@@ -345,3 +345,40 @@ def test_pybullet_backend_runs_the_same_scenario(tray):
     env.close()
     with pytest.raises(ValueError, match="unknown physics backend 'ode'"):
         TwinEnv(tray, EnvConfig(render="mesh", backend="ode")).reset(seed=0)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["-p", "bogus=1"], "unknown perturbation axis 'bogus'"),
+        (["-p", "light_intensity=1.5"], "level must be in [0, 1], got 1.5"),
+        (["--image-size", "huge"], "expected WIDTHxHEIGHT"),
+    ],
+)
+def test_cli_episode_bad_input_is_one_line(tray, tmp_path, args, words):
+    cmd = [sys.executable, "-m", "benchmark.cli", "episode", str(tray), "-o", str(tmp_path / "ep"), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "ep").exists()
+
+
+def test_cli_episode_writes_an_episode(tray, tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "episode",
+        str(tray),
+        "-o",
+        str(tmp_path / "ep"),
+        "--render",
+        "mesh",
+        "-p",
+        "object_mass=0.5",
+        "--json",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(done.stdout)
+    assert result["termination"] == "success"
+    record = json.loads((tmp_path / "ep" / "episode.json").read_text())
+    assert record["scenario"]["perturbations"] == {"object_mass": 0.5}
