@@ -13,7 +13,7 @@ import time
 
 from benchmark.authored import reference_twin
 from benchmark.robustness import robustness_rows
-from benchmark.scenes import load_scene, scene_names
+from benchmark.scenes import scene_tasks
 
 AXES = ["object_placement", "camera_pose", "camera_fov", "light_intensity", "light_direction", "light_color"]
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--levels", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--axes", nargs="+", default=AXES)
     args = parser.parse_args()
-    twins = [reference_twin(s, t.name) for s in scene_names() for t in load_scene(s).tasks]
+    twins = [reference_twin(s, t) for s, t in scene_tasks()]
     start = time.perf_counter()
     rows = robustness_rows(
         twins,

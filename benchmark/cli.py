@@ -260,9 +260,9 @@ def robustness(
 ) -> None:
     """The vision expert's success rate per twin, axis and level: a robustness table."""
     from benchmark.robustness import robustness_rows
-    from benchmark.scenes import load_scene, scene_names
+    from benchmark.scenes import scene_tasks
 
-    names = twins or [f"{s}/{t.name}" for s in scene_names() for t in load_scene(s).tasks]
+    names = twins or [f"{s}/{t}" for s, t in scene_tasks()]
     paths = [_twin_path(t) for t in names]
     axis_list = [a.strip() for a in axes.split(",") if a.strip()]
     from benchmark.perturbations import Perturbation

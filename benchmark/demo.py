@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.recording import record
-from benchmark.scenes import load_scene, scene_names
+from benchmark.scenes import load_scene, scene_tasks
 from twin.demonstration import read_demonstration
 
 
@@ -50,7 +50,7 @@ def run_demo(
             )
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    jobs = [(name, task.name) for name in scene_names() for task in load_scene(name).tasks]
+    jobs = scene_tasks()
     rows, demo_dirs = [], []
     bar = progress_factory() if progress_factory else nullcontext()
     with bar:

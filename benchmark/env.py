@@ -26,8 +26,9 @@ import numpy as np
 from benchmark.errors import ScenarioError
 from benchmark.perturbations import Edits, Perturbation, parse_perturbation, sample_edits
 from benchmark.sim.control import ACTION_SPACES, make_controller
-from benchmark.sim.robot import HOME_QPOS
-from benchmark.sim.twin_render import SplatLighting, TwinRenderer
+from benchmark.sim.robot import HOME_QPOS, WRIST_CAMERA
+from benchmark.sim.scene_builder import ROBOT_PREFIX
+from benchmark.sim.twin_render import SplatLighting, TwinRenderer, twin_splats
 from benchmark.sim.world import World
 from benchmark.tasks import is_success, progress, state_from_world
 from twin.package import Twin, read_twin
@@ -111,6 +112,17 @@ def sensed(image: np.ndarray, edits: Edits, rng: np.random.Generator) -> np.ndar
     return image
 
 
+def camera_names(twin: Twin, config: EnvConfig) -> list[str]:
+    """The cameras an observation holds: the twin's static cameras (or those asked for), then the
+    wrist camera when asked; an unknown name raises :class:`ScenarioError`."""
+    known = twin.calibration["cameras"]
+    static = list(known) if config.cameras is None else list(config.cameras)
+    for name in static:
+        if name not in known:
+            raise ScenarioError(f"twin {twin.root}: no camera {name!r}; it has {', '.join(known)}")
+    return static + ([ROBOT_PREFIX + WRIST_CAMERA] if config.wrist_camera else [])
+
+
 class Scenario:
     """One realised scenario: the perturbed world, its renderer and its edits."""
 
@@ -131,6 +143,7 @@ class Scenario:
             )
         self.base_scene = base
         self.edits = edits = sample_edits(config.perturbations, seed, base)
+        self.perturbed = edits.changed()  # what the perturbations changed, reported in every info
         self.scene = perturbed_scene(base, edits)
         table_z = base.table.top_z
         calibration = perturbed_calibration(twin.calibration, edits, table_z)
@@ -148,13 +161,7 @@ class Scenario:
             self.world = make_world(self.scene, spec=spec, backend=config.backend)
         centre = np.array([*np.mean([o.xy for o in base.objects], axis=0), table_z])
         edit_lights(self.world.model, edits, centre)
-        static = list(calibration["cameras"]) if config.cameras is None else list(config.cameras)
-        for name in static:
-            if name not in calibration["cameras"]:
-                raise ScenarioError(
-                    f"twin {twin.root}: no camera {name!r}; it has {', '.join(calibration['cameras'])}"
-                )
-        self.cameras = static + ([self.world.wrist_camera] if config.wrist_camera else [])
+        self.cameras = camera_names(twin, config)
         background, objects = splats
         mesh_only = config.render == "mesh"
         if config.render == "splat" and background is None and not objects:
@@ -187,7 +194,7 @@ class TwinEnv(gym.Env):
         self.twin = twin if isinstance(twin, Twin) else read_twin(twin)
         self.config = config or EnvConfig()
         self.render_mode = "rgb_array"
-        self._splats = self._read_splats()
+        self._splats = (None, {}) if self.config.render == "mesh" else twin_splats(self.twin)
         self.scenario: Scenario | None = None
         self._scenario_seed: int | None = None
         self.space = ACTION_SPACES[self.config.action_space]
@@ -195,7 +202,7 @@ class TwinEnv(gym.Env):
             np.array(self.space.low, dtype=np.float32), np.array(self.space.high, dtype=np.float32)
         )
         w, h = self.config.image_size
-        names = self._camera_names()
+        names = camera_names(self.twin, self.config)
         self.observation_space = gym.spaces.Dict(
             {
                 "images": gym.spaces.Dict(
@@ -205,24 +212,6 @@ class TwinEnv(gym.Env):
                 "instruction": gym.spaces.Text(max_length=1000, charset=INSTRUCTION_CHARSET),
             }
         )
-
-    def _read_splats(self):
-        if self.config.render == "mesh":
-            return None, {}
-        from twin.splats.ply import read_ply
-
-        twin = self.twin
-        background = read_ply(twin.path("background")) if twin.has("background") else None
-        objects = {o.name: read_ply(twin.root / o.splats) for o in twin.objects if o.splats}
-        return background, objects
-
-    def _camera_names(self) -> list[str]:
-        static = (
-            list(self.twin.calibration["cameras"])
-            if self.config.cameras is None
-            else list(self.config.cameras)
-        )
-        return static + (["robot/wrist"] if self.config.wrist_camera else [])
 
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -235,8 +224,7 @@ class TwinEnv(gym.Env):
             self._scenario_seed = seed
         sc = self.scenario
         world = sc.world
-        low, high = world.model.jnt_range[[world.model.dof_jntid[d] for d in world.arm_dof]].T
-        arm = np.clip(HOME_QPOS + sc.edits.arm_offset, low, high)
+        arm = np.clip(HOME_QPOS + sc.edits.arm_offset, *world.arm_range)
         world.reset(seed, arm_qpos=arm)
         self.controller = make_controller(world, self.config.action_space)
         self.controller.reset()
@@ -324,5 +312,5 @@ class TwinEnv(gym.Env):
             "progress": self.last_progress if termination != "success" else 1.0,
             "steps": self.steps,
             "object_poses": {n: np.r_[p.pos, p.quat] for n, p in world.object_poses().items()},
-            "perturbed": self.scenario.edits.changed(),
+            "perturbed": self.scenario.perturbed,
         }

@@ -10,6 +10,7 @@ reach a learned policy.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,26 +119,15 @@ class VisionExpert(ScriptedExpert):
     def calibrated(cls, env, camera: str | None = None, config: ExpertConfig | None = None, seed: int = 0):
         """A vision expert for ``env``'s twin, calibrated on the unperturbed twin (``env``'s config
         without perturbations, seed 0): the view and each object's colour there."""
-        import dataclasses
-
         from benchmark.env import TwinEnv
-        from benchmark.sim.world import camera_intrinsics
-        from twin.transforms import opencv_pose_from_mujoco
 
         nominal = TwinEnv(env.twin, dataclasses.replace(env.config, perturbations=()))
         try:
             obs, _ = nominal.reset(seed=0)
             world = nominal.scenario.world
             name = camera or nominal.scenario.cameras[0]
-            cam = world.model.camera(name).id
             w, h = nominal.config.image_size
-            view = View(
-                name,
-                camera_intrinsics(world.model, cam, w, h),
-                opencv_pose_from_mujoco(world.data.cam_xpos[cam], world.data.cam_xmat[cam]),
-                w,
-                h,
-            )
+            view = View(name, *world.camera_view(name, w, h), w, h)
             image = obs["images"][name]
             colours = {}
             for n, pose in world.object_poses().items():

@@ -12,6 +12,7 @@ on the level: raising the level moves the same seed further along the same line.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -254,7 +255,7 @@ def _distractors(e: Edits, level: float, rng, scene) -> None:
                 np.linalg.norm(xy - p) >= r + _radius(obj) + 0.02 for p, r in taken
             ):
                 taken.append((xy, _radius(obj)))
-                e.distractors.append(ObjectSpec(**{**obj.__dict__, "xy": (float(xy[0]), float(xy[1]))}))
+                e.distractors.append(dataclasses.replace(obj, xy=(float(xy[0]), float(xy[1]))))
                 break
 
 

@@ -8,7 +8,6 @@ cell: one twin, one axis at one level, ``seeds`` episodes. Cells are independent
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +42,6 @@ def expert_cell(twin: str | Path, axis: str | None, level: float, seeds: int, co
 
 
 def _cell(args):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     torch.set_num_threads(1)

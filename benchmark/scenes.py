@@ -25,6 +25,11 @@ def scene_names() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
+def scene_tasks() -> list[tuple[str, str]]:
+    """Every (scene, task) pair of the reference scenes, in scene order."""
+    return [(name, task.name) for name in scene_names() for task in load_scene(name).tasks]
+
+
 def load_scene(name_or_path: str | Path) -> SceneSpec:
     """A reference scene by name, or any scene spec file by path."""
     path = Path(name_or_path)

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.sim.scene_spec import SIZE_LENGTHS
 from twin.demonstration import load_json_object
 
 FORMAT = "twinarena-twin/1"
@@ -52,7 +53,7 @@ REPORT_FILES = ("twin.json", "fidelity.json", "preview.png", "reference.png")  #
 PROVENANCE = ("content_hash", "file_hashes", "name", "source", "build")  # manifest keys outside the hash
 TASK_KEYS = ("name", "family", "object", "target", "instruction")
 # exact shapes an object may declare, with the length of its size (ObjectSpec's convention)
-EXACT_SHAPES = {"box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4}
+EXACT_SHAPES = {shape: n for shape, n in SIZE_LENGTHS.items() if shape != "mesh"}
 
 
 class TwinPackageError(ValueError):

@@ -82,8 +82,7 @@ class InverseKinematics:
         self.world = world
         self.config = config or IKConfig()
         self.scratch = mujoco.MjData(world.model)
-        low, high = world.model.jnt_range[[world.model.dof_jntid[d] for d in world.arm_dof]].T
-        self.low, self.high = low, high
+        self.low, self.high = world.arm_range
 
     def solve(self, target_pos: np.ndarray, target_rot: np.ndarray, q_start: np.ndarray) -> np.ndarray:
         world, cfg, data = self.world, self.config, self.scratch

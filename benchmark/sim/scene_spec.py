@@ -150,7 +150,7 @@ class SceneSpec:
         return dataclasses.asdict(self)
 
 
-_SIZE_LENGTHS = {"box": (3,), "cylinder": (2,), "sphere": (1,), "prism": (3,), "tray": (4,), "mesh": (3,)}
+SIZE_LENGTHS = {"box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4, "mesh": 3}  # numbers in ``size``
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -221,9 +221,9 @@ def _check(scene: SceneSpec) -> SceneSpec:
         at = f"{where}: objects[{i}] ({obj.name})"
         if obj.shape not in SHAPES:
             raise SceneSpecError(f"{at}.shape: unknown shape {obj.shape!r}; expected one of {SHAPES}")
-        if len(obj.size) not in _SIZE_LENGTHS[obj.shape]:
+        if len(obj.size) != SIZE_LENGTHS[obj.shape]:
             raise SceneSpecError(
-                f"{at}.size: a {obj.shape} takes {_SIZE_LENGTHS[obj.shape][0]} numbers, got {len(obj.size)}"
+                f"{at}.size: a {obj.shape} takes {SIZE_LENGTHS[obj.shape]} numbers, got {len(obj.size)}"
             )
         if any(s <= 0 for s in obj.size):
             raise SceneSpecError(f"{at}.size: sizes must be positive, got {list(obj.size)}")

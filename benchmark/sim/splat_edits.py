@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from benchmark.sim.scene_spec import SIZE_LENGTHS
 from twin.splats._sh import SH_C0
 from twin.splats.gaussians import Splats
 
 PRIMITIVES = ("box", "cylinder", "sphere")
 OPACITY = 0.99
-_SIZE_LENGTHS = {"box": 3, "cylinder": 2, "sphere": 1}
 _TANGENT_SIGMA = 0.7  # in-plane std of a surface splat, in units of the spacing between splats
 _EDGE_INSET = 0.75  # distance of the outermost splats from an edge, in cells
 _NORMAL_SIGMA = 0.05  # std along the surface normal, in units of the spacing
@@ -320,8 +320,8 @@ def primitive_splats(shape: str, size, rgba, spacing: float = 0.004, sh_degree: 
     if shape not in PRIMITIVES:
         raise ValueError(f"unknown primitive shape {shape!r}; expected one of {', '.join(PRIMITIVES)}")
     dims = np.asarray(size, dtype=np.float64).reshape(-1)
-    if dims.size != _SIZE_LENGTHS[shape] or not np.all(np.isfinite(dims)) or np.any(dims <= 0):
-        raise ValueError(f"size of a {shape} must be {_SIZE_LENGTHS[shape]} positive values, got {size!r}")
+    if dims.size != SIZE_LENGTHS[shape] or not np.all(np.isfinite(dims)) or np.any(dims <= 0):
+        raise ValueError(f"size of a {shape} must be {SIZE_LENGTHS[shape]} positive values, got {size!r}")
     colour = np.asarray(rgba, dtype=np.float64).reshape(-1)
     if colour.size not in (3, 4) or not np.all((colour >= 0) & (colour <= 1)):
         raise ValueError(f"rgba must be 3 or 4 values in [0, 1], got {rgba!r}")

@@ -14,13 +14,13 @@ import numpy as np
 import torch
 
 from benchmark.sim.scene_builder import ROBOT_PREFIX
-from benchmark.sim.world import World, camera_intrinsics, mujoco, robot_only_option
+from benchmark.sim.world import World, mujoco, robot_only_option
 from twin.package import Twin
 from twin.splats.camera import Cameras
 from twin.splats.gaussians import Splats
 from twin.splats.ply import read_ply
 from twin.splats.rigid import render_rigid
-from twin.transforms import opencv_pose_from_mujoco, pose_matrix, quat_to_mat
+from twin.transforms import pose_matrix, quat_to_mat
 
 
 def composite(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +43,12 @@ def composite(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[
         remaining *= 1 - a
     nearest = np.take_along_axis(depth, order[:1], 0)[0]
     return out, np.where(np.isfinite(nearest), nearest, 0.0)
+
+
+def twin_splats(twin: Twin) -> tuple[Splats | None, dict[str, Splats]]:
+    """A twin's splats: the world-frame background (None if it has none) and each object's set."""
+    background = read_ply(twin.path("background")) if twin.has("background") else None
+    return background, {o.name: read_ply(twin.root / o.splats) for o in twin.objects if o.splats}
 
 
 POSE_DECIMALS = 4  # object poses equal to 0.1 mm (and 1e-4 in quaternion) reuse the last object layer
@@ -85,8 +91,7 @@ class TwinRenderer:
     ):
         self.world = world
         if twin is not None and background is None and objects is None:
-            background = read_ply(twin.path("background")) if twin.has("background") else None
-            objects = {o.name: read_ply(twin.root / o.splats) for o in twin.objects if o.splats}
+            background, objects = twin_splats(twin)
         self.background = None if mesh_only else background
         self.objects = {} if mesh_only else {n: s for n, s in (objects or {}).items() if len(s)}
         self.lighting = lighting
@@ -100,10 +105,8 @@ class TwinRenderer:
         return self.background is not None or bool(self.objects)
 
     def _camera(self, camera: str, width: int, height: int) -> Cameras:
-        m, d = self.world.model, self.world.data
-        cam = m.camera(camera).id
-        pose = opencv_pose_from_mujoco(d.cam_xpos[cam], d.cam_xmat[cam])
-        return Cameras.from_poses(camera_intrinsics(m, cam, width, height), pose[None], width, height)
+        K, pose = self.world.camera_view(camera, width, height)
+        return Cameras.from_poses(K, pose[None], width, height)
 
     def _layer(self, sets, cam: Cameras):
         with torch.no_grad():

@@ -107,6 +107,7 @@ class World:
         m = self.model
         self.arm_qpos = np.array([m.joint(ROBOT_PREFIX + j).qposadr[0] for j in ARM_JOINTS])
         self.arm_dof = np.array([m.joint(ROBOT_PREFIX + j).dofadr[0] for j in ARM_JOINTS])
+        self.arm_range = m.jnt_range[[m.dof_jntid[d] for d in self.arm_dof]].T.copy()  # (low, high) rad
         self.finger_qpos = np.array([m.joint(ROBOT_PREFIX + j).qposadr[0] for j in FINGER_JOINTS])
         self.arm_ctrl = np.array([m.actuator(ROBOT_PREFIX + "act_" + j).id for j in ARM_JOINTS])
         self.gripper_ctrl = m.actuator(ROBOT_PREFIX + "act_gripper").id
@@ -199,10 +200,13 @@ class World:
             renderer.enable_depth_rendering()
             depth_image = renderer.render().astype(np.float32)
             renderer.disable_depth_rendering()
+        return CameraFrame(rgb, depth_image, *self.camera_view(camera, width, height))
+
+    def camera_view(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(K, T_world_camera)`` of ``camera`` rendered at ``width``×``height``, OpenCV convention."""
         cam = self.model.camera(camera).id
-        K = camera_intrinsics(self.model, cam, width, height)
         pose = opencv_pose_from_mujoco(self.data.cam_xpos[cam], self.data.cam_xmat[cam])
-        return CameraFrame(rgb, depth_image, K, pose)
+        return camera_intrinsics(self.model, cam, width, height), pose
 
     def render_rgbd(
         self, camera: str, width: int, height: int, option=None, shadows: bool = True

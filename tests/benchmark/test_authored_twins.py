@@ -15,7 +15,7 @@ from benchmark import authored
 from benchmark.authored import nominal_scene, package_scene, reference_twin
 from benchmark.rollout import run_expert_episode
 from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.scene_spec import _SIZE_LENGTHS, SHAPES
+from benchmark.sim.scene_spec import SHAPES, SIZE_LENGTHS
 from benchmark.sim.twin_world import load_twin_world, twin_scene
 from benchmark.sim.world import World
 from benchmark.twins import check_package
@@ -152,7 +152,7 @@ def test_a_damaged_cache_entry_is_rebuilt(scenes_copy, tmp_path):
 
 def test_exact_shapes_follow_the_scene_spec():
     assert set(EXACT_SHAPES) == set(SHAPES) - {"mesh"}
-    assert all(_SIZE_LENGTHS[shape] == (n,) for shape, n in EXACT_SHAPES.items())
+    assert all(SIZE_LENGTHS[shape] == n for shape, n in EXACT_SHAPES.items())
 
 
 @pytest.mark.parametrize(
