@@ -168,8 +168,14 @@ def _twin_path(text: str) -> Path:
     if path.is_dir():
         return path
     from benchmark.authored import reference_twin
+    from benchmark.scenes import scene_names
 
     scene, _, task = text.partition("/")
+    if scene not in scene_names():
+        raise UserError(
+            f"{text}: neither a twin package folder nor SCENE[/TASK] of a reference scene "
+            f"({', '.join(scene_names())})"
+        )
     return reference_twin(scene, task or None)
 
 
@@ -421,10 +427,10 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         console.print("[yellow]aborted[/]")
         raise SystemExit(130) from None
-    except Exception as err:  # click usage errors
+    except Exception as err:  # usage errors (typer vendors its own click: TyperException)
         import click
 
-        if isinstance(err, click.ClickException):
+        if isinstance(err, click.ClickException | typer.TyperException) and hasattr(err, "show"):
             err.show()
             raise SystemExit(err.exit_code) from None
         raise

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.env import TwinEnv
-from twin.package import staging_folder
+from twin.package import check_new_folder, staging_folder
 from twin.video import write_mp4
 
 
@@ -191,7 +191,10 @@ def run_episode(
     step_timeout: float | None = None,
     overwrite: bool = False,
 ) -> Outcome:
-    """Roll out, and write the episode folder when ``out`` is given."""
+    """Roll out, and write the episode folder when ``out`` is given (an existing ``out`` is refused
+    before the rollout, unless ``overwrite``)."""
+    if out is not None:
+        check_new_folder(out, overwrite)
     outcome, tape = rollout(env, policy, seed, step_timeout, record_video=out is not None)
     if out is not None:
         write_episode(out, env, seed, outcome, tape, overwrite)

@@ -131,12 +131,17 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
+def check_new_folder(out: str | Path, overwrite: bool = False) -> None:
+    """Refuse an output folder that exists, unless it may be replaced (call before long work)."""
+    if Path(out).exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
+
+
 @contextlib.contextmanager
 def staging_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """A temporary folder beside ``out`` that becomes ``out`` only when the block succeeds."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
+    check_new_folder(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     umask = os.umask(0)

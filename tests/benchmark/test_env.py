@@ -382,3 +382,39 @@ def test_cli_episode_writes_an_episode(tray, tmp_path):
     assert result["termination"] == "success"
     record = json.loads((tmp_path / "ep" / "episode.json").read_text())
     assert record["scenario"]["perturbations"] == {"object_mass": 0.5}
+
+
+def test_cli_episode_refuses_an_existing_folder_before_running(tray, tmp_path):
+    out = tmp_path / "ep"
+    out.mkdir()
+    (out / "keep.txt").write_text("keep")
+    cmd = [sys.executable, "-m", "benchmark.cli", "episode", str(tray), "-o", str(out), "--render", "mesh"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "already exists" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    with pytest.raises(FileExistsError, match="already exists"):
+        run_episode(TwinEnv(tray, SMALL), _Scripted(_hang), seed=0, out=out)  # refused before acting
+
+
+def test_cli_names_a_twin_that_is_neither_folder_nor_scene(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "episode",
+        str(tmp_path / "nowhere"),
+        "-o",
+        str(tmp_path / "ep"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "neither a twin package folder nor SCENE[/TASK]" in done.stderr
+    assert "nowhere" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_unknown_option_is_a_usage_error_not_a_traceback():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "scenes", "--bogus"], capture_output=True, text=True
+    )
+    assert (
+        done.returncode == 2 and "No such option: --bogus" in done.stderr and "Traceback" not in done.stderr
+    )
