@@ -427,10 +427,10 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         console.print("[yellow]aborted[/]")
         raise SystemExit(130) from None
-    except Exception as err:  # usage errors (typer vendors its own click: TyperException)
-        import click
-
-        if isinstance(err, click.ClickException | typer.TyperException) and hasattr(err, "show"):
+    except Exception as err:
+        # usage errors: click's exceptions, or typer's vendored copies of them (typer ≥ 0.25 ships
+        # no click), both of which know how to show themselves
+        if hasattr(err, "show") and isinstance(getattr(err, "exit_code", None), int):
             err.show()
             raise SystemExit(err.exit_code) from None
         raise
