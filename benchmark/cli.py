@@ -179,17 +179,20 @@ def _twin_path(text: str) -> Path:
     return reference_twin(scene, task or None)
 
 
+def _size(text: str) -> tuple[int, int]:
+    size = text.lower().split("x")
+    try:
+        return int(size[0]), int(size[-1])
+    except ValueError:
+        raise UserError(f"--image-size {text!r}: expected WIDTHxHEIGHT, e.g. 224x224") from None
+
+
 def _env_config(perturb, image_size, render, backend, action_space="ee_delta"):
     from benchmark.env import EnvConfig
 
-    size = image_size.lower().split("x")
-    try:
-        width, height = (int(size[0]), int(size[-1]))
-    except ValueError:
-        raise UserError(f"--image-size {image_size!r}: expected WIDTHxHEIGHT, e.g. 224x224") from None
     return EnvConfig(
         action_space=action_space,
-        image_size=(width, height),
+        image_size=_size(image_size),
         render=render,
         backend=backend,
         perturbations=tuple(perturb or ()),
@@ -213,40 +216,227 @@ def perturbations(as_json: bool = typer.Option(False, "--json", help="Machine-re
     Console().print(table)
 
 
+POLICY_HELP = (
+    "A built-in policy (vision-expert[?noise=S], random), a submission path (weights folder, "
+    "TorchScript file, code folder or wheel), ws://HOST:PORT, or a registered name."
+)
+
+
 @app.command()
 def episode(
     twin: str = typer.Argument(..., help="A twin package folder, or SCENE[/TASK] of a reference scene."),
     out: Path = typer.Option(..., "-o", "--out", help="New episode folder."),
-    policy: str = typer.Option("vision-expert", "--policy", help="Built-in policy: vision-expert or random."),
+    policy: str = typer.Option("vision-expert", "--policy", help=POLICY_HELP),
     seed: int = typer.Option(0, "--seed"),
     perturb: list[str] = typer.Option(None, "--perturb", "-p", help="AXIS=LEVEL; repeat to compose."),
-    image_size: str = typer.Option("224x224", "--image-size", help="WIDTHxHEIGHT of every camera."),
+    image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT (default: the policy's)."),
     render: str = typer.Option("auto", "--render", help="auto, splat or mesh."),
     backend: str = typer.Option("mujoco", "--backend", help="Physics: mujoco or pybullet."),
+    step_timeout: float = typer.Option(30.0, "--step-timeout", min=0.01, help="Seconds per action."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Run one episode in a twin and write its videos, trajectory and outcome."""
+    """Run one episode of a policy in a twin and write its videos, trajectory and outcome."""
     from dataclasses import asdict
 
-    from benchmark.env import TwinEnv
     from benchmark.episode import run_episode
-    from benchmark.policies import builtin_policy
 
-    env = TwinEnv(_twin_path(twin), _env_config(perturb, image_size, render, backend))
+    loaded, env = _policy_and_env(policy, twin, seed, perturb, image_size, render, backend)
     try:
-        with console.status(f"episode in {env.twin.name}"):
-            outcome = run_episode(env, builtin_policy(policy, env, seed), seed, out, overwrite=overwrite)
+        with console.status(f"episode of {policy} in {env.twin.name}"):
+            outcome = run_episode(env, loaded, seed, out, step_timeout=step_timeout, overwrite=overwrite)
     finally:
         env.close()
+        getattr(loaded, "close", lambda: None)()
     if as_json:
         _emit_json({"episode": str(out), **asdict(outcome)})
         return
     colour = "green" if outcome.success else "yellow"
+    detail = f" ({outcome.detail})" if outcome.detail else ""
     console.print(
-        f"[{colour}]{outcome.termination}[/] after {outcome.steps} steps, progress {outcome.progress:.2f}; "
-        f"wrote {out}"
+        f"[{colour}]{outcome.termination}[/]{detail} after {outcome.steps} steps, "
+        f"progress {outcome.progress:.2f}; wrote {out}"
     )
+
+
+def _policy_and_env(spec, twin, seed, perturb, image_size, render, backend):
+    """Load the policy named by ``spec`` and the env it runs in; the env takes the policy's
+    action space, cameras and image size unless the command line says otherwise."""
+    import dataclasses
+
+    from benchmark.env import TwinEnv
+    from benchmark.loaders import load_policy, parse_builtin
+
+    path = _twin_path(twin)
+    if parse_builtin(spec) is not None:
+        env = TwinEnv(path, _env_config(perturb, image_size or "224x224", render, backend))
+        return load_policy(spec, env=env, seed=seed)[0], env
+    policy, info = load_policy(spec, seed=seed)
+    size = image_size or "{}x{}".format(*info.image_size)
+    config = _env_config(perturb, size, render, backend, info.action_space)
+    if info.cameras:
+        config = dataclasses.replace(config, cameras=tuple(info.cameras))
+    if info.control_hz:
+        config = dataclasses.replace(config, control_hz=float(info.control_hz))
+    return policy, TwinEnv(path, config)
+
+
+@app.command("serve-policy")
+def serve_policy(
+    spec: str = typer.Argument(..., help=POLICY_HELP),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="0 picks a free port."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    twin: str = typer.Option(
+        "tray_pick", "--twin", help="For built-in policies: the twin they are calibrated in."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Serve a policy over the openpi websocket protocol (metadata first, then msgpack actions).
+
+    Submitted code still runs in its own worker process; the server only relays."""
+    from benchmark.loaders import load_policy, parse_builtin
+    from benchmark.protocol import ACTION_SPACE_DIMS
+    from benchmark.remote import serve
+
+    env = None
+    if parse_builtin(spec) is not None:
+        from benchmark.env import EnvConfig, TwinEnv
+
+        env = TwinEnv(_twin_path(twin), EnvConfig(render="mesh"))
+    policy, info = load_policy(spec, env=env, seed=seed)
+    metadata = {**info.to_dict(), "action_dim": ACTION_SPACE_DIMS[info.action_space]}
+    metadata.pop("extra")
+
+    def ready(bound: int) -> None:
+        console.print(f"[green]serving {spec} on ws://{host}:{bound}[/] (Ctrl-C stops)", soft_wrap=True)
+
+    try:
+        serve(policy, metadata, host=host, port=port, ready=ready)
+    finally:
+        getattr(policy, "close", lambda: None)()
+        if env is not None:
+            env.close()
+
+
+@app.command("train-baseline")
+def train_baseline_command(
+    episodes: list[Path] = typer.Argument(
+        None, help="Episode folders, or folders of them (default: collect with --collect)."
+    ),
+    architecture: str = typer.Option("state_mlp", "--arch", help="state_mlp or image_cnn."),
+    out: Path = typer.Option(..., "-o", "--out", help="Weights folder to write (safetensors + config.json)."),
+    collect: str = typer.Option(
+        None, "--collect", help="TWIN or SCENE[/TASK]: first record vision-expert demonstrations there."
+    ),
+    demos: int = typer.Option(40, "--demos", min=1, help="Demonstrations to collect."),
+    epochs: int = typer.Option(
+        None, "--epochs", min=1, help="Training epochs (default: the architecture's)."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Behaviour-clone a baseline (MLP on the state, or a small CNN on one camera) on the CPU."""
+    from benchmark.training import DEFAULT_EPOCHS, collect_demonstrations, episode_folders, train_baseline
+
+    if architecture not in DEFAULT_EPOCHS:
+        raise UserError(f"--arch {architecture!r}: expected one of {', '.join(DEFAULT_EPOCHS)}")
+
+    if out.exists():
+        raise UserError(f"output folder {out} already exists; choose a new one or remove it")
+    roots = list(episodes or [])
+    if collect:
+        root = out.with_name(out.name + "-demonstrations")
+        with _progress() as bar:
+            job = bar.add_task(f"demonstrations in {collect}", total=demos)
+            collect_demonstrations(
+                _twin_path(collect), root, demos, seed=1000 + seed, progress=lambda *_: bar.advance(job)
+            )
+        roots.append(root)
+    if not roots:
+        raise UserError("give episode folders, or --collect TWIN to record demonstrations first")
+    folders = [f for r in roots for f in ([r] if (r / "episode.json").exists() else episode_folders(r))]
+    if not folders:
+        raise UserError(f"no successful episodes under {', '.join(map(str, roots))}")
+    with _progress() as bar:
+        job = bar.add_task(f"train {architecture}", total=epochs or DEFAULT_EPOCHS[architecture])
+        summary = train_baseline(
+            folders, architecture, out, epochs=epochs, seed=seed, progress=lambda *_: bar.advance(job)
+        )
+    if as_json:
+        _emit_json(summary)
+        return
+    console.print(f"[green]wrote {out}[/]: {architecture} on {len(folders)} episodes")
+
+
+@app.command()
+def submit(
+    path: str = typer.Argument(
+        ..., help="Weights folder, TorchScript file, code folder or wheel, or ws://HOST:PORT."
+    ),
+    name: str = typer.Option(..., "--name", help="The name it will have on the leaderboard."),
+    owner: str = typer.Option(None, "--owner"),
+    licence: str = typer.Option(None, "--licence"),
+    action_space: str = typer.Option(None, "--action-space", help="ee_delta or joint_position."),
+    cameras: str = typer.Option(None, "--cameras", help="Comma-separated camera names it reads."),
+    image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT it expects."),
+    control_hz: float = typer.Option(None, "--control-hz", help="Its control rate."),
+    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate a policy submission in a worker, hash it and register it in the store.
+
+    The metadata comes from the submission's policy.json or config.json; options override it."""
+    from benchmark.registry import submit as register
+    from benchmark.store import open_store
+
+    overrides = {
+        "owner": owner,
+        "licence": licence,
+        "action_space": action_space,
+        "cameras": [c.strip() for c in cameras.split(",") if c.strip()] if cameras else None,
+        "image_size": _size(image_size) if image_size else None,
+        "control_hz": control_hz,
+    }
+    with open_store(db) as store, console.status(f"validating {path} in a worker"):
+        record, probe = register(path, name, store, overrides)
+    if as_json:
+        _emit_json({**_record_json(record), "probe": probe.__dict__})
+        return
+    console.print(
+        f"[green]registered {record.name}[/] ({record.kind}, sha256 {(record.sha256 or '-')[:12]}): "
+        f"action {probe.action_shape} in {probe.first_answer_ms:.1f} ms"
+    )
+
+
+@app.command()
+def policies(
+    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List the registered policies."""
+    from benchmark.store import open_store
+
+    with open_store(db) as store:
+        records = store.list_policies()
+    if as_json:
+        _emit_json([_record_json(r) for r in records])
+        return
+    table = Table(title=f"{len(records)} registered policies")
+    for column in ("name", "kind", "status", "action space", "image", "owner", "sha256"):
+        table.add_column(column)
+    for r in records:
+        status = r.status if not r.reason else f"{r.status}: {r.reason[:80]}"
+        size = "{}x{}".format(*r.image_size)
+        table.add_row(r.name, r.kind, status, r.action_space, size, r.owner, (r.sha256 or "")[:12])
+    Console().print(table)
+
+
+def _record_json(record) -> dict:
+    from dataclasses import asdict
+
+    data = asdict(record)
+    data["created_at"] = record.created_at.isoformat()
+    return data
 
 
 @app.command()
@@ -399,9 +589,10 @@ def twin_check(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
-    from benchmark.errors import PerturbationError, ScenarioError
+    from benchmark.errors import PerturbationError, ScenarioError, SubmissionError
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
+    from benchmark.store import StoreError
     from twin.demonstration import DemonstrationError
     from twin.errors import TwinBuildError
     from twin.lerobot import LeRobotFormatError
@@ -410,6 +601,8 @@ def main() -> None:
     user_errors = (
         ScenarioError,
         PerturbationError,
+        SubmissionError,
+        StoreError,
         UserError,
         SceneSpecError,
         DemonstrationError,

@@ -27,12 +27,9 @@ from typing import Any
 import numpy as np
 
 from benchmark.env import TwinEnv
+from benchmark.errors import InvalidAnswer, PolicyTimeout
 from twin.package import check_new_folder, staging_folder
 from twin.video import write_mp4
-
-
-class PolicyTimeout(Exception):
-    """The policy did not answer within the per-step timeout."""
 
 
 @dataclass
@@ -98,16 +95,14 @@ def rollout(env: TwinEnv, policy, seed: int, step_timeout: float | None = None, 
     try:
         policy.reset(obs["instruction"])
     except Exception as err:
-        return Outcome(False, 0.0, 0, "policy_error", f"reset: {type(err).__name__}: {err}"), tape
+        return _end(env, info, _reason(err), f"reset: {_describe(err)}", start), tape
     chunk: deque = deque()
     while True:
         if not chunk:
             try:
-                answer = call_with_timeout(policy.act, obs, step_timeout)
-            except PolicyTimeout as err:
-                return _end(env, info, "policy_timeout", str(err), start), tape
+                answer = _ask(policy, obs, step_timeout)
             except Exception as err:
-                return _end(env, info, "policy_error", f"{type(err).__name__}: {err}", start), tape
+                return _end(env, info, _reason(err), _describe(err), start), tape
             chunk.extend(_as_chunk(answer))
         action = chunk.popleft()
         obs, reward, terminated, truncated, info = env.step(action)
@@ -118,6 +113,31 @@ def rollout(env: TwinEnv, policy, seed: int, step_timeout: float | None = None, 
         tape.observe(obs, info, record_video)
         if terminated or truncated:
             return _end(env, info, info["termination"], "", start), tape
+
+
+def _ask(policy, obs: dict, timeout: float | None):
+    """The policy's answer to ``obs``. Policies in another process or machine enforce the time
+    limit themselves (``act_within``); the rest are called on a watched thread."""
+    act_within = getattr(policy, "act_within", None)
+    if act_within is not None:
+        return act_within(obs, timeout)
+    return call_with_timeout(policy.act, obs, timeout)
+
+
+def _reason(err: Exception) -> str:
+    """The termination reason for an exception out of a policy."""
+    if isinstance(err, PolicyTimeout):
+        return "policy_timeout"
+    if isinstance(err, InvalidAnswer):
+        return "invalid_action"
+    return "policy_error"
+
+
+def _describe(err: Exception) -> str:
+    """``err`` as the episode records it: our own errors by message, others with their type."""
+    if isinstance(err, (PolicyTimeout, InvalidAnswer)) or type(err).__module__.startswith("benchmark"):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
 
 
 def _as_chunk(answer) -> list:

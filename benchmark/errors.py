@@ -9,3 +9,21 @@ class PerturbationError(ValueError):
 
 class ScenarioError(ValueError):
     """A scenario that cannot be built: the message names the twin, camera or setting."""
+
+
+class PolicyError(RuntimeError):
+    """A policy failed while it was being loaded or asked for an action (the episode's
+    termination reason is ``policy_error``)."""
+
+
+class PolicyTimeout(PolicyError):
+    """The policy did not answer within its time limit (termination ``policy_timeout``)."""
+
+
+class InvalidAnswer(PolicyError):
+    """The policy answered with something that is not an action: too large, not numeric, not an
+    array (termination ``invalid_action``)."""
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be accepted: the message names the file and what is wrong."""

@@ -21,12 +21,14 @@ class RandomPolicy:
         return self.rng.uniform(self.space.low, self.space.high)
 
 
-def builtin_policy(name: str, env, seed: int = 0):
-    """A built-in policy for ``env`` by name: ``vision-expert`` or ``random``."""
+def builtin_policy(name: str, env, seed: int = 0, noise: float = 0.0):
+    """A built-in policy for ``env`` by name: ``vision-expert`` (``noise``: std of Gaussian noise
+    on its translation, m per step) or ``random``."""
     if name == "vision-expert":
+        from benchmark.expert import ExpertConfig
         from benchmark.perception import VisionExpert
 
-        return VisionExpert.calibrated(env, seed=seed)
+        return VisionExpert.calibrated(env, config=ExpertConfig(noise=noise), seed=seed)
     if name == "random":
         return RandomPolicy(env.config.action_space, seed)
     raise ValueError(f"unknown built-in policy {name!r}; expected vision-expert or random")
