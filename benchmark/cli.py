@@ -328,7 +328,7 @@ def train_baseline_command(
     collect: str = typer.Option(
         None, "--collect", help="TWIN or SCENE[/TASK]: first record vision-expert demonstrations there."
     ),
-    demos: int = typer.Option(40, "--demos", min=1, help="Demonstrations to collect."),
+    demos: int = typer.Option(60, "--demos", min=1, help="Demonstrations to collect."),
     epochs: int = typer.Option(
         None, "--epochs", min=1, help="Training epochs (default: the architecture's)."
     ),
@@ -589,7 +589,7 @@ def twin_check(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
-    from benchmark.errors import PerturbationError, ScenarioError, SubmissionError
+    from benchmark.errors import PerturbationError, ScenarioError, SubmissionError, TrainingDataError
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
     from benchmark.store import StoreError
@@ -603,6 +603,7 @@ def main() -> None:
         PerturbationError,
         SubmissionError,
         StoreError,
+        TrainingDataError,
         UserError,
         SceneSpecError,
         DemonstrationError,

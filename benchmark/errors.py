@@ -27,3 +27,7 @@ class InvalidAnswer(PolicyError):
 
 class SubmissionError(ValueError):
     """A submission that cannot be accepted: the message names the file and what is wrong."""
+
+
+class TrainingDataError(ValueError):
+    """An episode folder that cannot serve as a demonstration; the message names the file."""

@@ -24,15 +24,12 @@ import numpy as np
 import torch
 
 from benchmark.architectures import ARCHITECTURES, STATE_DIM, ArchitectureConfig, build_model, save_weights
+from benchmark.errors import TrainingDataError
 from benchmark.protocol import ACTION_SPACE_DIMS
 
 Progress = Callable[[dict[str, Any]], None]
 DEFAULT_EPOCHS = {"state_mlp": 150, "image_cnn": 45}
 TRAINING_FILE = "training.json"
-
-
-class DemonstrationError(ValueError):
-    """An episode folder that cannot serve as a demonstration; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def episode_record(folder: Path) -> dict[str, Any]:
         record = json.loads(path.read_text())
         _ = record["outcome"]["success"], record["scenario"]["config"]["action_space"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
-        raise DemonstrationError(f"{path}: not a readable episode record ({err!r})") from None
+        raise TrainingDataError(f"{path}: not a readable episode record ({err!r})") from None
     return record
 
 
@@ -119,11 +116,11 @@ def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | Non
             actions = np.asarray(data["actions"], dtype=np.float32)
             states = np.asarray(data["state"], dtype=np.float32)
     except (OSError, KeyError, ValueError) as err:
-        raise DemonstrationError(f"{path}: not a readable trajectory ({err})") from None
+        raise TrainingDataError(f"{path}: not a readable trajectory ({err})") from None
     steps = len(actions)
     dim = ACTION_SPACE_DIMS.get(config["action_space"])
     if actions.shape != (steps, dim) or steps == 0 or states.shape != (steps + 1, STATE_DIM):
-        raise DemonstrationError(
+        raise TrainingDataError(
             f"{path}: expected actions [T, {dim}] with T ≥ 1 and state [T+1, {STATE_DIM}], "
             f"got {actions.shape} and {states.shape}"
         )
@@ -135,11 +132,11 @@ def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | Non
         try:
             frames = read_mp4(video)
         except VideoError as err:
-            raise DemonstrationError(str(err)) from None
+            raise TrainingDataError(str(err)) from None
         w, h = config["image_size"]
         frames = frames[:, :h, :w]  # the encoder pads odd sizes to even ones
         if len(frames) != steps + 1:
-            raise DemonstrationError(f"{video}: {len(frames)} frames for {steps + 1} observations")
+            raise TrainingDataError(f"{video}: {len(frames)} frames for {steps + 1} observations")
         images = resize_frames(frames[:steps], tuple(image_size or (w, h)))
     return states[:steps], actions, images, config
 
@@ -154,12 +151,12 @@ def load_demonstrations(
     resized to ``image_size`` (width, height) when given) with ``actions[t]``, without the
     :func:`idle_steps` when ``drop_idle``."""
     if not folders:
-        raise DemonstrationError("no demonstrations to load")
+        raise TrainingDataError("no demonstrations to load")
     parts = [_episode(Path(f), camera, image_size) for f in folders]
     spaces = {p[3]["action_space"] for p in parts}
     rates = {p[3].get("control_hz") for p in parts}
     if len(spaces) > 1 or len(rates) > 1:
-        raise DemonstrationError(f"demonstrations mix action spaces {spaces} or control rates {rates}")
+        raise TrainingDataError(f"demonstrations mix action spaces {spaces} or control rates {rates}")
     space = spaces.pop()
     keep = [~idle_steps(p[1], space) if drop_idle else np.ones(len(p[1]), dtype=bool) for p in parts]
     return Demonstrations(
@@ -303,10 +300,10 @@ def train_baseline(
     folders = [Path(f) for f in episode_folders]
     if architecture == "image_cnn":
         if not folders:
-            raise DemonstrationError("no demonstrations to train on")
+            raise TrainingDataError("no demonstrations to train on")
         camera = camera or next(iter(recorded_cameras(folders[0])), None)
         if camera is None:
-            raise DemonstrationError(f"{folders[0]}: no camera video to train image_cnn on")
+            raise TrainingDataError(f"{folders[0]}: no camera video to train image_cnn on")
     else:
         camera = None
     data = load_demonstrations(folders, camera, image_size, settings.drop_idle)

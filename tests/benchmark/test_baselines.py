@@ -22,7 +22,7 @@ from benchmark.architectures import (
 from benchmark.errors import PolicyError, SubmissionError
 from benchmark.sim.control import ACTION_SPACES
 from benchmark.training import (
-    DemonstrationError,
+    TrainingDataError,
     collect_demonstrations,
     episode_folders,
     idle_steps,
@@ -250,16 +250,16 @@ def test_idle_steps_are_waits_without_a_new_command():
 def test_mismatched_video_is_refused(episodes, tmp_path):
     folder = write_episode(tmp_path / "ep", np.random.default_rng(1))
     write_mp4(folder / "front.mp4", np.zeros((5, 23, 33, 3), dtype=np.uint8), 10)
-    with pytest.raises(DemonstrationError, match="front.mp4: 5 frames for 13 observations"):
+    with pytest.raises(TrainingDataError, match="front.mp4: 5 frames for 13 observations"):
         load_demonstrations([folder], camera="front")
 
 
 def test_unusable_folders_and_names_are_refused(episodes, tmp_path):
     folder = write_episode(tmp_path / "ep", np.random.default_rng(2))
     (folder / "episode.json").write_text('{"outcome": {}}')
-    with pytest.raises(DemonstrationError, match="ep/episode.json: not a readable episode record"):
+    with pytest.raises(TrainingDataError, match="ep/episode.json: not a readable episode record"):
         load_demonstrations([folder])
-    with pytest.raises(DemonstrationError, match="no demonstrations"):
+    with pytest.raises(TrainingDataError, match="no demonstrations"):
         load_demonstrations([])
     with pytest.raises(ValueError, match="unknown architecture 'transformer'"):
         train_baseline(episodes, "transformer", tmp_path / "out")
