@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from benchmark.errors import PolicyError, SubmissionError
-from benchmark.protocol import ACTION_SPACE_DIMS, PolicyInfo
+from benchmark.protocol import ACTION_SPACE_DIMS, ACTION_SPACES, PolicyInfo
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -299,13 +299,18 @@ def save_weights(
     return folder
 
 
-def read_config(path: Path) -> ArchitectureConfig:
-    """``config.json`` checked: present, small, JSON, known fields of the right types."""
+def check_file(path: Path, limit: int) -> None:
+    """A submission file that is there and no larger than ``limit`` bytes, else :class:`SubmissionError`."""
     if not path.is_file():
         raise SubmissionError(f"{path}: missing; a weights submission needs {CONFIG_FILE} and {WEIGHTS_FILE}")
     size = path.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise SubmissionError(f"{path}: {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}")
+    if size > limit:
+        raise SubmissionError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
+
+
+def read_config(path: Path) -> ArchitectureConfig:
+    """``config.json`` checked: present, small, JSON, known fields of the right types."""
+    check_file(path, MAX_CONFIG_BYTES)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -318,11 +323,7 @@ def read_weights(path: Path, config: ArchitectureConfig) -> dict[str, torch.Tens
     (names, shapes, dtypes) before any data is read, then the values."""
     from safetensors import SafetensorError, safe_open
 
-    if not path.is_file():
-        raise SubmissionError(f"{path}: missing; a weights submission needs {CONFIG_FILE} and {WEIGHTS_FILE}")
-    size = path.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
-        raise SubmissionError(f"{path}: {size:,} bytes, over the limit of {MAX_WEIGHTS_BYTES:,}")
+    check_file(path, MAX_WEIGHTS_BYTES)
     try:
         with safe_open(str(path), framework="pt") as f:
             names = f.keys()
@@ -338,9 +339,7 @@ def read_weights(path: Path, config: ArchitectureConfig) -> dict[str, torch.Tens
 def read_state_dict(path: Path, config: ArchitectureConfig) -> dict[str, torch.Tensor]:
     """The tensors of a ``torch.save``'d state dict, read with ``weights_only=True``: a pickle
     that asks for anything but tensors and plain containers is refused, never run."""
-    size = path.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
-        raise SubmissionError(f"{path}: {size:,} bytes, over the limit of {MAX_WEIGHTS_BYTES:,}")
+    check_file(path, MAX_WEIGHTS_BYTES)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError for forbidden globals, RuntimeError for bad zips
@@ -371,8 +370,6 @@ def load_weights_model(folder: str | Path) -> tuple[Normalised, ArchitectureConf
 
 def action_bounds(action_space: str) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) of an action space."""
-    from benchmark.sim.control import ACTION_SPACES
-
     space = ACTION_SPACES[action_space]
     return np.asarray(space.low, dtype=float), np.asarray(space.high, dtype=float)
 

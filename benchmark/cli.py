@@ -589,10 +589,16 @@ def twin_check(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
-    from benchmark.errors import PerturbationError, ScenarioError, SubmissionError, TrainingDataError
+    from benchmark.errors import (
+        PerturbationError,
+        PolicyError,
+        ScenarioError,
+        StoreError,
+        SubmissionError,
+        TrainingDataError,
+    )
     from benchmark.sim.gl import HeadlessGLError
     from benchmark.sim.scene_spec import SceneSpecError
-    from benchmark.store import StoreError
     from twin.demonstration import DemonstrationError
     from twin.errors import TwinBuildError
     from twin.lerobot import LeRobotFormatError
@@ -602,6 +608,7 @@ def main() -> None:
         ScenarioError,
         PerturbationError,
         SubmissionError,
+        PolicyError,
         StoreError,
         TrainingDataError,
         UserError,

@@ -25,6 +25,7 @@ import numpy as np
 
 from benchmark.errors import ScenarioError
 from benchmark.perturbations import Edits, Perturbation, parse_perturbation, sample_edits
+from benchmark.protocol import action_problem
 from benchmark.sim.control import ACTION_SPACES, make_controller
 from benchmark.sim.robot import HOME_QPOS, WRIST_CAMERA
 from benchmark.sim.scene_builder import ROBOT_PREFIX
@@ -269,19 +270,7 @@ class TwinEnv(gym.Env):
     # -- pieces ----------------------------------------------------------------------------------
     def check_action(self, action) -> str | None:
         """Why ``action`` is invalid (shape, NaN or inf, out of bounds), or None."""
-        try:
-            a = np.asarray(action, dtype=float)
-        except (TypeError, ValueError):
-            return f"not numeric ({type(action).__name__})"
-        if a.shape != (self.space.dim,):
-            return f"shape {a.shape}, expected ({self.space.dim},) for {self.space.name}"
-        if not np.all(np.isfinite(a)):
-            return f"non-finite values at {np.flatnonzero(~np.isfinite(a)).tolist()}"
-        low, high = np.asarray(self.space.low), np.asarray(self.space.high)
-        outside = (a < low - 1e-6) | (a > high + 1e-6)
-        if outside.any():
-            return f"outside the {self.space.name} bounds at {np.flatnonzero(outside).tolist()}"
-        return None
+        return action_problem(action, self.space)
 
     def _hold_action(self) -> np.ndarray:
         if self.space.name == "ee_delta":

@@ -31,3 +31,9 @@ class SubmissionError(ValueError):
 
 class TrainingDataError(ValueError):
     """An episode folder that cannot serve as a demonstration; the message names the file."""
+
+
+class StoreError(RuntimeError):
+    """The results store cannot do what was asked: an unreachable or unsupported database URL, a
+    schema newer than this code, a duplicate policy, a missing artefact. The message names the
+    database (password masked) or the artefact, and the fault."""

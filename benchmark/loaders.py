@@ -139,7 +139,8 @@ def check_checkpoint(path: Path) -> str:
         raise SubmissionError(f"{path}: cannot read it ({err.strerror})") from None
     if zipfile.is_zipfile(path):
         try:
-            names = zipfile.ZipFile(path).namelist()
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
         except zipfile.BadZipFile as err:
             return f"a damaged zip file ({err})"
         if any("/code/" in n or n.endswith("constants.pkl") for n in names):

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import SubmissionError
-from benchmark.loaders import load_policy, policy_info, remote_info, resolve
-from benchmark.protocol import ACTION_SPACE_DIMS, PolicyInfo
-from benchmark.sim.control import ACTION_SPACES
-from benchmark.worker import WorkerLimits
+from benchmark.loaders import policy_info, remote_info, resolve
+from benchmark.protocol import ACTION_SPACES, PolicyInfo, action_problem
+from benchmark.sim.robot import FINGER_OPEN, HOME_QPOS
+from benchmark.worker import WorkerLimits, WorkerPolicy
 
 PROBE_CAMERA = "front"
 
@@ -31,49 +31,47 @@ class Validation:
 
 
 def probe_observation(info: PolicyInfo, seed: int = 0) -> dict[str, Any]:
-    """A plausible observation for ``info``: a noise image per camera, the home-ish state."""
+    """A plausible observation for ``info``: a noise image per camera, the arm at home with the
+    gripper open (the TCP position and quaternion roughly where home puts them)."""
     rng = np.random.default_rng(seed)
     width, height = info.image_size
     cameras = info.cameras or (PROBE_CAMERA,)
     images = {c: rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for c in cameras}
     state = np.zeros(15, np.float32)
-    state[[1, 3, 5, 6]] = (-0.3, -2.2, 2.0, 0.8)
-    state[7] = 0.08
+    state[:7] = HOME_QPOS
+    state[7] = 2 * FINGER_OPEN
     state[8:11] = (0.3, 0.0, 0.4)
     state[11] = 1.0
     return {"images": images, "state": state, "instruction": "put the red cube in the blue tray"}
 
 
 def check_probe_answer(answer: Any, action_space: str) -> tuple[tuple[int, ...], int]:
-    """``(shape, chunk length)`` of a valid answer; :class:`SubmissionError` saying what is wrong."""
-    array = np.asarray(answer, dtype=float)
-    dim = ACTION_SPACE_DIMS[action_space]
-    if array.ndim not in (1, 2) or array.shape[-1] != dim or array.size == 0:
-        raise SubmissionError(
-            f"its action has shape {array.shape}; {action_space} needs ({dim},) or (H, {dim})"
-        )
-    if not np.all(np.isfinite(array)):
-        raise SubmissionError("its action holds NaN or inf")
+    """``(shape, chunk length)`` of a valid answer: one action or a chunk ``[H, dim]``, each
+    action passing :func:`~benchmark.protocol.action_problem`; else :class:`SubmissionError`."""
     space = ACTION_SPACES[action_space]
-    if np.any(array < np.asarray(space.low) - 1e-6) or np.any(array > np.asarray(space.high) + 1e-6):
-        raise SubmissionError(f"its action is outside the {action_space} bounds")
-    return tuple(array.shape), 1 if array.ndim == 1 else int(array.shape[0])
+    array = np.asarray(answer, dtype=float)
+    if array.ndim not in (1, 2) or array.shape[-1] != space.dim or array.size == 0:
+        raise SubmissionError(
+            f"its action has shape {array.shape}; {action_space} needs ({space.dim},) or (H, {space.dim})"
+        )
+    rows = array.reshape(-1, space.dim)
+    for i, row in enumerate(rows):
+        problem = action_problem(row, space)
+        if problem is not None:
+            where = f" (row {i} of the chunk)" if array.ndim == 2 else ""
+            raise SubmissionError(f"its action is invalid{where}: {problem}")
+    return tuple(array.shape), len(rows) if array.ndim == 2 else 1
 
 
-def validate(spec: str, info: PolicyInfo, limits: WorkerLimits | None = None) -> Validation:
-    """Load ``spec`` in a worker (or connect to it), reset it and ask for one action."""
-    policy, _ = load_policy(spec, limits=limits or WorkerLimits(), name=info.name)
+def validate(policy, info: PolicyInfo) -> Validation:
+    """Reset ``policy`` and ask it for one action on a probe observation made for ``info``."""
     try:
         policy.reset("validation")
         start = time.perf_counter()
         answer = policy.act(probe_observation(info))
         ms = (time.perf_counter() - start) * 1000
-    except SubmissionError:
-        raise
     except Exception as err:
         raise SubmissionError(str(err)) from None
-    finally:
-        policy.close()
     shape, chunk = check_probe_answer(answer, info.action_space)
     return Validation(shape, chunk, round(ms, 2))
 
@@ -87,15 +85,18 @@ def submit(
     :class:`SubmissionError` says why."""
     if store.get_policy(name) is not None:
         raise SubmissionError(f"a policy named {name!r} is already registered; choose another name")
-    source = resolve(spec)
+    source = resolve(spec, store)
     if source.kind == "builtin":
         raise SubmissionError(f"{spec!r} is a built-in policy; it needs no submission")
     extra: dict[str, Any] = {"spec": spec}
     if source.kind == "remote":
         from benchmark.remote import RemotePolicy
 
-        with RemotePolicy(source.detail["uri"]) as remote:
-            info = remote_info(remote.metadata, name)
+        try:
+            policy = RemotePolicy(source.detail["uri"])
+        except Exception as err:
+            raise SubmissionError(str(err)) from None
+        info = remote_info(policy.metadata, name)
         sha = artefact = None
         extra["uri"] = source.detail["uri"]
     else:
@@ -103,14 +104,16 @@ def submit(
         sha, artefact = store.put_artefact(source.path)
         if source.kind == "entrypoint":
             extra["entry"] = source.detail["entry"]
+        policy = WorkerPolicy(source.detail, limits or WorkerLimits(), name=name)
     values = {k: v for k, v in (overrides or {}).items() if v is not None}
     merged = {**info.to_dict(), **values, "name": name, "extra": {**info.extra, **extra}}
-    info = PolicyInfo.from_dict(merged, where=f"{spec} metadata")
-    try:
-        report = validate(spec, info, limits)
-    except SubmissionError as err:
-        store.add_policy(info, sha, artefact)
-        store.mark_policy_failed(name, str(err))
-        raise SubmissionError(f"{spec}: {err}") from None
+    with policy:
+        info = PolicyInfo.from_dict(merged, where=f"{spec} metadata")
+        try:
+            report = validate(policy, info)
+        except SubmissionError as err:
+            store.add_policy(info, sha, artefact)
+            store.mark_policy_failed(name, str(err))
+            raise SubmissionError(f"{spec}: {err}") from None
     info = replace(info, extra={**info.extra, "chunk": report.chunk, "probe_ms": report.first_answer_ms})
     return store.add_policy(info, sha, artefact), report

@@ -262,31 +262,25 @@ def _refuse_sockets(event: str, args) -> None:
         raise PermissionError(f"network access is off for submitted policies ({event})")
 
 
-class _Answer:
-    """Checks an answer before it is sent: a numeric array within the size limit."""
+def checked_answer(answer: Any, max_bytes: int) -> np.ndarray:
+    """``answer`` as the numeric array to send, or :class:`_Invalid` saying why it is not one (its
+    size is checked before converting, so a huge answer is never copied)."""
 
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
+    def size_problem(nbytes: Any) -> None:
+        if isinstance(nbytes, int) and nbytes > max_bytes:
+            raise _Invalid(
+                f"an answer of {wire.human_bytes(nbytes)} is over the limit of {wire.human_bytes(max_bytes)}"
+            )
 
-    def __call__(self, answer: Any) -> np.ndarray:
-        nbytes = getattr(answer, "nbytes", None)
-        if isinstance(nbytes, int) and nbytes > self.max_bytes:
-            raise _Invalid(
-                f"an answer of {wire.human_bytes(nbytes)} is over the limit of "
-                f"{wire.human_bytes(self.max_bytes)}"
-            )
-        try:
-            array = np.asarray(answer)
-        except Exception as err:
-            raise _Invalid(f"the answer is not an array ({type(err).__name__}: {err})") from None
-        if array.dtype.kind not in wire.NUMERIC_KINDS:
-            raise _Invalid(f"the answer is not numeric (a {type(answer).__name__} of dtype {array.dtype})")
-        if array.nbytes > self.max_bytes:
-            raise _Invalid(
-                f"an answer of {wire.human_bytes(array.nbytes)} is over the limit of "
-                f"{wire.human_bytes(self.max_bytes)}"
-            )
-        return array
+    size_problem(getattr(answer, "nbytes", None))
+    try:
+        array = np.asarray(answer)
+    except Exception as err:
+        raise _Invalid(f"the answer is not an array ({type(err).__name__}: {err})") from None
+    if array.dtype.kind not in wire.NUMERIC_KINDS:
+        raise _Invalid(f"the answer is not numeric (a {type(answer).__name__} of dtype {array.dtype})")
+    size_problem(array.nbytes)
+    return array
 
 
 class _Invalid(Exception):
@@ -307,7 +301,7 @@ def serve_pipe(proto_in: int, proto_out: int) -> None:
     from benchmark.loaders import load_isolated
 
     policy = None
-    check = _Answer(64 * MIB)
+    max_answer_bytes = 64 * MIB
     while True:
         try:
             message = wire.unpack(wire.read_frame(proto_in, 256 * MIB))
@@ -317,7 +311,7 @@ def serve_pipe(proto_in: int, proto_out: int) -> None:
         try:
             if op == "start":
                 limits = message["limits"]
-                check = _Answer(int(limits["max_answer_bytes"]))
+                max_answer_bytes = int(limits["max_answer_bytes"])
                 done = isolate(limits)
                 policy = load_isolated(message["source"], threads=int(limits["threads"]))
                 reply = {"ok": True, "value": done}
@@ -325,7 +319,8 @@ def serve_pipe(proto_in: int, proto_out: int) -> None:
                 policy.reset(message.get("instruction", ""))
                 reply = {"ok": True, "value": None}
             elif op == "act":
-                reply = {"ok": True, "value": check(policy.act(message["observation"]))}
+                answer = policy.act(message["observation"])
+                reply = {"ok": True, "value": checked_answer(answer, max_answer_bytes)}
             else:
                 reply = {"ok": False, "error": f"unknown operation {op!r}"}
         except _Invalid as err:

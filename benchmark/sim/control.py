@@ -1,12 +1,6 @@
 """Controllers for the two action spaces, and damped least-squares inverse kinematics.
 
-Action spaces (``../shared/DESIGN.md``):
-
-- ``ee_delta`` (the Bridge/SIMPLER convention), 7 numbers: TCP translation (m) and rotation
-  (a world-frame rotation vector, rad) to add to the commanded TCP target, then the gripper
-  command (0 open, 1 closed).
-- ``joint_position`` (the DROID convention), 8 numbers: the seven arm joint targets (rad) and the
-  gripper command (0 open, 1 closed).
+The action spaces themselves (names, sizes, bounds) are defined in :mod:`benchmark.protocol`.
 """
 
 from __future__ import annotations
@@ -15,40 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.protocol import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
 from benchmark.sim.gl import import_mujoco
 from benchmark.sim.robot import FINGER_OPEN, HOME_QPOS
 from twin.transforms import axis_angle_to_mat, rotation_error
 
 mujoco = import_mujoco()
-
-
-@dataclass(frozen=True)
-class ActionSpace:
-    """Name, size and bounds of an action space."""
-
-    name: str
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-    description: str
-
-    @property
-    def dim(self) -> int:
-        return len(self.low)
-
-
-EE_DELTA = ActionSpace(
-    "ee_delta",
-    low=(-0.05, -0.05, -0.05, -0.3, -0.3, -0.3, 0.0),
-    high=(0.05, 0.05, 0.05, 0.3, 0.3, 0.3, 1.0),
-    description="TCP delta xyz (m), world-frame rotation vector (rad), gripper (0 open, 1 closed)",
-)
-JOINT_POSITION = ActionSpace(
-    "joint_position",
-    low=(-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0),
-    high=(2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 1.0),
-    description="seven arm joint targets (rad), gripper (0 open, 1 closed)",
-)
-ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION)}
 
 
 def damped_pinv(jacobian: np.ndarray, damping: float) -> np.ndarray:

@@ -6,8 +6,8 @@ Alembic on open) and a folder of artefacts addressed by content hash::
         store.add_policy(PolicyInfo("my-policy", kind="torchscript"), sha, rel)
 """
 
+from benchmark.errors import StoreError
 from benchmark.store.artefacts import content_sha256
-from benchmark.store.errors import StoreError
 from benchmark.store.models import POLICY_STATUSES
 from benchmark.store.policies import PolicyRecord
 from benchmark.store.store import Store, open_store

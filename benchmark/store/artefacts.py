@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from benchmark.store.errors import StoreError
+from benchmark.errors import StoreError
 
 FOLDER_DOMAIN = b"twinarena-folder/1\0"  # so no folder hashes like a file, even an empty one
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from benchmark.store.errors import StoreError
+from benchmark.errors import StoreError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_MS = 30_000  # how long a writer waits for another one's lock

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from benchmark.errors import StoreError
 from benchmark.protocol import PolicyInfo
-from benchmark.store.errors import StoreError
 from benchmark.store.models import FAILED, POLICY_STATUSES, Policy
 
 SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -19,8 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.exc import DBAPIError
 
+from benchmark.errors import StoreError
 from benchmark.store.engine import masked
-from benchmark.store.errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default

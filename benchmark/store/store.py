@@ -10,11 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmark.errors import StoreError
 from benchmark.protocol import PolicyInfo
 from benchmark.store import policies
 from benchmark.store.artefacts import ArtefactFolder
 from benchmark.store.engine import create_store_engine, data_home, masked, resolve_url
-from benchmark.store.errors import StoreError
 from benchmark.store.policies import PolicyRecord
 from benchmark.store.schema import upgrade
 
