@@ -1,5 +1,6 @@
 """The vision expert's success rate in the twin of every reference scene task, at level 0 and as
-the placement, camera and lighting axes rise. Prints JSON (one row per twin, axis and level).
+the placement, camera and lighting axes rise: one campaign, read back as the store's robustness
+table. Prints JSON (one row per twin, axis and level).
 
     python bench/expert_robustness.py [--seeds 10] [--workers 2] [--levels 0.5 1]
 """
@@ -9,11 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from dataclasses import asdict
+from pathlib import Path
 
 from benchmark.authored import reference_twin
-from benchmark.robustness import robustness_rows
+from benchmark.campaign import CampaignSpec, Sweep
+from benchmark.evaluate import run_campaign
+from benchmark.executors import LocalExecutor
 from benchmark.scenes import scene_tasks
+from benchmark.store import open_store
 
 AXES = ["object_placement", "camera_pose", "camera_fov", "light_intensity", "light_direction", "light_color"]
 
@@ -25,23 +32,32 @@ def main() -> None:
     parser.add_argument("--levels", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--axes", nargs="+", default=AXES)
     args = parser.parse_args()
-    twins = [reference_twin(s, t) for s, t in scene_tasks()]
+    twins = tuple(str(reference_twin(s, t)) for s, t in scene_tasks())
+    sweeps = tuple(Sweep(axis, tuple(args.levels)) for axis in args.axes)
+    spec = CampaignSpec(("vision-expert",), twins, sweeps, args.seeds)
     start = time.perf_counter()
-    rows = robustness_rows(
-        twins,
-        args.axes,
-        args.levels,
-        args.seeds,
-        workers=args.workers,
-        on_row=lambda r: print(
-            f"{r['task']:16s} {r['axis']:18s} {r['level']:.2f} {r['success_rate']:.2f}",
-            file=sys.stderr,
-            flush=True,
-        ),
-    )
+    with (
+        tempfile.TemporaryDirectory(prefix="twinarena-robustness-") as tmp,
+        open_store(f"sqlite:///{Path(tmp) / 'store.db'}") as store,
+    ):
+        report = run_campaign(
+            store,
+            spec,
+            LocalExecutor(args.workers),
+            on_result=lambda job, result, error: print(
+                f"{job.label()}: {error or result.outcome['termination']}", file=sys.stderr, flush=True
+            ),
+        )
+        rows = [asdict(r) for r in store.robustness()]
     print(
         json.dumps(
-            {"seeds": args.seeds, "seconds": round(time.perf_counter() - start, 1), "rows": rows}, indent=1
+            {
+                "seeds": args.seeds,
+                "seconds": round(time.perf_counter() - start, 1),
+                "errors": report.errors,
+                "rows": rows,
+            },
+            indent=1,
         )
     )
 

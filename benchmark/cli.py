@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import typer
 from rich.console import Console
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+DB_HELP = "Store URL (default: $TWINARENA_DB or a local SQLite file)."
 
 
 class UserError(Exception):
@@ -158,25 +160,17 @@ def demo(
             "success" if row["expert_success_in_twin"] else "failure",
         )
     Console().print(twins)
+    board = [SimpleNamespace(**row) for row in result["evaluation"]["leaderboard"]]
+    Console().print(_leaderboard_table(board, "Leaderboard in the first twin (state judge)"))
     for key, value in result["artifacts"].items():
         console.print(f"{key}: {value}")
 
 
 def _twin_path(text: str) -> Path:
     """A twin package folder, or ``SCENE`` / ``SCENE/TASK`` naming a packaged reference scene."""
-    path = Path(text)
-    if path.is_dir():
-        return path
-    from benchmark.authored import reference_twin
-    from benchmark.scenes import scene_names
+    from benchmark.evaluate import twin_folder
 
-    scene, _, task = text.partition("/")
-    if scene not in scene_names():
-        raise UserError(
-            f"{text}: neither a twin package folder nor SCENE[/TASK] of a reference scene "
-            f"({', '.join(scene_names())})"
-        )
-    return reference_twin(scene, task or None)
+    return twin_folder(text)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -185,18 +179,6 @@ def _size(text: str) -> tuple[int, int]:
         return int(size[0]), int(size[-1])
     except ValueError:
         raise UserError(f"--image-size {text!r}: expected WIDTHxHEIGHT, e.g. 224x224") from None
-
-
-def _env_config(perturb, image_size, render, backend, action_space="ee_delta"):
-    from benchmark.env import EnvConfig
-
-    return EnvConfig(
-        action_space=action_space,
-        image_size=_size(image_size),
-        render=render,
-        backend=backend,
-        perturbations=tuple(perturb or ()),
-    )
 
 
 @app.command()
@@ -224,7 +206,7 @@ POLICY_HELP = (
 
 @app.command()
 def episode(
-    twin: str = typer.Argument(..., help="A twin package folder, or SCENE[/TASK] of a reference scene."),
+    twin: str = typer.Argument(..., help="A twin package folder, or a reference SCENE or SCENE/TASK."),
     out: Path = typer.Option(..., "-o", "--out", help="New episode folder."),
     policy: str = typer.Option("vision-expert", "--policy", help=POLICY_HELP),
     seed: int = typer.Option(0, "--seed"),
@@ -261,24 +243,22 @@ def episode(
 
 def _policy_and_env(spec, twin, seed, perturb, image_size, render, backend):
     """Load the policy named by ``spec`` and the env it runs in; the env takes the policy's
-    action space, cameras and image size unless the command line says otherwise."""
-    import dataclasses
-
+    action space, cameras, image size and control rate (built-ins: the defaults), unless the
+    command line sets the image size."""
+    from benchmark.campaign import RunSettings, env_config
     from benchmark.env import TwinEnv
     from benchmark.loaders import load_policy, parse_builtin
+    from benchmark.protocol import PolicyInfo
 
     path = _twin_path(twin)
+    settings = RunSettings(
+        render=render, backend=backend, image_size=_size(image_size) if image_size else None
+    )
     if parse_builtin(spec) is not None:
-        env = TwinEnv(path, _env_config(perturb, image_size or "224x224", render, backend))
+        env = TwinEnv(path, env_config(PolicyInfo(spec), settings, tuple(perturb or ())))
         return load_policy(spec, env=env, seed=seed)[0], env
     policy, info = load_policy(spec, seed=seed)
-    size = image_size or "{}x{}".format(*info.image_size)
-    config = _env_config(perturb, size, render, backend, info.action_space)
-    if info.cameras:
-        config = dataclasses.replace(config, cameras=tuple(info.cameras))
-    if info.control_hz:
-        config = dataclasses.replace(config, control_hz=float(info.control_hz))
-    return policy, TwinEnv(path, config)
+    return policy, TwinEnv(path, env_config(info, settings, tuple(perturb or ())))
 
 
 @app.command("serve-policy")
@@ -326,7 +306,9 @@ def train_baseline_command(
     architecture: str = typer.Option("state_mlp", "--arch", help="state_mlp or image_cnn."),
     out: Path = typer.Option(..., "-o", "--out", help="Weights folder to write (safetensors + config.json)."),
     collect: str = typer.Option(
-        None, "--collect", help="TWIN or SCENE[/TASK]: first record vision-expert demonstrations there."
+        None,
+        "--collect",
+        help="A twin folder or reference SCENE/TASK: record vision-expert demonstrations there first.",
     ),
     demos: int = typer.Option(60, "--demos", min=1, help="Demonstrations to collect."),
     epochs: int = typer.Option(
@@ -380,7 +362,7 @@ def submit(
     cameras: str = typer.Option(None, "--cameras", help="Comma-separated camera names it reads."),
     image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT it expects."),
     control_hz: float = typer.Option(None, "--control-hz", help="Its control rate."),
-    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Validate a policy submission in a worker, hash it and register it in the store.
@@ -410,7 +392,7 @@ def submit(
 
 @app.command()
 def policies(
-    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List the registered policies."""
@@ -431,65 +413,214 @@ def policies(
     Console().print(table)
 
 
+@app.command()
+def evaluate(
+    policy: list[str] = typer.Option(
+        ..., "--policy", help="A registered policy or a built-in (vision-expert, random); repeat for more."
+    ),
+    twin: list[str] = typer.Option(
+        ..., "--twin", help="A twin folder, or a reference SCENE or SCENE/TASK; repeat."
+    ),
+    perturb: list[str] = typer.Option(
+        None, "--perturb", help="AXIS=LEVEL[,LEVEL…], swept one axis at a time; repeat for more axes."
+    ),
+    seeds: int = typer.Option(10, "--seeds", min=1, help="Episodes per policy and scenario cell."),
+    name: str = typer.Option(None, "--name", help="Campaign name (default: campaign-<key>)."),
+    executor: str = typer.Option("local", "--executor", help="local (worker processes) or ray."),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Local worker processes (1: in-process), or a local Ray's CPUs; default one per CPU, at most 8.",
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="A running Ray cluster (with --executor ray)."
+    ),
+    image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT for every policy."),
+    render: str = typer.Option("auto", "--render", help="auto, splat or mesh."),
+    backend: str = typer.Option("mujoco", "--backend", help="mujoco or pybullet."),
+    step_timeout: float = typer.Option(30.0, "--step-timeout", min=0.01, help="Seconds per policy answer."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Run a campaign: every policy in every twin, unperturbed and under each perturbation level,
+    over seeds. Episodes already in the store are kept; running it again runs only what is missing."""
+    from benchmark.campaign import CampaignSpec, RunSettings, parse_sweep
+    from benchmark.evaluate import run_campaign
+    from benchmark.executors import default_workers, make_executor
+    from benchmark.store import open_store
+
+    settings = RunSettings(
+        render=render,
+        backend=backend,
+        step_timeout=step_timeout,
+        image_size=_size(image_size) if image_size else None,
+    )
+    spec = CampaignSpec(
+        tuple(policy), tuple(twin), tuple(parse_sweep(p) for p in perturb or ()), seeds, settings
+    )
+    run = make_executor(executor, workers or default_workers(), ray_address)
+    with open_store(db) as store, _progress() as bar:
+        handle = {}
+
+        def on_plan(plan):
+            done = len(plan.jobs) - len(plan.missing)
+            console.print(
+                f"campaign [bold]{plan.campaign.name}[/]: {len(plan.jobs)} episodes, {done} already in the "
+                f"store, {len(plan.missing)} to run ({run.describe()})"
+            )
+            handle["task"] = bar.add_task("evaluate", total=len(plan.missing))
+
+        def on_result(job, result, error):
+            bar.advance(handle["task"])
+            if error is not None:
+                console.print(
+                    Text.assemble(("job failed:", "red"), f" {job.label()}: {error}"), soft_wrap=True
+                )
+
+        report = run_campaign(store, spec, run, name, on_plan, on_result)
+        rows = store.leaderboard("state", report.campaign)
+    if as_json:
+        _emit_json({**report.to_dict(), "leaderboard": [r.__dict__ for r in rows]})
+    else:
+        Console().print(_leaderboard_table(rows, f"campaign {report.campaign}: state judge"))
+        console.print(
+            f"stored {report.stored} episodes in {report.seconds:.0f} s; {report.already_done} were already "
+            f"there; {len(report.errors)} failed to run"
+        )
+    if report.errors:
+        raise SystemExit(1)
+
+
+@app.command()
+def leaderboard(
+    judge: str = typer.Option("state", "--judge", help="state, vlm, human or vlm-pairwise."),
+    campaign: str = typer.Option(None, "--campaign", help="Only this campaign's episodes."),
+    axes: bool = typer.Option(False, "--axes", help="Per-axis robustness table instead."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """The leaderboard under one judge, or the per-axis robustness table (--axes)."""
+    from benchmark.store import open_store
+    from benchmark.store.queries import JUDGES
+
+    if judge not in JUDGES:
+        raise UserError(f"--judge {judge!r}: expected one of {', '.join(JUDGES)}")
+    with open_store(db) as store:
+        rows = store.robustness(campaign) if axes else store.leaderboard(judge, campaign)
+    if as_json:
+        _emit_json([r.__dict__ for r in rows])
+        return
+    if not axes:
+        Console().print(
+            _leaderboard_table(rows, f"{judge} judge" + (f", campaign {campaign}" if campaign else ""))
+        )
+        return
+    table = Table(title="Success per perturbation axis and level")
+    for column in ("policy", "twin", "axis", "level", "episodes", "success", "progress"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.policy,
+            r.twin,
+            r.axis,
+            f"{r.level:g}",
+            str(r.episodes),
+            f"{r.success_rate:.2f}",
+            f"{r.mean_progress:.2f}",
+        )
+    Console().print(table)
+
+
+def _leaderboard_table(rows, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("rank", "policy", "score", "95% interval", "n", "mean progress"):
+        table.add_column(column)
+    for r in rows:
+        progress = "" if r.mean_progress is None else f"{r.mean_progress:.1f}"
+        table.add_row(
+            str(r.rank),
+            r.policy,
+            f"{r.score:.3f}",
+            f"{r.ci_low:.3f}–{r.ci_high:.3f}",
+            f"{r.n} {r.unit}",
+            progress,
+        )
+    return table
+
+
+@app.command()
+def episodes(
+    campaign: str = typer.Option(None, "--campaign"),
+    policy: str = typer.Option(None, "--policy"),
+    twin: str = typer.Option(None, "--twin", help="Twin name."),
+    axis: str = typer.Option(None, "--axis", help="Perturbation axis (none: unperturbed)."),
+    termination: str = typer.Option(None, "--termination", help="e.g. success, timeout, policy_error."),
+    limit: int = typer.Option(20, "--limit", min=1),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Stored episodes, newest first, with the folder holding each one's videos and trajectory."""
+    from benchmark.store import open_store
+
+    with open_store(db) as store:
+        rows = store.episodes(
+            campaign, policy=policy, twin=twin, axis=axis, termination=termination, limit=limit
+        )
+        root = store.artefacts.root
+    if as_json:
+        _emit_json(
+            [
+                {**r.__dict__, "path": str(root / r.artefact), "created_at": r.created_at.isoformat()}
+                for r in rows
+            ]
+        )
+        return
+    table = Table(title=f"{len(rows)} episodes")
+    for column in ("id", "policy", "twin", "axis", "level", "seed", "termination", "progress", "folder"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.policy,
+            r.twin,
+            r.axis,
+            f"{r.level:g}",
+            str(r.seed),
+            r.termination,
+            f"{r.progress:.2f}",
+            str(root / r.artefact),
+        )
+    Console().print(table)
+
+
+@app.command()
+def campaigns(
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """The campaigns in the store and how much of each is done."""
+    from benchmark.store import open_store
+
+    with open_store(db) as store:
+        rows = store.campaigns()
+    if as_json:
+        _emit_json([{**r.__dict__, "created_at": r.created_at.isoformat()} for r in rows])
+        return
+    table = Table(title=f"{len(rows)} campaigns")
+    for column in ("name", "episodes", "done", "created"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.name, str(r.jobs), str(r.done), r.created_at.strftime("%Y-%m-%d %H:%M"))
+    Console().print(table)
+
+
 def _record_json(record) -> dict:
     from dataclasses import asdict
 
     data = asdict(record)
     data["created_at"] = record.created_at.isoformat()
     return data
-
-
-@app.command()
-def robustness(
-    twins: list[str] = typer.Argument(
-        None, help="Twin folders or SCENE[/TASK] (default: every reference task)."
-    ),
-    axes: str = typer.Option(
-        "object_placement,camera_pose,light_intensity", "--axes", help="Comma-separated."
-    ),
-    levels: str = typer.Option("0.5,1", "--levels", help="Comma-separated levels above 0."),
-    seeds: int = typer.Option(10, "--seeds", min=1),
-    image_size: str = typer.Option("224x224", "--image-size"),
-    render: str = typer.Option("auto", "--render"),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """The vision expert's success rate per twin, axis and level: a robustness table."""
-    from benchmark.robustness import robustness_rows
-    from benchmark.scenes import scene_tasks
-
-    names = twins or [f"{s}/{t}" for s, t in scene_tasks()]
-    paths = [_twin_path(t) for t in names]
-    axis_list = [a.strip() for a in axes.split(",") if a.strip()]
-    from benchmark.perturbations import Perturbation
-
-    for axis in axis_list:
-        Perturbation(axis, 0.0)  # an unknown axis fails here, before any episode runs
-    level_list = [float(v) for v in levels.split(",")]
-    cells = len(paths) * (1 + len(axis_list) * sum(v > 0 for v in level_list))
-    with _progress() as bar:
-        job = bar.add_task("robustness", total=cells)
-        rows = robustness_rows(
-            paths,
-            axis_list,
-            level_list,
-            seeds,
-            _env_config((), image_size, render, "mujoco"),
-            workers=workers,
-            on_row=lambda r: bar.advance(job),
-        )
-    if as_json:
-        _emit_json(rows)
-        return
-    table = Table(title=f"vision expert success rate ({seeds} seeds per cell)")
-    table.add_column("task")
-    columns = ["none 0"] + [f"{a} {v:g}" for a in axis_list for v in level_list if v > 0]
-    for column in columns:
-        table.add_column(column, justify="right")
-    for task in dict.fromkeys(r["task"] for r in rows):
-        cells_of = {f"{r['axis']} {r['level']:g}": r for r in rows if r["task"] == task}
-        table.add_row(task, *(f"{cells_of[c]['success_rate']:.0%}" for c in columns))
-    Console().print(table)
 
 
 twin_app = typer.Typer(help="Build, inspect and check twin packages.", no_args_is_help=True)
@@ -590,6 +721,7 @@ def twin_check(
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     from benchmark.errors import (
+        CampaignError,
         PerturbationError,
         PolicyError,
         ScenarioError,
@@ -605,6 +737,7 @@ def main() -> None:
     from twin.package import TwinPackageError
 
     user_errors = (
+        CampaignError,
         ScenarioError,
         PerturbationError,
         SubmissionError,

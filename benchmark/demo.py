@@ -1,9 +1,10 @@
 """``twinarena demo``: every stage that exists, end to end, on the embedded defaults.
 
 Stages so far: record expert demonstrations of every reference scene and task, export them as a
-LeRobotDataset v3.0, draw a contact sheet per demonstration, and build a twin of each task's first
-demonstration (scored against its ground truth, with the scripted expert run inside it). Later
-stages (evaluation, leaderboard, report) append themselves here.
+LeRobotDataset v3.0, draw a contact sheet per demonstration, build a twin of each task's first
+demonstration (scored against its ground truth, with the scripted expert run inside it), then
+evaluate a small population of policies in the first twin, unperturbed and with its objects
+moved, into a store in the output folder, and read the leaderboard back from it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def contact_sheet(demo_dir: Path, columns: int = 4, rows: int = 2) -> np.ndarray
 
 
 DEMO_SPLAT_STEPS = 300  # fewer than a full build's 800: the demo favours time over the last dB
+DEMO_POLICIES = ("vision-expert", "vision-expert?noise=0.015", "random")
+DEMO_SWEEP = "object_placement=0.5"
+DEMO_SEEDS = 2
 
 
 def run_demo(
@@ -93,7 +97,9 @@ def run_demo(
         artifacts["lerobot_v3"] = str(out / "lerobot")
     artifacts["twins"] = str(out / "twins")
     twins = _build_twins(out, jobs, splat_steps, progress_factory)
-    result = {"scenes": rows, "twins": twins, "artifacts": artifacts}
+    evaluation = _evaluate(out, Path(twins[0]["twin"]), progress_factory)
+    artifacts["store"] = evaluation.pop("store")
+    result = {"scenes": rows, "twins": twins, "evaluation": evaluation, "artifacts": artifacts}
     (out / "summary.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -119,3 +125,36 @@ def _build_twins(out: Path, jobs, splat_steps: int, progress_factory) -> list[di
             if progress_factory:
                 bar.advance(handle)
     return rows
+
+
+def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict:
+    """A campaign of the built-in policies in ``twin``, stored in ``out/store``; its leaderboard."""
+    from dataclasses import asdict
+
+    from benchmark.campaign import CampaignSpec, parse_sweep
+    from benchmark.evaluate import run_campaign
+    from benchmark.executors import LocalExecutor
+    from benchmark.store import open_store
+
+    folder = out / "store"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = CampaignSpec(DEMO_POLICIES, (str(twin),), (parse_sweep(DEMO_SWEEP),), DEMO_SEEDS)
+    bar = progress_factory() if progress_factory else nullcontext()
+    with open_store(f"sqlite:///{folder / 'twinarena.db'}", folder / "artefacts") as store, bar:
+        handle = {}
+
+        def on_plan(plan):
+            if progress_factory:
+                handle["task"] = bar.add_task("evaluate policies", total=len(plan.missing))
+
+        def on_result(*_):
+            if progress_factory:
+                bar.advance(handle["task"])
+
+        report = run_campaign(store, spec, LocalExecutor(workers), "demo", on_plan, on_result)
+        return {
+            "campaign": report.to_dict(),
+            "leaderboard": [asdict(r) for r in store.leaderboard("state", "demo")],
+            "robustness": [asdict(r) for r in store.robustness("demo")],
+            "store": str(folder),
+        }

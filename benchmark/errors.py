@@ -37,3 +37,7 @@ class StoreError(RuntimeError):
     """The results store cannot do what was asked: an unreachable or unsupported database URL, a
     schema newer than this code, a duplicate policy, a missing artefact. The message names the
     database (password masked) or the artefact, and the fault."""
+
+
+class CampaignError(ValueError):
+    """A campaign that cannot run: an unknown or failed policy, an unknown twin, a missing executor."""

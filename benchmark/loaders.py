@@ -208,10 +208,19 @@ def _registered(spec: str, store=None) -> PolicySource:
         )
     if row.status == "failed":
         raise SubmissionError(f"policy {spec!r} failed validation when it was submitted: {row.reason}")
-    if row.kind == "remote":
-        return PolicySource("remote", spec, {"uri": row.extra["uri"]}, registered=row.info())
-    source = resolve(f"{stored}::{row.extra['entry']}" if row.kind == "entrypoint" else str(stored))
-    return replace(source, spec=spec, registered=row.info())
+    return replace(resolve(stored_spec(row, stored)), spec=spec, registered=row.info())
+
+
+def stored_spec(record, artefact: Path | None) -> str:
+    """A spec that loads a registered policy (a :class:`~benchmark.store.PolicyRecord`) without the
+    store: its built-in spec, its server's URL, or its stored artefact (``artefact``, absolute)."""
+    if record.kind == "builtin":
+        return str(record.extra.get("spec", record.name))
+    if record.kind == "remote":
+        return str(record.extra["uri"])
+    if record.kind == "entrypoint":
+        return f"{artefact}::{record.extra['entry']}"
+    return str(artefact)
 
 
 def policy_info(source: PolicySource, name: str | None = None) -> PolicyInfo:

@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Double, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -25,6 +38,7 @@ JSON_TYPE = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 REGISTERED, FAILED = "registered", "failed"
 POLICY_STATUSES = (REGISTERED, FAILED)
+WINNERS = ("a", "b", "tie")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -83,3 +97,161 @@ class Policy(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+
+
+class Twin(Base):
+    """A twin package, known by its content hash (:func:`twin.package.content_hash`); ``artefact`` is
+    the package copied into the artefact folder, ``source`` where it was read from."""
+
+    __tablename__ = "twins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String)
+    task: Mapped[str] = mapped_column(String)
+    source: Mapped[str] = mapped_column(String)
+    sha256: Mapped[str] = mapped_column(String(64))
+    artefact: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+
+
+class Campaign(Base):
+    """A campaign: policies × twins × perturbation sweeps × seeds. ``key`` hashes the expanded
+    spec, so the same command names the same campaign; ``spec`` is that command as data."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Scenario(Base):
+    """Twin + task + perturbations + seed + the environment's settings: the same scenario always
+    starts from the same state. ``axis``/``level`` name the swept perturbation (``none``/0 for the
+    unperturbed scenario); ``key`` hashes everything that identifies it."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (Index("ix_scenarios_twin_axis_level", "twin_id", "axis", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    twin_id: Mapped[int] = mapped_column(ForeignKey("twins.id"))
+    task: Mapped[str] = mapped_column(String)
+    axis: Mapped[str] = mapped_column(String(64))
+    level: Mapped[float] = mapped_column(Double)
+    perturbations: Mapped[list[str]] = mapped_column(JSON_TYPE)
+    seed: Mapped[int]
+    config: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+
+
+class CampaignJob(Base):
+    """A campaign's job: one policy in one scenario. Its result is the episode with the same
+    (policy, scenario), shared by every campaign that asks for it."""
+
+    __tablename__ = "campaign_jobs"
+    __table_args__ = (Index("ix_campaign_jobs_policy_scenario", "policy_id", "scenario_id"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), primary_key=True)
+
+
+class Episode(Base):
+    """One rollout of a policy in a scenario, at most one per (policy, scenario): the job key.
+    ``artefact`` is the episode folder (videos, ``trajectory.npz``, ``episode.json``) in the artefact
+    folder; ``files`` lists what it holds."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (UniqueConstraint("policy_id", "scenario_id", name="uq_episodes_job"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+    progress: Mapped[float] = mapped_column(Double)
+    steps: Mapped[int]
+    termination: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    seconds: Mapped[float] = mapped_column(Double)
+    sha256: Mapped[str] = mapped_column(String(64))
+    artefact: Mapped[str] = mapped_column(String)
+    files: Mapped[list[str]] = mapped_column(JSON_TYPE)
+    worker: Mapped[str] = mapped_column(String, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Judgment(Base):
+    """A judge's score of one episode: ``score`` is progress in 0–100, ``success`` the judge's
+    verdict where it gives one. ``model`` and ``prompt_version`` are empty for the state judge."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (
+        UniqueConstraint("episode_id", "judge", "model", "prompt_version", name="uq_judgments_key"),
+        # covers the leaderboard's read of one judge's judgments (no lookup of the row per judgment)
+        Index("ix_judgments_judge_episode", "judge", "episode_id", "model", "score", "success"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
+    judge: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String, default="")
+    prompt_version: Mapped[str] = mapped_column(String(32), default="")
+    score: Mapped[float] = mapped_column(Double)
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    cost_usd: Mapped[float | None] = mapped_column(Double)
+    latency_s: Mapped[float | None] = mapped_column(Double)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Comparison(Base):
+    """A pairwise judgment of two policies' episodes of the same scenario: ``winner`` is ``a``,
+    ``b`` or ``tie``; ``annotator`` names the person (or is empty for a model judge)."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        CheckConstraint(f"winner IN {WINNERS!r}", name="winner"),
+        CheckConstraint("policy_a_id <> policy_b_id", name="two_policies"),
+        Index("ix_comparisons_judge", "judge"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judge: Mapped[str] = mapped_column(String(32))
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    policy_a_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    policy_b_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    episode_a_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    episode_b_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    winner: Mapped[str] = mapped_column(String(8))
+    annotator: Mapped[str] = mapped_column(String, default="")
+    model: Mapped[str] = mapped_column(String, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    seconds_spent: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Rating(Base):
+    """A policy's fitted rating under one judge (Bradley–Terry unless ``method`` says otherwise),
+    with its confidence interval, rank interval and the number ``n`` of comparisons or episodes
+    behind it. ``scope`` is empty for the whole store, or a campaign's name."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("judge", "scope", "policy_id", name="uq_ratings_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judge: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String, default="")
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    method: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[float] = mapped_column(Double)
+    ci_low: Mapped[float] = mapped_column(Double)
+    ci_high: Mapped[float] = mapped_column(Double)
+    rank: Mapped[int]
+    rank_low: Mapped[int]
+    rank_high: Mapped[int]
+    n: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -16,7 +16,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, column, inspect, select, table
+from sqlalchemy import Engine, column, func, inspect, select, table
 from sqlalchemy.exc import DBAPIError
 
 from benchmark.errors import StoreError
@@ -24,6 +24,7 @@ from benchmark.store.engine import masked
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default
+POSTGRES_LOCK_KEY = int.from_bytes(b"twinaren")  # the advisory lock an upgrade holds on PostgreSQL
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -60,8 +61,9 @@ def upgrade(engine: Engine) -> None:
     actual upgrade prints nothing; Alembic logs the revisions it runs at INFO level).
 
     :class:`StoreError` when the database cannot be reached, or carries a revision this code does
-    not know (written by a newer TwinArena). On SQLite the upgrade holds the write lock from the
-    start, so two processes opening a new database at once migrate it once.
+    not know (written by a newer TwinArena). The upgrade holds a lock from its start (SQLite's write
+    lock, a transaction-scoped advisory lock on PostgreSQL), so two processes opening a new database
+    at once migrate it once.
     """
     shown = masked(engine.url)
     config = alembic_config()
@@ -83,6 +85,8 @@ def upgrade(engine: Engine) -> None:
         with engine.begin() as connection:
             if connection.dialect.name == "sqlite":
                 connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL in the transaction, lock taken now
+            elif connection.dialect.name == "postgresql":  # a waiter then reads the version anew
+                connection.execute(select(func.pg_advisory_xact_lock(POSTGRES_LOCK_KEY)))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except DBAPIError as err:
@@ -90,4 +94,4 @@ def upgrade(engine: Engine) -> None:
 
 
 def _reason(err: DBAPIError) -> str:
-    return str(err.orig).strip() or type(err.orig).__name__
+    return " ".join(str(err.orig).split()) or type(err.orig).__name__  # one line (libpq's have several)

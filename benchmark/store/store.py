@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from benchmark.errors import StoreError
 from benchmark.protocol import PolicyInfo
-from benchmark.store import policies
+from benchmark.store import campaigns, policies, queries
 from benchmark.store.artefacts import ArtefactFolder
+from benchmark.store.campaigns import CampaignRecord, TwinRecord
 from benchmark.store.engine import create_store_engine, data_home, masked, resolve_url
 from benchmark.store.policies import PolicyRecord
 from benchmark.store.schema import upgrade
@@ -26,8 +28,9 @@ def open_store(url: str | None = None, artefacts: str | Path | None = None) -> S
 
     ``url``: a SQLAlchemy URL, else ``$TWINARENA_DB``, else ``twinarena.db`` in the data folder
     (``$TWINARENA_HOME``, default ``~/.local/share/twinarena``). ``artefacts``: the artefact
-    folder, default ``artefacts/`` in the data folder. :class:`StoreError` when the database cannot
-    be used; its message names the URL with the password masked.
+    folder, else ``$TWINARENA_ARTEFACTS``, else ``artefacts/`` beside a SQLite file, or in the data
+    folder for a server. :class:`StoreError` when the database cannot be used; its message names
+    the URL with the password masked.
     """
     engine = create_store_engine(resolve_url(url))
     try:
@@ -35,12 +38,23 @@ def open_store(url: str | None = None, artefacts: str | Path | None = None) -> S
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, ArtefactFolder(artefacts if artefacts is not None else data_home() / ARTEFACTS))
+    return Store(engine, ArtefactFolder(artefacts if artefacts is not None else default_artefacts(engine)))
+
+
+def default_artefacts(engine: Engine) -> Path:
+    """Where a store's artefacts go unless told: ``$TWINARENA_ARTEFACTS``, else beside its SQLite
+    file, else in the data folder."""
+    if os.environ.get("TWINARENA_ARTEFACTS"):
+        return Path(os.environ["TWINARENA_ARTEFACTS"]).expanduser()
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        return Path(database).expanduser().resolve().parent / ARTEFACTS
+    return data_home() / ARTEFACTS
 
 
 class Store:
-    """The catalogue (policies for now) and the artefacts. Every method runs in its own transaction
-    and returns plain values; close the store (or use it in ``with``) when done."""
+    """The catalogue and the artefacts. Every method runs in its own transaction and returns plain
+    records; close the store (or use it in ``with``) when done."""
 
     def __init__(self, engine: Engine, artefacts: ArtefactFolder):
         self.engine = engine
@@ -112,3 +126,129 @@ class Store:
         """Mark a registered policy ``failed`` with the reason (:class:`StoreError` for an unknown name)."""
         with self.session() as session:
             return policies.mark_policy_failed(session, name, reason)
+
+    # -- twins and campaigns ------------------------------------------------------------------
+    def add_twin(self, folder: str | Path) -> TwinRecord:
+        """Register a twin package (checked, then copied into the artefact folder) by its content
+        hash; a twin already registered returns its record without copying again."""
+        from twin.package import TwinPackageError, read_twin
+
+        try:
+            twin = read_twin(folder)
+        except TwinPackageError as err:
+            raise StoreError(f"twin {folder}: {err}") from None
+        with self.session() as session:
+            known = campaigns.get_twin(session, twin.content_hash)
+        if known is not None:
+            return known
+        sha, rel = self.put_artefact(twin.root)
+        manifest = {k: twin.manifest[k] for k in ("format", "name", "source") if k in twin.manifest}
+        return self._retrying(
+            campaigns.add_twin,
+            twin.content_hash,
+            twin.name,
+            str(twin.task["name"]),
+            str(Path(folder).resolve()),
+            sha,
+            rel,
+            manifest,
+        )
+
+    def get_twin(self, content_hash: str) -> TwinRecord | None:
+        with self.session() as session:
+            return campaigns.get_twin(session, content_hash)
+
+    def list_twins(self) -> list[TwinRecord]:
+        with self.session() as session:
+            return campaigns.list_twins(session)
+
+    def add_campaign(
+        self, key: str, name: str, spec: dict, scenarios: list[dict], jobs: list[tuple[int, str]]
+    ) -> tuple[CampaignRecord, dict[str, int]]:
+        """Create or find the campaign ``key`` with its scenarios (column dicts) and its jobs
+        (policy id, scenario key), in one transaction; return it and the scenario ids by key."""
+
+        def write(session):
+            campaign = campaigns.add_campaign(session, key, name, spec)
+            ids = campaigns.add_scenarios(session, scenarios)
+            campaigns.add_jobs(session, campaign.id, [(policy, ids[scenario]) for policy, scenario in jobs])
+            return campaign, ids
+
+        return self._retrying(write)
+
+    def get_campaign(self, name: str) -> CampaignRecord | None:
+        with self.session() as session:
+            return campaigns.get_campaign(session, name)
+
+    def finished_jobs(self, campaign_id: int) -> set[tuple[int, int]]:
+        """The campaign's (policy id, scenario id) jobs that have an episode."""
+        with self.session() as session:
+            return campaigns.finished_jobs(session, campaign_id)
+
+    def add_episode(
+        self,
+        policy_id: int,
+        scenario_id: int,
+        outcome: dict,
+        folder: str | Path,
+        worker: str = "",
+    ) -> int | None:
+        """Store an episode folder as an artefact, then its row and the state judge's judgment in
+        one transaction. Return the episode id, or None when the (policy, scenario) already has an
+        episode: a job is stored once, however often it runs."""
+        folder = Path(folder)
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        sha, rel = self.put_artefact(folder)
+        try:
+            with self.session() as session:
+                if campaigns.has_episode(session, policy_id, scenario_id):
+                    return None
+                return campaigns.add_episode(
+                    session, policy_id, scenario_id, outcome, sha, rel, files, worker
+                )
+        except IntegrityError:  # another evaluator stored the same job since we looked
+            return None
+
+    # -- queries ------------------------------------------------------------------------------
+    def leaderboard(
+        self, judge: str = "state", campaign: str | None = None, model: str | None = None
+    ) -> list[queries.LeaderboardRow]:
+        """Policies ranked under ``judge`` (see :func:`benchmark.store.queries.leaderboard`)."""
+        with self.session() as session:
+            return queries.leaderboard(session, judge, self._campaign_id(session, campaign), model)
+
+    def robustness(
+        self, campaign: str | None = None, policy: str | None = None
+    ) -> list[queries.RobustnessRow]:
+        """Success per policy, twin, task, axis and level."""
+        with self.session() as session:
+            return queries.robustness(session, self._campaign_id(session, campaign), policy)
+
+    def episodes(self, campaign: str | None = None, **filters) -> list[queries.EpisodeRow]:
+        """Episodes, newest first (filters: policy, twin, axis, termination, limit, offset)."""
+        with self.session() as session:
+            return queries.episodes(session, self._campaign_id(session, campaign), **filters)
+
+    def campaigns(self) -> list[queries.CampaignProgress]:
+        """Every campaign with its job count and how many are done."""
+        with self.session() as session:
+            return queries.campaign_progress(session)
+
+    def _campaign_id(self, session, name: str | None) -> int | None:
+        if name is None:
+            return None
+        record = campaigns.get_campaign(session, name)
+        if record is None:
+            known = ", ".join(c.name for c in campaigns.list_campaigns(session)) or "none yet"
+            raise StoreError(f"unknown campaign {name!r} in {self.url} (campaigns: {known})")
+        return record.id
+
+    def _retrying(self, write, *args):
+        """``write(session, *args)`` in a transaction, once more if a concurrent writer inserted
+        the same natural key first (the second run finds that row)."""
+        try:
+            with self.session() as session:
+                return write(session, *args)
+        except IntegrityError:
+            with self.session() as session:
+                return write(session, *args)

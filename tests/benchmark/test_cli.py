@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["scenes", "record", "demo"]
+from benchmark.cli import app
+
+COMMANDS = [c.name or c.callback.__name__ for c in app.registered_commands] + [
+    f"twin {c.name or c.callback.__name__}"
+    for g in app.registered_groups
+    for c in g.typer_instance.registered_commands
+]
 
 
 def run(*args, cwd=None):
@@ -20,7 +26,7 @@ def run(*args, cwd=None):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
-    out = run(command, "--help")
+    out = run(*command.split(), "--help")
     assert out.returncode == 0
     assert "Usage" in out.stdout
 
@@ -97,5 +103,15 @@ def test_demo_runs_end_to_end(tmp_path):
     for row in result["twins"]:
         assert (Path(row["twin"]) / "twin.json").is_file()
         assert row["roles_correct"] and row["expert_success_in_twin"], row
+    evaluation = result["evaluation"]  # three policies, unperturbed and moved, two seeds each
+    assert evaluation["campaign"]["stored"] == evaluation["campaign"]["jobs"] == 12
+    assert evaluation["campaign"]["errors"] == []
+    board = evaluation["leaderboard"]
+    assert sorted(r["policy"] for r in board) == ["random", "vision-expert", "vision-expert?noise=0.015"]
+    assert all(r["n"] == 4 and r["unit"] == "episodes" for r in board)
+    db = f"sqlite:///{result['artifacts']['store']}/twinarena.db"
+    stored = run("leaderboard", "--campaign", "demo", "--db", db, "--json")
+    assert stored.returncode == 0, stored.stderr
+    assert json.loads(stored.stdout) == board  # the store answers what the demo printed
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr

@@ -1,13 +1,19 @@
-"""The results store on SQLite files: the schema by migration, connection settings, the policy
-catalogue, content-addressed artefacts, and errors that name the database."""
+"""The results store on SQLite files and on PostgreSQL (the ``db_url`` fixture: each test that opens
+a database runs on both): the schema by migration, connection settings, the policy catalogue,
+content-addressed artefacts, and errors that name the database."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import shutil
-import sqlite3
+import socket
+import subprocess
+import sys
 import time
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,11 +22,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.pool import NullPool
 
 from benchmark.protocol import PolicyInfo
 from benchmark.store import StoreError, content_sha256, open_store
-from benchmark.store.engine import SQLITE_BUSY_MS, create_store_engine
+from benchmark.store.engine import POSTGRES_CONNECT_TIMEOUT_S, SQLITE_BUSY_MS, create_store_engine, masked
 from benchmark.store.models import Base
 from benchmark.store.schema import alembic_config, current_revisions, head_revision
 
@@ -38,9 +45,14 @@ OCTO = PolicyInfo(
 )
 
 
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+postgresql_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
-def url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'store.db'}"
+def url(db_url) -> str:
+    """A new, empty database: a SQLite file, or a database on the test PostgreSQL server."""
+    return db_url
 
 
 @pytest.fixture
@@ -67,7 +79,17 @@ def test_a_new_database_gets_the_schema_quietly(url, tmp_path, capsys, caplog):
         columns = {c["name"] for c in inspect(store.engine).get_columns("policies")}
         unique = {u["name"] for u in inspect(store.engine).get_unique_constraints("policies")}
         assert current_revisions(store.engine) == (head_revision(),)
-    assert set(tables) == {"alembic_version", "policies"}
+    assert set(tables) == {"alembic_version", *Base.metadata.tables}
+    assert {
+        "policies",
+        "twins",
+        "campaigns",
+        "scenarios",
+        "episodes",
+        "judgments",
+        "comparisons",
+        "ratings",
+    } <= set(tables)
     assert {"name", "sha256", "artefact", "cameras", "status", "reason", "created_at", "extra"} <= columns
     assert unique == {"uq_policies_name"}  # named by the naming convention
     assert capsys.readouterr() == ("", "")
@@ -106,12 +128,15 @@ def test_an_older_database_is_upgraded_on_open(url, tmp_path):
 
 def test_a_database_from_a_newer_twinarena_is_refused(url, tmp_path):
     open_store(url, tmp_path / "artefacts").close()
-    with sqlite3.connect(tmp_path / "store.db") as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    engine = create_store_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
     with pytest.raises(StoreError, match="at schema revision 9999, which this TwinArena does not know"):
         open_store(url, tmp_path / "artefacts")
 
 
+@sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(store):
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -130,6 +155,77 @@ def test_the_default_location_comes_from_the_environment(tmp_path, monkeypatch):
         assert store.engine.url.database == str(tmp_path / "env.db")
 
 
+@postgresql_only
+def test_postgresql_connections_time_out_unless_the_url_says_otherwise(url):
+    for query, timeout in (("", POSTGRES_CONNECT_TIMEOUT_S), ("?connect_timeout=3", 3)):
+        engine = create_store_engine(url + query)
+        with engine.connect() as connection:
+            dsn = connection.connection.dbapi_connection.info.dsn
+        engine.dispose()
+        assert f"connect_timeout={timeout}" in dsn.split()
+
+
+def test_the_url_may_come_from_the_environment(url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TWINARENA_DB", url)
+    with open_store(artefacts=tmp_path / "artefacts") as store:
+        assert store.engine.url == make_url(url)
+        assert current_revisions(store.engine) == (head_revision(),)
+
+
+OPEN_AT_ONCE = """
+import json, logging, sys, time
+from sqlalchemy import Engine, event
+from benchmark.store import StoreError, open_store
+
+def slow_start(connection, cursor, statement, *args):
+    if "CREATE TABLE alembic_version" in statement:
+        time.sleep(1)  # so that the others get going meanwhile
+
+event.listen(Engine, "before_cursor_execute", slow_start)
+runs = []
+handler = logging.Handler()
+handler.emit = lambda record: runs.append(record.getMessage())
+log = logging.getLogger("alembic.runtime.migration")
+log.setLevel(logging.INFO)
+log.addHandler(handler)
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    open_store(sys.argv[1], sys.argv[2]).close()
+except StoreError as err:
+    print(json.dumps({"error": str(err)}))
+else:
+    print(json.dumps({"runs": [m for m in runs if m.startswith("Running upgrade")]}))
+"""
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(url, tmp_path):
+    argv = [sys.executable, "-c", OPEN_AT_ONCE, url, str(tmp_path / "artefacts")]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    children = [subprocess.Popen(argv, **pipes) for _ in range(2)]
+    try:
+        ready = [child.stdout.readline() for child in children]  # each has imported the store
+        for child in children:
+            with contextlib.suppress(BrokenPipeError):
+                child.stdin.write("go\n")
+                child.stdin.flush()
+        outputs = [child.communicate(timeout=60) for child in children]
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    assert ready == ["ready\n"] * len(children), outputs
+    assert all(out.startswith("{") for out, _ in outputs), outputs
+    results = [json.loads(out) for out, _ in outputs]
+    assert [result.get("error") for result in results] == [None] * len(children)
+    runs = [run for result in results for run in result["runs"]]
+    revisions = list(ScriptDirectory.from_config(alembic_config()).walk_revisions())
+    assert len(runs) == len(revisions), runs  # each revision ran once, in whichever process
+    engine = create_store_engine(url)
+    assert current_revisions(engine) == (head_revision(),)
+    engine.dispose()
+
+
 # -- errors that name the database ---------------------------------------------------------------
 def test_an_unreachable_sqlite_file_is_named(tmp_path):
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}"
@@ -137,16 +233,73 @@ def test_an_unreachable_sqlite_file_is_named(tmp_path):
         open_store(url, tmp_path / "artefacts")
 
 
-def test_an_unusable_postgresql_url_is_named_without_its_password(tmp_path):
-    url = "postgresql+psycopg://arena:secret@127.0.0.1:1/twinarena?connect_timeout=2"  # a closed port
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_postgresql_server_is_named_at_once_without_the_password(tmp_path):
+    url = f"postgresql+psycopg://arena:secret@127.0.0.1:{closed_port()}/twinarena"
     start = time.perf_counter()
     with pytest.raises(StoreError) as caught:
         open_store(url, tmp_path / "artefacts")
     message = str(caught.value)
-    assert "postgresql+psycopg://arena:***@127.0.0.1:1/twinarena" in message
+    assert message.startswith(f"cannot open database {masked(url)}: "), message
+    assert "arena:***@127.0.0.1" in message
     assert "secret" not in message
-    assert "cannot open database" in message or "driver is not installed" in message  # psycopg or not
+    assert "\n" not in message
     assert time.perf_counter() - start < 5
+
+
+def test_a_silent_postgresql_server_times_out(tmp_path):
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"postgresql+psycopg://arena:secret@127.0.0.1:{silent.getsockname()[1]}/twinarena?connect_timeout=2"
+        start = time.perf_counter()
+        with pytest.raises(StoreError) as caught:
+            open_store(url, tmp_path / "artefacts")
+        assert time.perf_counter() - start < 8
+    assert str(caught.value).startswith(f"cannot open database {masked(url)}: ")
+    assert "timeout expired" in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+@postgresql_only
+def test_a_wrong_postgresql_password_is_named(url, postgres_server_url, tmp_path):
+    role = f"twinarena_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD 'right-secret'")
+    try:
+        wrong = make_url(url).set(username=role, password="wrong-secret")
+        try:
+            open_store(wrong.render_as_string(hide_password=False), tmp_path / "artefacts").close()
+        except StoreError as err:
+            message = str(err)
+        else:
+            pytest.skip("the PostgreSQL server lets this role in without checking its password")
+        right = create_store_engine(wrong.set(password="right-secret"))
+        right.connect().close()  # while the right one lets it in
+        right.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+    assert message.startswith(f"cannot open database {masked(wrong)}: "), message
+    assert f'password authentication failed for user "{role}"' in message
+    assert "secret" not in message
+
+
+@postgresql_only
+def test_an_unknown_postgresql_database_is_named(url, tmp_path):
+    missing = make_url(url).set(database="twinarena_no_such_database")
+    with pytest.raises(StoreError) as caught:
+        open_store(missing.render_as_string(hide_password=False), tmp_path / "artefacts")
+    message = str(caught.value)
+    assert message.startswith(f"cannot open database {masked(missing)}: "), message
+    assert 'database "twinarena_no_such_database" does not exist' in message
 
 
 @pytest.mark.parametrize(
@@ -257,3 +410,9 @@ def test_artefact_paths_stay_inside_the_folder(store):
             store.artefact_path(bad)
     with pytest.raises(StoreError, match="artefact ab/cd is missing from"):
         store.artefact_path("ab/cd")
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3():
+    engine = create_store_engine("postgresql://user:pw@127.0.0.1:1/db")
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()
