@@ -4,7 +4,8 @@ Stages so far: record expert demonstrations of every reference scene and task, e
 LeRobotDataset v3.0, draw a contact sheet per demonstration, build a twin of each task's first
 demonstration (scored against its ground truth, with the scripted expert run inside it), then
 evaluate a small population of policies in the first twin, unperturbed and with its objects
-moved, into a store in the output folder, and read the leaderboard back from it.
+moved, into a store in the output folder, read the leaderboard back from it and fit
+Bradley–Terry ratings to the same episodes.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict
     from benchmark.campaign import CampaignSpec, parse_sweep
     from benchmark.evaluate import run_campaign
     from benchmark.executors import LocalExecutor
+    from benchmark.standings import fit_and_store
     from benchmark.store import open_store
 
     folder = out / "store"
@@ -152,9 +154,11 @@ def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict
                 bar.advance(handle["task"])
 
         report = run_campaign(store, spec, LocalExecutor(workers), "demo", on_plan, on_result)
+        ratings = fit_and_store(store, "state", "demo")  # the same episodes as pairwise comparisons
         return {
             "campaign": report.to_dict(),
             "leaderboard": [asdict(r) for r in store.leaderboard("state", "demo")],
+            "ratings": ratings.rows(),
             "robustness": [asdict(r) for r in store.robustness("demo")],
             "store": str(folder),
         }

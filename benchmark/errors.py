@@ -41,3 +41,8 @@ class StoreError(RuntimeError):
 
 class CampaignError(ValueError):
     """A campaign that cannot run: an unknown or failed policy, an unknown twin, a missing executor."""
+
+
+class VlmError(RuntimeError):
+    """The VLM endpoint gave no usable answer, or is misconfigured; the message names the endpoint
+    and the model (never the API key)."""

@@ -210,7 +210,8 @@ class Judgment(Base):
 
 class Comparison(Base):
     """A pairwise judgment of two policies' episodes of the same scenario: ``winner`` is ``a``,
-    ``b`` or ``tie``; ``annotator`` names the person (or is empty for a model judge)."""
+    ``b`` or ``tie``; ``annotator`` names the person (or is empty for a model judge, which records
+    its ``model``, ``prompt_version``, cost and latency); ``seconds_spent`` is a person's time."""
 
     __tablename__ = "comparisons"
     __table_args__ = (
@@ -231,6 +232,9 @@ class Comparison(Base):
     model: Mapped[str] = mapped_column(String, default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     seconds_spent: Mapped[float | None] = mapped_column(Double)
+    prompt_version: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    cost_usd: Mapped[float | None] = mapped_column(Double)
+    latency_s: Mapped[float | None] = mapped_column(Double)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
@@ -255,3 +259,77 @@ class Rating(Base):
     rank_high: Mapped[int]
     n: Mapped[int]
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+QUALIFYING, QUALIFIED, DISQUALIFIED = "qualifying", "qualified", "disqualified"
+ANNOTATOR_STATUSES = (QUALIFYING, QUALIFIED, FAILED, DISQUALIFIED)
+REGULAR, QUALIFICATION, SANITY = "regular", "qualification", "sanity"
+PAIR_KINDS = (REGULAR, QUALIFICATION, SANITY)
+SIDES = ("left", "right")
+ANSWERS = (*SIDES, "tie")
+
+
+class Annotator(Base):
+    """A person comparing pairs in the blind preference service (:mod:`benchmark.preferences`):
+    ``qualifying`` until the known-answer pairs are done, then ``qualified`` or ``failed``;
+    ``disqualified`` by failed hidden sanity pairs. The counters count answered pairs by kind
+    (``votes``: regular ones); ``seen_at`` is touched first in every call, which serialises one
+    annotator's calls."""
+
+    __tablename__ = "annotators"
+    __table_args__ = (CheckConstraint(f"status IN {ANNOTATOR_STATUSES!r}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=QUALIFYING)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    answered: Mapped[int] = mapped_column(default=0)
+    qualification_answered: Mapped[int] = mapped_column(default=0)
+    qualification_correct: Mapped[int] = mapped_column(default=0)
+    sanity_answered: Mapped[int] = mapped_column(default=0)
+    sanity_failed: Mapped[int] = mapped_column(default=0)
+    votes: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PairToken(Base):
+    """A pair of episodes of one scenario issued to an annotator, in the order shown (left, right),
+    with the token their vote must carry. ``episode_low_id``/``episode_high_id`` are the unordered
+    pair: an annotator gets a pair once. ``expected`` is the right answer of a known-answer
+    (``qualification``/``sanity``) pair; ``comparison_id`` the comparison a counted vote became
+    (cleared when the annotator's votes are dropped; the row stays as the audit trail)."""
+
+    __tablename__ = "pair_tokens"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {PAIR_KINDS!r}", name="kind"),
+        CheckConstraint(f"expected IN {SIDES!r}", name="expected"),
+        CheckConstraint(f"answer IN {ANSWERS!r}", name="answer"),
+        CheckConstraint(
+            "episode_low_id < episode_high_id"
+            " AND episode_low_id IN (episode_left_id, episode_right_id)"
+            " AND episode_high_id IN (episode_left_id, episode_right_id)",
+            name="pair",
+        ),
+        UniqueConstraint("annotator_id", "episode_low_id", "episode_high_id", name="uq_pair_tokens_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    episode_left_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    episode_right_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    episode_low_id: Mapped[int]
+    episode_high_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    expected: Mapped[str | None] = mapped_column(String(8))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answer: Mapped[str | None] = mapped_column(String(8))
+    seconds_spent: Mapped[float | None] = mapped_column(Double)
+    comparison_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
+    )

@@ -215,26 +215,27 @@ class Store:
     ) -> list[queries.LeaderboardRow]:
         """Policies ranked under ``judge`` (see :func:`benchmark.store.queries.leaderboard`)."""
         with self.session() as session:
-            return queries.leaderboard(session, judge, self._campaign_id(session, campaign), model)
+            return queries.leaderboard(session, judge, self.campaign_id(session, campaign), model)
 
     def robustness(
         self, campaign: str | None = None, policy: str | None = None
     ) -> list[queries.RobustnessRow]:
         """Success per policy, twin, task, axis and level."""
         with self.session() as session:
-            return queries.robustness(session, self._campaign_id(session, campaign), policy)
+            return queries.robustness(session, self.campaign_id(session, campaign), policy)
 
     def episodes(self, campaign: str | None = None, **filters) -> list[queries.EpisodeRow]:
         """Episodes, newest first (filters: policy, twin, axis, termination, limit, offset)."""
         with self.session() as session:
-            return queries.episodes(session, self._campaign_id(session, campaign), **filters)
+            return queries.episodes(session, self.campaign_id(session, campaign), **filters)
 
     def campaigns(self) -> list[queries.CampaignProgress]:
         """Every campaign with its job count and how many are done."""
         with self.session() as session:
             return queries.campaign_progress(session)
 
-    def _campaign_id(self, session, name: str | None) -> int | None:
+    def campaign_id(self, session, name: str | None) -> int | None:
+        """The id of campaign ``name`` (None for None); :class:`StoreError` naming the known ones."""
         if name is None:
             return None
         record = campaigns.get_campaign(session, name)

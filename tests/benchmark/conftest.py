@@ -102,3 +102,75 @@ def _check_reachable(url: str) -> None:
         engine.dispose()
     shown = make_url(url).render_as_string(hide_password=True)
     pytest.fail(f"${pg.ENV_URL} = {shown} cannot be reached: {reason}", pytrace=False)
+
+
+# -- stores ----------------------------------------------------------------------------------------
+@pytest.fixture
+def store(db_url, tmp_path):
+    """An open store on ``db_url`` with its artefacts in ``tmp_path``; no session may leak."""
+    from benchmark.store import open_store
+
+    with open_store(db_url, tmp_path / "artefacts") as store:
+        yield store
+        assert store.engine.pool.checkedout() == 0
+
+
+OUTCOMES = {  # policy: successes per cell (axis, level) over 4 seeds
+    "alpha": {("none", 0.0): [1, 1, 1, 1], ("object_yaw", 1.0): [1, 1, 1, 0]},
+    "beta": {("none", 0.0): [1, 1, 0, 0], ("object_yaw", 1.0): [0, 0, 0, 0]},
+    "gamma": {("none", 0.0): [1, 1, 1, 0], ("object_yaw", 1.0): [1, 0, 0, 0]},
+}
+
+
+@pytest.fixture
+def outcomes() -> dict:
+    """What :func:`filled` stores: policy → (axis, level) → success per seed."""
+    return OUTCOMES
+
+
+@pytest.fixture
+def filled(store):
+    """Three policies × two cells × four seeds in one twin, with known outcomes; campaign ``main``
+    holds alpha and beta's unperturbed jobs only. Progress is 1 on success, else 0.1·seed."""
+    from benchmark.store import campaigns as rows
+    from benchmark.store.models import Policy
+
+    with store.session() as session:
+        twin = rows.add_twin(session, "t" * 64, "bench_twin", "pick", "/src", "s" * 64, "ab/cd", {})
+        policy_ids = {}
+        for name in OUTCOMES:
+            policy = Policy(
+                name=name, kind="builtin", action_space="ee_delta", cameras=[], image_width=224,
+                image_height=224, licence="MIT", owner="", status="registered", extra={},
+            )  # fmt: skip
+            session.add(policy)
+            session.flush()
+            policy_ids[name] = policy.id
+        scenarios = [
+            {"key": f"{axis}-{level}-{seed}", "twin_id": twin.id, "task": "pick", "axis": axis,
+             "level": level, "perturbations": [] if axis == "none" else [f"{axis}={level:g}"],
+             "seed": seed, "config": {}}
+            for axis, level in OUTCOMES["alpha"] for seed in range(4)
+        ]  # fmt: skip
+        ids = rows.add_scenarios(session, scenarios)
+        for name, by_cell in OUTCOMES.items():
+            for (axis, level), successes in by_cell.items():
+                for seed, success in enumerate(successes):
+                    outcome = {
+                        "success": bool(success),
+                        "progress": 1.0 if success else 0.1 * seed,
+                        "steps": 10 + seed,
+                        "termination": "success" if success else "timeout",
+                    }
+                    key = f"{axis}-{level}-{seed}"
+                    rows.add_episode(
+                        session, policy_ids[name], ids[key], outcome, "e" * 64, f"ep/{name}{key}", []
+                    )
+        campaign = rows.add_campaign(session, "k" * 64, "main", {})
+        rows.add_jobs(
+            session,
+            campaign.id,
+            [(policy_ids[p], ids[f"none-0.0-{s}"]) for p in ("alpha", "beta") for s in range(4)]
+            + [(policy_ids["gamma"], ids["none-0.0-0"])],
+        )
+    return policy_ids

@@ -11,17 +11,9 @@ from sqlalchemy import func, select
 
 from benchmark.campaign import CampaignSpec, RunSettings, parse_sweep
 from benchmark.errors import StoreError
-from benchmark.store import campaigns as rows
 from benchmark.store import content_sha256, open_store
 from benchmark.store.models import CampaignJob, Episode, Judgment, Policy, Rating, Scenario, Twin
 from benchmark.store.queries import mean_interval, wilson_interval
-
-
-@pytest.fixture
-def store(db_url, tmp_path):
-    with open_store(db_url, tmp_path / "artefacts") as store:
-        yield store
-        assert store.engine.pool.checkedout() == 0
 
 
 @pytest.fixture(scope="module")
@@ -133,58 +125,6 @@ def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
 
 
 # -- queries ---------------------------------------------------------------------------------------
-OUTCOMES = {  # policy: successes per cell (axis, level) over 4 seeds
-    "alpha": {("none", 0.0): [1, 1, 1, 1], ("object_yaw", 1.0): [1, 1, 1, 0]},
-    "beta": {("none", 0.0): [1, 1, 0, 0], ("object_yaw", 1.0): [0, 0, 0, 0]},
-    "gamma": {("none", 0.0): [1, 1, 1, 0], ("object_yaw", 1.0): [1, 0, 0, 0]},
-}
-
-
-@pytest.fixture
-def filled(store):
-    """Three policies × two cells × four seeds in one twin, with known outcomes; campaign ``main``
-    holds alpha and beta's unperturbed jobs only. Progress is 1 on success, else 0.1·seed."""
-    with store.session() as session:
-        twin = rows.add_twin(session, "t" * 64, "bench_twin", "pick", "/src", "s" * 64, "ab/cd", {})
-        policy_ids = {}
-        for name in OUTCOMES:
-            policy = Policy(
-                name=name, kind="builtin", action_space="ee_delta", cameras=[], image_width=224,
-                image_height=224, licence="MIT", owner="", status="registered", extra={},
-            )  # fmt: skip
-            session.add(policy)
-            session.flush()
-            policy_ids[name] = policy.id
-        scenarios = [
-            {"key": f"{axis}-{level}-{seed}", "twin_id": twin.id, "task": "pick", "axis": axis,
-             "level": level, "perturbations": [] if axis == "none" else [f"{axis}={level:g}"],
-             "seed": seed, "config": {}}
-            for axis, level in OUTCOMES["alpha"] for seed in range(4)
-        ]  # fmt: skip
-        ids = rows.add_scenarios(session, scenarios)
-        for name, by_cell in OUTCOMES.items():
-            for (axis, level), successes in by_cell.items():
-                for seed, success in enumerate(successes):
-                    outcome = {
-                        "success": bool(success),
-                        "progress": 1.0 if success else 0.1 * seed,
-                        "steps": 10 + seed,
-                        "termination": "success" if success else "timeout",
-                    }
-                    key = f"{axis}-{level}-{seed}"
-                    rows.add_episode(
-                        session, policy_ids[name], ids[key], outcome, "e" * 64, f"ep/{name}{key}", []
-                    )
-        campaign = rows.add_campaign(session, "k" * 64, "main", {})
-        rows.add_jobs(
-            session,
-            campaign.id,
-            [(policy_ids[p], ids[f"none-0.0-{s}"]) for p in ("alpha", "beta") for s in range(4)]
-            + [(policy_ids["gamma"], ids["none-0.0-0"])],
-        )
-    return policy_ids
-
-
 def test_the_state_leaderboard_ranks_by_success_with_wilson_intervals(store, filled):
     board = store.leaderboard("state")
     assert [(r.rank, r.policy, r.n, r.unit) for r in board] == [

@@ -113,5 +113,10 @@ def test_demo_runs_end_to_end(tmp_path):
     stored = run("leaderboard", "--campaign", "demo", "--db", db, "--json")
     assert stored.returncode == 0, stored.stderr
     assert json.loads(stored.stdout) == board  # the store answers what the demo printed
+    ratings = evaluation["ratings"]  # Bradley–Terry over the same episodes, as comparisons
+    assert sorted(r["policy"] for r in ratings) == sorted(r["policy"] for r in board)
+    assert all(
+        r["ci_low"] <= r["rating"] <= r["ci_high"] and 1 <= r["rank_low"] <= r["rank_high"] for r in ratings
+    )
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr

@@ -1,0 +1,170 @@
+"""Active pair selection against uniform random pairs, with simulated annotators. Prints JSON.
+
+Ground truth per seed: ``--policies`` BT log-strengths drawn from a normal with standard deviation
+``--spread`` rating points (an arena-like field: most policies in the middle, close neighbours by
+chance, a few far ahead or behind). Votes follow Davidson's tie model (``--nu``; 0.3 gives 13 %
+ties between equals) and a fraction ``--random-votes`` of them is replaced by a uniformly random
+``a``/``b``/``tie`` (careless annotators). Both strategies label ``--batch`` comparisons between
+refits; ``active`` asks :func:`benchmark.ranking.next_pairs`, ``uniform`` draws pairs at random.
+Every ``--every`` comparisons the BT ratings (default prior) are scored by Kendall's tau against the
+truth. Reported: the seed-averaged tau curves, the comparisons each strategy needs until its
+averaged curve reaches ``--target`` and stays there, their ratio, the same per quarter of the seeds
+(robustness), and each seed's own count (median).
+
+    python bench/active_ranking.py [--seeds 40] [--policies 20] [--spread 200] [--budget 5000] \\
+        [--batch 10] [--target 0.9] [--plot curve.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+from scipy import stats
+
+from benchmark import ranking as R
+
+GOAL = 0.6  # active must reach the target with at most this fraction of uniform's comparisons
+
+
+def votes(theta: np.ndarray, a: np.ndarray, b: np.ndarray, rng, nu: float, noise: float) -> np.ndarray:
+    """Winner codes for comparisons ``a[k]`` vs ``b[k]``: Davidson's model, then a fraction
+    ``noise`` of the votes replaced by uniformly random ones."""
+    u = (theta[a] - theta[b]) / 2
+    weights = np.stack([np.exp(-u), np.exp(u), np.full_like(u, nu)], axis=1)  # B_WINS, A_WINS, TIE
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    winner = (rng.random(len(a))[:, None] > cumulative[:, :-1]).sum(axis=1)
+    careless = rng.random(len(a)) < noise
+    winner[careless] = rng.integers(0, 3, careless.sum())
+    return winner.astype(np.int8)
+
+
+def run(strategy: str, theta: np.ndarray, seed: int, args) -> np.ndarray:
+    """Kendall tau against the truth after every ``args.every`` comparisons."""
+    size = len(theta)
+    names = tuple(f"policy_{k:02d}" for k in range(size))
+    vote_rng, pick_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
+    a, b, winner, curve = [], [], [], []
+    while len(a) < args.budget:
+        if strategy == "uniform" or not a:
+            i = pick_rng.integers(0, size, args.batch)
+            j = (i + pick_rng.integers(1, size, args.batch)) % size
+        else:
+            table = R.Comparisons(names, np.array(a), np.array(b), np.array(winner))
+            pairs = R.next_pairs(table, names, args.batch, pick_rng, explore=args.explore)
+            i = np.array([names.index(p) for p, _ in pairs])
+            j = np.array([names.index(q) for _, q in pairs])
+        w = votes(theta, i, j, vote_rng, args.nu, args.random_votes)
+        before = len(a)
+        a += i.tolist()
+        b += j.tolist()
+        winner += w.tolist()
+        if len(a) // args.every > before // args.every:
+            table = R.Comparisons(names, np.array(a), np.array(b), np.array(winner))
+            curve.append(stats.kendalltau(R.bradley_terry(table).rating, theta).statistic)
+    return np.array(curve)
+
+
+def reach(curve: np.ndarray, every: int, target: float) -> int | None:
+    """Comparisons after which the curve is at or above ``target`` to the end; None if never."""
+    below = np.flatnonzero(curve < target)
+    first = 0 if below.size == 0 else below[-1] + 1
+    return None if first == len(curve) else int((first + 1) * every)
+
+
+def ratio(active: int | None, uniform: int | None) -> float | None:
+    return None if active is None or uniform is None else round(active / uniform, 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=40)
+    parser.add_argument("--policies", type=int, default=20)
+    parser.add_argument("--spread", type=float, default=200.0, help="sd of true ratings (points)")
+    parser.add_argument("--nu", type=float, default=0.3, help="Davidson tie parameter of the truth")
+    parser.add_argument("--random-votes", type=float, default=0.1)
+    parser.add_argument("--budget", type=int, default=5000)
+    parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--explore", type=float, default=0.1)
+    parser.add_argument("--target", type=float, default=0.9)
+    parser.add_argument("--plot", help="write the curves to this PNG (needs matplotlib)")
+    args = parser.parse_args()
+    if args.budget % args.every or args.every % args.batch:
+        parser.error("--budget must be a multiple of --every, and --every of --batch")
+
+    start = time.perf_counter()
+    curves = {"uniform": [], "active": []}
+    for seed in range(args.seeds):
+        theta = np.random.default_rng([seed, 0]).normal(0, args.spread / R.ELO_SCALE, args.policies)
+        for strategy, runs in curves.items():
+            runs.append(run(strategy, theta, seed, args))
+        print(".", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    curves = {k: np.array(v) for k, v in curves.items()}
+
+    def reached(rows: np.ndarray) -> int | None:
+        return reach(rows.mean(axis=0), args.every, args.target)
+
+    need = {k: reached(v) for k, v in curves.items()}
+    quarters = [
+        {k: reached(v[q::4]) for k, v in curves.items()} for q in range(4) if len(range(q, args.seeds, 4))
+    ]
+    for row in quarters:
+        row["ratio"] = ratio(row["active"], row["uniform"])
+    per_seed = {
+        k: [reach(c, args.every, args.target) for c in v] for k, v in curves.items()
+    }  # None: not within the budget
+    never = args.budget + args.every
+    overall = ratio(need["active"], need["uniform"])
+    result = {
+        "bench": "active_ranking",
+        "settings": {k: v for k, v in vars(args).items() if k != "plot"},
+        "comparisons": list(range(args.every, args.budget + 1, args.every)),
+        "tau_mean": {k: np.round(v.mean(axis=0), 4).tolist() for k, v in curves.items()},
+        "tau_sd": {k: np.round(v.std(axis=0), 4).tolist() for k, v in curves.items()},
+        "comparisons_to_target": need,
+        "ratio": overall,
+        "ratio_by_seed_quarter": [row["ratio"] for row in quarters],
+        "median_comparisons_to_target_per_seed": {
+            k: float(np.median([r if r is not None else never for r in v])) for k, v in per_seed.items()
+        },
+        "seeds_reaching_target_within_budget": {
+            k: sum(r is not None for r in v) for k, v in per_seed.items()
+        },
+        "goal": f"active <= {GOAL} * uniform",
+        "goal_met": overall is not None and overall <= GOAL,
+        "goal_met_in_every_quarter": all(r["ratio"] is not None and r["ratio"] <= GOAL for r in quarters),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.plot:
+        result["plot"] = plot(result, args.plot)
+    print(json.dumps(result))
+
+
+def plot(result: dict, path: str) -> str:
+    """Draw the curves to ``path`` if matplotlib is installed; says what happened."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no plot"
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, tau in result["tau_mean"].items():
+        ax.plot(result["comparisons"], tau, label=name)
+    ax.axhline(result["settings"]["target"], color="grey", linestyle=":")
+    ax.set_xlabel("comparisons")
+    ax.set_ylabel("Kendall tau vs truth (mean over seeds)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+if __name__ == "__main__":
+    main()
