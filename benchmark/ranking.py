@@ -584,8 +584,9 @@ def next_pairs(
     that shrink the widest intervals that matter for the order first.
 
     Fits BT on ``table`` (``None``: no comparisons yet; policies it lacks join with none) and takes
-    the Laplace posterior ``N(theta, S)`` of the log-strengths; a policy without comparisons has
-    only the prior's curvature, so the widest interval. Comparing ``i`` with ``j`` (Fisher
+    ``N(theta, S)`` for the log-strengths, ``S`` the sandwich covariance (honest about ties and
+    careless votes, which carry less information than the model's ``p(1-p)``); a policy without
+    comparisons has only the prior's, so the widest interval. Comparing ``i`` with ``j`` (Fisher
     information ``f = p(1-p)``) would shrink the variance ``v_kl`` of every difference
     ``theta_k - theta_l`` by ``f (c_k - c_l)^2 / (1 + f v_ij)``, ``c = S (e_i - e_j)``. Each pick
     is, with probability ``explore``, a uniformly random pair (so no pair starves), otherwise the
@@ -610,7 +611,7 @@ def next_pairs(
     else:
         table = with_policies(table, candidates)
         names = table.policies
-        x, cov = covariance(table, "half", prior, robust=False)
+        x, cov = covariance(table, "half", prior, robust=True)
         theta = x[: len(names)]
     index = np.array([names.index(p) for p in candidates])
     theta, cov = theta[index], cov[np.ix_(index, index)]

@@ -79,6 +79,18 @@ def test_table_validates_arrays():
         R.Comparisons(("y", "x"), np.array([0]), np.array([1]), np.array([1]))
 
 
+def test_with_policies_keeps_the_comparisons():
+    table = R.comparisons([("y", "x", "a"), ("x", "z", "tie")])
+    wider = R.with_policies(table, ["w", "x"])
+    assert wider.policies == ("w", "x", "y", "z")
+    assert [(wider.policies[a], wider.policies[b]) for a, b in zip(wider.a, wider.b, strict=True)] == [
+        ("y", "x"),
+        ("x", "z"),
+    ]
+    assert wider.winner.tolist() == table.winner.tolist()
+    assert R.with_policies(table, ["x"]) is table
+
+
 def test_aggregate_folds_sides():
     table = R.comparisons([("x", "y", "a"), ("y", "x", "b"), ("y", "x", "a"), ("x", "y", "tie")])
     cells = R.aggregate(table)
@@ -453,8 +465,9 @@ def test_next_pairs_start_without_comparisons():
 def test_next_pairs_prefer_the_widest_interval(with_ties):
     """A newcomer (widest interval) is in almost every pick of a small batch, then the policies
     with the fewest comparisons."""
-    pairs = R.next_pairs(R.with_policies(with_ties, ["newcomer"]), n=6, rng=0, explore=0.0)
+    pairs = R.next_pairs(with_ties, [*with_ties.policies, "newcomer"], n=6, rng=0, explore=0.0)
     assert sum("newcomer" in p for p in pairs) >= 4
+    assert pairs == R.next_pairs(R.with_policies(with_ties, ["newcomer"]), n=6, rng=0, explore=0.0)
     sparse = with_ties.policies[0]
     keep = (with_ties.a != 0) & (with_ties.b != 0) | (np.arange(len(with_ties)) % 20 == 0)
     thin = R.Comparisons(with_ties.policies, with_ties.a[keep], with_ties.b[keep], with_ties.winner[keep])
