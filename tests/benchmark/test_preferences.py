@@ -57,13 +57,6 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def store(db_url, tmp_path):
-    with open_store(db_url, tmp_path / "artefacts") as store:
-        yield store
-        assert store.engine.pool.checkedout() == 0
-
-
 def fill(store, tmp_path: Path, scenarios: int = 16, outcome=standard, names=NAMES, videos=True) -> dict:
     """Policies × scenarios of one twin, each episode a real artefact folder (two camera videos
     and ``episode.json``); returns the policy ids by name."""
