@@ -611,14 +611,21 @@ def judge(
     """Judge stored episodes with a vision-language model (any OpenAI-compatible endpoint:
     $TWINARENA_VLM_MODEL, $TWINARENA_VLM_BASE_URL, $TWINARENA_VLM_API_KEY). Episodes already judged
     by the same model and prompt are skipped. The state judge scores every episode as it is stored."""
-    from benchmark.judges import judge_episodes, judge_pairs, same_scenario_pairs, vlm_client_from_env
+    from benchmark.judges import (
+        NO_ENDPOINT_MESSAGE,
+        JudgeSummary,
+        judge_episodes,
+        judge_pairs,
+        same_scenario_pairs,
+        vlm_client_from_env,
+    )
     from benchmark.store import open_store
 
     if not (vlm or pairwise):
         raise UserError("say which judge: --vlm (progress per episode) and/or --pairwise")
     client = vlm_client_from_env()
-    if client is None:  # the judges say so themselves; nothing to read or show progress for
-        summary = judge_episodes(None, None, [])
+    if client is None:  # nothing to read or show progress for: say that the state judge stands alone
+        summary = JudgeSummary("vlm", skipped=NO_ENDPOINT_MESSAGE)
         if as_json:
             _emit_json([{**asdict(summary), "message": summary.message}])
         else:

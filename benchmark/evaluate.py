@@ -35,7 +35,7 @@ from benchmark.campaign import (
     scenario_identity,
     scenario_key,
 )
-from benchmark.errors import CampaignError
+from benchmark.errors import CampaignError, StoreError
 from benchmark.protocol import PolicyInfo
 
 ENV_CACHE_SIZE = 2  # environments a worker keeps (jobs come grouped by cell)
@@ -127,8 +127,6 @@ def twin_folder(text: str) -> Path:
 
 def resolve_twins(store, refs: tuple[str, ...]) -> list:
     """The stored records of ``refs`` (folders or reference scenes), registered on first use."""
-    from benchmark.errors import StoreError
-
     records = []
     for ref in dict.fromkeys(refs):
         try:
@@ -153,6 +151,10 @@ def plan_campaign(store, spec: CampaignSpec, name: str | None = None) -> Plan:
         "policy_names": [p.name for p in policies],
         "twin_names": [t.name for t in twins],
     }
+    loadable = {  # how a worker loads each policy, and what it observes: once per policy
+        p.name: (stored_spec(p, store.artefact_path(p.artefact) if p.artefact else None), p.info().to_dict())
+        for p in policies
+    }
     jobs, scenarios, pairs = [], {}, []
     for twin in twins:
         folder = str(store.artefact_path(twin.artefact))
@@ -171,12 +173,10 @@ def plan_campaign(store, spec: CampaignSpec, name: str | None = None) -> Plan:
                     "twin_id": twin.id,
                 }
                 for policy in policies:
-                    artefact = store.artefact_path(policy.artefact) if policy.artefact else None
                     jobs.append(
                         Job(
                             policy.name,
-                            stored_spec(policy, artefact),
-                            policy.info().to_dict(),
+                            *loadable[policy.name],
                             folder,
                             scenario,
                             axis,

@@ -20,8 +20,8 @@ from sqlalchemy import and_, case, delete, func, literal, select
 from sqlalchemy.orm import aliased
 
 from benchmark.ranking import A_WINS, B_WINS, TIE, Comparisons, Ratings, comparisons, rank
-from benchmark.store.models import CampaignJob, Comparison, Episode, Judgment, Policy, Rating
-from benchmark.store.queries import EPISODE_JUDGES, JUDGES
+from benchmark.store.models import Comparison, Episode, Judgment, Policy, Rating
+from benchmark.store.queries import EPISODE_JUDGES, JUDGES, in_campaign
 
 SCORE_TOLERANCE = 1e-6  # episode scores closer than this are a tie
 CSV_COLUMNS = ("policy_a", "policy_b", "winner")
@@ -41,21 +41,6 @@ def table_from_counts(counts: list[tuple[str, str, str, int]]) -> Comparisons:
         np.repeat([index[row[0]] for row in counts], repeats),
         np.repeat([index[row[1]] for row in counts], repeats),
         np.repeat([code[row[2]] for row in counts], repeats).astype(np.int8),
-    )
-
-
-def _in_campaign(query, episode, campaign_id: int | None):
-    """``query`` kept to rows whose ``episode`` (an alias) is one of the campaign's jobs."""
-    if campaign_id is None:
-        return query
-    job = aliased(CampaignJob)
-    return query.join(
-        job,
-        and_(
-            job.policy_id == episode.policy_id,
-            job.scenario_id == episode.scenario_id,
-            job.campaign_id == campaign_id,
-        ),
     )
 
 
@@ -86,7 +71,8 @@ def episode_judge_counts(session, judge: str, campaign_id: int | None = None, mo
     )
     if model is not None:
         query = query.where(ja.model == model)
-    query = _in_campaign(_in_campaign(query, ea, campaign_id), eb, campaign_id)
+    for episode in (ea, eb):  # both episodes of a pair belong to the campaign
+        query = in_campaign(query, campaign_id, episode.policy_id, episode.scenario_id)
     return [tuple(row) for row in session.execute(query).all()]
 
 
@@ -101,15 +87,7 @@ def pairwise_judge_counts(session, judge: str, campaign_id: int | None = None):
         .where(Comparison.judge == judge)
         .group_by(pa.name, pb.name, Comparison.winner)
     )
-    if campaign_id is not None:
-        query = query.join(
-            CampaignJob,
-            and_(
-                CampaignJob.policy_id == Comparison.policy_a_id,
-                CampaignJob.scenario_id == Comparison.scenario_id,
-                CampaignJob.campaign_id == campaign_id,
-            ),
-        )
+    query = in_campaign(query, campaign_id, Comparison.policy_a_id, Comparison.scenario_id)
     return [tuple(row) for row in session.execute(query).all()]
 
 

@@ -69,19 +69,20 @@ def add_twin(
     manifest: dict[str, Any],
 ) -> TwinRecord:
     """Register a twin package by its content hash (the existing record when it is known)."""
-    row = session.scalars(select(Twin).where(Twin.content_hash == content_hash)).one_or_none()
-    if row is None:
-        row = Twin(
-            content_hash=content_hash,
-            name=name,
-            task=task,
-            source=source,
-            sha256=sha256,
-            artefact=artefact,
-            manifest=manifest,
-        )
-        session.add(row)
-        session.flush()
+    known = get_twin(session, content_hash)
+    if known is not None:
+        return known
+    row = Twin(
+        content_hash=content_hash,
+        name=name,
+        task=task,
+        source=source,
+        sha256=sha256,
+        artefact=artefact,
+        manifest=manifest,
+    )
+    session.add(row)
+    session.flush()
     return _twin_record(row)
 
 

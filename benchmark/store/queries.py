@@ -12,7 +12,7 @@ from datetime import datetime
 from math import sqrt
 
 from sqlalchemy import Select, case, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from benchmark.store.models import Campaign, CampaignJob, Episode, Judgment, Policy, Rating, Scenario, Twin
 
@@ -103,14 +103,18 @@ def mean_interval(mean: float, mean_of_squares: float, n: int, z: float = Z95) -
     return mean - half, mean + half
 
 
-def _in_campaign(query: Select, campaign_id: int | None) -> Select:
+def in_campaign(
+    query: Select, campaign_id: int | None, policy_id=Episode.policy_id, scenario_id=Episode.scenario_id
+):
+    """``query`` kept to rows whose (``policy_id``, ``scenario_id``) columns, an episode's by
+    default, are one of the campaign's jobs; unchanged for no campaign. Each call joins its own
+    alias, so a query may keep two episodes to the campaign."""
     if campaign_id is None:
         return query
+    job = aliased(CampaignJob)
     return query.join(
-        CampaignJob,
-        (CampaignJob.policy_id == Episode.policy_id)
-        & (CampaignJob.scenario_id == Episode.scenario_id)
-        & (CampaignJob.campaign_id == campaign_id),
+        job,
+        (job.policy_id == policy_id) & (job.scenario_id == scenario_id) & (job.campaign_id == campaign_id),
     )
 
 
@@ -142,7 +146,7 @@ def leaderboard(
     )
     if model is not None:
         scores = scores.where(Judgment.model == model)
-    scores = _in_campaign(scores, campaign_id).subquery()
+    scores = in_campaign(scores, campaign_id).subquery()
     query = select(Policy.name, scores.c.n, scores.c.successes, scores.c.mean, scores.c.mean_sq).join(
         scores, scores.c.policy_id == Policy.id
     )
@@ -204,7 +208,7 @@ def robustness(
         query = query.where(Policy.name == policy)
     return [
         RobustnessRow(p, t, task, axis, float(level), int(n), float(rate), float(progress))
-        for p, t, task, axis, level, n, rate, progress in session.execute(_in_campaign(query, campaign_id))
+        for p, t, task, axis, level, n, rate, progress in session.execute(in_campaign(query, campaign_id))
     ]
 
 
@@ -254,7 +258,7 @@ def episodes(
     ):
         if value is not None:
             query = query.where(column == value)
-    rows = session.execute(_in_campaign(query, campaign_id)).all()
+    rows = session.execute(in_campaign(query, campaign_id)).all()
     return [EpisodeRow(*row[:14], tuple(row[14]), row[15]) for row in rows]
 
 

@@ -105,12 +105,7 @@ class Store:
         """Register a policy; ``sha256`` and ``artefact`` as :meth:`put_artefact` returned them. The same
         name with the same SHA-256 and metadata returns the existing record (a re-run is harmless);
         any other policy under a registered name raises :class:`StoreError`."""
-        try:
-            with self.session() as session:
-                return policies.add_policy(session, info, sha256, artefact)
-        except IntegrityError:  # another process registered the name since we looked: look again
-            with self.session() as session:
-                return policies.add_policy(session, info, sha256, artefact)
+        return self._retrying(policies.add_policy, info, sha256, artefact)
 
     def get_policy(self, name: str) -> PolicyRecord | None:
         """The policy registered as ``name``, or None."""
