@@ -132,7 +132,7 @@ def resolve_twins(store, refs: tuple[str, ...]) -> list:
         try:
             records.append(store.add_twin(twin_folder(ref)))
         except StoreError as err:
-            raise CampaignError(f"twin {ref!r} cannot be used: {err}") from None
+            raise CampaignError(str(err)) from None  # it names the twin and what is wrong
     return records
 
 

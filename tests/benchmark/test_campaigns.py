@@ -121,6 +121,11 @@ def test_unknown_policy_or_twin_is_a_one_line_error_before_anything_runs(tmp_pat
     code, _, err = run_cli("evaluate", "--policy", "random", "--twin", "no_such_scene", home=home)
     assert code == 2
     assert "unknown twin 'no_such_scene'" in err and "Traceback" not in err
+    broken = tmp_path / "broken_twin"
+    broken.mkdir()
+    (broken / "twin.json").write_text("{")
+    code, _, err = run_cli("evaluate", "--policy", "random", "--twin", str(broken), home=home)
+    assert code == 2 and f"{broken}/twin.json: not valid JSON" in err and "Traceback" not in err
     code, _, err = run_cli(
         "evaluate", "--policy", "random", "--twin", "tray_pick", "--perturb", "gravity=1", home=home
     )
