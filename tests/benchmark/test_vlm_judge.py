@@ -26,28 +26,27 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from benchmark.judges.vlm import (
+from benchmark.errors import VlmError
+from benchmark.judges.client import (
     NO_ENDPOINT_MESSAGE,
-    MalformedReply,
     VlmClient,
     VlmConfig,
-    VlmError,
     backoff_delay,
-    episode_frames,
+    retry_after_seconds,
+    vlm_client_from_env,
+    vlm_config_from_env,
+)
+from benchmark.judges.frames import episode_frames, sample_indices
+from benchmark.judges.parsing import MalformedReply, parse_progress, parse_winner
+from benchmark.judges.vlm import (
     episode_score,
     judge_episodes,
     judge_pairs,
     load_prompt,
     majority,
     median_curve,
-    parse_progress,
-    parse_winner,
-    retry_after_seconds,
     same_scenario_pairs,
-    sample_indices,
     tail_length,
-    vlm_client_from_env,
-    vlm_config_from_env,
 )
 from benchmark.store import open_store
 from benchmark.store.models import Comparison, Judgment
@@ -388,16 +387,25 @@ def test_an_unreadable_episode_is_listed_and_the_rest_judged(store, episodes, en
 
 
 # -- the pairwise judge --------------------------------------------------------------------------
-@pytest.mark.parametrize("answer, winner", [("A", "a"), ("Episode B", "b"), ("tie", "tie")])
-def test_the_pairwise_judge_writes_comparisons(store, episodes, endpoint, answer, winner):
-    endpoint.script = [Say(json.dumps({"winner": answer, "reason": "one gets closer to the tray"}))]
+@pytest.mark.parametrize(
+    "first, swapped, winner", [("A", "B", "a"), ("Episode B", "episode a", "b"), ("tie", "tie", "tie")]
+)
+def test_the_pairwise_judge_writes_comparisons(store, episodes, endpoint, first, swapped, winner):
+    endpoint.script = [
+        Say(json.dumps({"winner": first, "reason": "one gets closer to the tray"})),
+        Say(json.dumps({"winner": swapped, "reason": "the same, seen the other way round"})),
+    ]
     pairs = same_scenario_pairs(store)
     assert pairs == [episodes.ids]
     summary = judge_pairs(store, client(endpoint), pairs)
-    assert summary.judged == 1 and summary.cost_usd == pytest.approx(0.5 + 0.15)
-    [request] = endpoint.requests
-    assert len(image_parts(request)) == 2 * episodes.frames
-    assert "Episode A:" in texts(request) and "Episode B:" in texts(request) and INSTRUCTION in texts(request)
+    assert summary.judged == 1 and summary.cost_usd == pytest.approx(2 * (0.5 + 0.15))
+    first_ask, second_ask = endpoint.requests
+    assert len(image_parts(first_ask)) == 2 * episodes.frames
+    assert "Episode A:" in texts(first_ask) and "Episode B:" in texts(first_ask)
+    assert INSTRUCTION in texts(first_ask)
+    # the second ask shows the same two episodes with the sides exchanged
+    half = episodes.frames
+    assert image_parts(second_ask) == image_parts(first_ask)[half:] + image_parts(first_ask)[:half]
     [row] = comparisons(store)
     assert (row.judge, row.winner, row.model, row.annotator) == ("vlm-pairwise", winner, MODEL, "")
     assert (row.episode_a_id, row.episode_b_id) == episodes.ids
@@ -405,7 +413,15 @@ def test_the_pairwise_judge_writes_comparisons(store, episodes, endpoint, answer
     assert row.latency_s > 0 and row.seconds_spent is None
     # cached, in either order
     again = judge_pairs(store, client(endpoint), [episodes.ids[::-1]])
-    assert again.cached == 1 and len(endpoint.requests) == 1 and len(comparisons(store)) == 1
+    assert again.cached == 1 and len(endpoint.requests) == 2 and len(comparisons(store)) == 1
+
+
+def test_a_judge_that_follows_the_position_gives_a_tie(store, episodes, endpoint):
+    endpoint.script = [Say(json.dumps({"winner": "A", "reason": "the first one is better"}))] * 2
+    summary = judge_pairs(store, client(endpoint), [episodes.ids])
+    assert summary.judged == 1 and len(endpoint.requests) == 2
+    [row] = comparisons(store)
+    assert row.winner == "tie" and row.reason.startswith("no majority") and "(a, b)" in row.reason
 
 
 def test_pairwise_replies_are_parsed_and_retried_like_progress(store, episodes, endpoint):
@@ -413,13 +429,13 @@ def test_pairwise_replies_are_parsed_and_retried_like_progress(store, episodes, 
         Say("B looks better."),
         Say(status=500, body="oops"),
         Say('My verdict: {"winner": "b", "reason": "it grasps the cube",}'),
-        Say('{"winner": "a", "reason": "x"}'),
+        Say('{"winner": "b", "reason": "x"}'),  # sides swapped: this is episode a
         Say('{"winner": "b", "reason": "y"}'),
     ]
     summary = judge_pairs(store, client(endpoint, max_attempts=3), [episodes.ids], repeats=3)
     assert summary.judged == 1 and len(endpoint.requests) == 5
     [row] = comparisons(store)
-    assert (row.winner, row.reason) == ("b", "it grasps the cube")  # 2 of 3 votes
+    assert (row.winner, row.reason) == ("b", "it grasps the cube")  # 2 of 3 votes: b, a, b
 
 
 def test_pairs_must_be_two_policies_in_one_scenario(store, episodes, endpoint):
