@@ -2,7 +2,10 @@
 
 A campaign is policies × twins × scenario cells × seeds. The cells are the unperturbed scenario
 plus every swept axis at every non-zero level, one axis at a time (the protocol of The
-Colosseum and LIBERO-Plus). A job is one policy in one scenario; its key is
+Colosseum and LIBERO-Plus). With ``interactions`` on, every two swept axes ``a`` and ``b`` are
+also composed: the cell ``a+b`` (names sorted) at level L applies ``a=L`` and ``b=L`` together,
+for every non-zero level both sweeps share, or, when they share none, at the lower of their two
+top levels. A job is one policy in one scenario; its key is
 (policy, scenario key), and the scenario key hashes everything that decides how the episode
 plays out, so running the same campaign again finds the episodes it already has.
 
@@ -21,6 +24,7 @@ from benchmark.perturbations import Perturbation, parse_perturbation
 from benchmark.protocol import PolicyInfo
 
 UNPERTURBED = "none"  # the axis name of the unperturbed cell
+COMPOSED = "+"  # joins the axes of a composed cell: "object_placement+object_yaw"
 DEFAULT_SEEDS = 10
 DEFAULT_STEP_TIMEOUT_S = 30.0
 
@@ -69,6 +73,7 @@ class CampaignSpec:
     sweeps: tuple[Sweep, ...] = ()
     seeds: int = DEFAULT_SEEDS
     settings: RunSettings = field(default_factory=RunSettings)
+    interactions: bool = False  # also every two swept axes composed (see the module docstring)
 
     def __post_init__(self):
         if not self.policies:
@@ -79,17 +84,49 @@ class CampaignSpec:
             raise ScenarioError(f"--seeds must be at least 1, got {self.seeds}")
 
 
-def cells(sweeps: tuple[Sweep, ...]) -> list[tuple[str, float]]:
-    """The scenario cells: (``none``, 0) first, then each axis at each non-zero level, in order."""
+def cells(sweeps: tuple[Sweep, ...], interactions: bool = False) -> list[tuple[str, float]]:
+    """The scenario cells: (``none``, 0) first, then each axis at each non-zero level, in order;
+    with ``interactions``, then every two axes composed (:func:`composed_cells`)."""
     out = [(UNPERTURBED, 0.0)]
     for sweep in sweeps:
         out += [(sweep.axis, level) for level in sweep.levels if level > 0 and (sweep.axis, level) not in out]
+    if interactions:
+        out += [cell for cell in composed_cells(sweeps) if cell not in out]
     return out
 
 
+def composed_cells(sweeps: tuple[Sweep, ...]) -> list[tuple[str, float]]:
+    """``(a+b, L)`` for every two swept axes (names sorted): each non-zero level both sweeps
+    share, or the lower of their top levels when they share none."""
+    levels: dict[str, set[float]] = {}
+    for sweep in sweeps:
+        levels.setdefault(sweep.axis, set()).update(level for level in sweep.levels if level > 0)
+    axes = [axis for axis in levels if levels[axis]]
+    out = []
+    for i, first in enumerate(axes):
+        for second in axes[i + 1 :]:
+            shared = sorted(levels[first] & levels[second])
+            chosen = shared or [min(max(levels[first]), max(levels[second]))]
+            out += [(composed_axis(first, second), level) for level in chosen]
+    return out
+
+
+def composed_axis(*axes: str) -> str:
+    """The axis name of a composed cell: the axes sorted, joined by ``+``."""
+    return COMPOSED.join(sorted(axes))
+
+
+def axis_parts(axis: str) -> tuple[str, ...]:
+    """The single axes of a cell's axis name (``a+b`` → ``(a, b)``; ``none`` → ``()``)."""
+    return () if axis == UNPERTURBED else tuple(axis.split(COMPOSED))
+
+
 def perturbations(axis: str, level: float) -> tuple[Perturbation, ...]:
-    """The perturbation set of a cell (empty for the unperturbed one)."""
-    return () if axis == UNPERTURBED or level == 0 else (Perturbation(axis, level),)
+    """The perturbation set of a cell (empty for the unperturbed one; every axis of a composed
+    ``a+b`` cell at the cell's level)."""
+    if axis == UNPERTURBED or level == 0:
+        return ()
+    return tuple(Perturbation(part, level) for part in axis_parts(axis))
 
 
 def digest(value: Any) -> str:
@@ -171,7 +208,7 @@ def campaign_identity(
     return {
         "policies": [[name, sha] for name, sha in policies],
         "twins": list(twin_hashes),
-        "cells": [[axis, level] for axis, level in cells(spec.sweeps)],
+        "cells": [[axis, level] for axis, level in cells(spec.sweeps, spec.interactions)],
         "seeds": spec.seeds,
         "settings": spec.settings.to_dict(),
     }

@@ -426,6 +426,9 @@ def evaluate(
         None, "--perturb", help="AXIS=LEVEL[,LEVEL…], swept one axis at a time; repeat for more axes."
     ),
     seeds: int = typer.Option(10, "--seeds", min=1, help="Episodes per policy and scenario cell."),
+    interactions: bool = typer.Option(
+        False, "--interactions", help="Also every two swept axes composed (cells named a+b)."
+    ),
     name: str = typer.Option(None, "--name", help="Campaign name (default: campaign-<key>)."),
     executor: str = typer.Option("local", "--executor", help="local (worker processes) or ray."),
     workers: int = typer.Option(
@@ -457,9 +460,8 @@ def evaluate(
         step_timeout=step_timeout,
         image_size=_size(image_size) if image_size else None,
     )
-    spec = CampaignSpec(
-        tuple(policy), tuple(twin), tuple(parse_sweep(p) for p in perturb or ()), seeds, settings
-    )
+    sweeps = tuple(parse_sweep(p) for p in perturb or ())
+    spec = CampaignSpec(tuple(policy), tuple(twin), sweeps, seeds, settings, interactions)
     run = make_executor(executor, workers or default_workers(), ray_address)
     with open_store(db) as store, _progress() as bar:
         handle = {}
@@ -832,6 +834,19 @@ def twin_check(
         console.print(f"[green]{twin}: a sound twin package[/]")
     if problems:
         raise SystemExit(1)
+
+
+from benchmark.report.command import report_command  # noqa: E402
+
+app.command("report")(report_command)
+
+from dashboard.command import dashboard_command  # noqa: E402
+
+app.command("dashboard")(dashboard_command)
+
+from benchmark.validity.command import validate_command  # noqa: E402
+
+app.command("validate")(validate_command)
 
 
 def main() -> None:

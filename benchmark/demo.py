@@ -5,7 +5,8 @@ LeRobotDataset v3.0, draw a contact sheet per demonstration, build a twin of eac
 demonstration (scored against its ground truth, with the scripted expert run inside it), then
 evaluate a small population of policies in the first twin, unperturbed and with its objects
 moved, into a store in the output folder, read the leaderboard back from it and fit
-Bradley–Terry ratings to the same episodes.
+Bradley–Terry ratings to the same episodes; then stress-test the same policies along two axes and
+their composition, and write a report (HTML, PDF, JSON) for each.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ DEMO_SPLAT_STEPS = 300  # fewer than a full build's 800: the demo favours time o
 DEMO_POLICIES = ("vision-expert", "vision-expert?noise=0.015", "random")
 DEMO_SWEEP = "object_placement=0.5"
 DEMO_SEEDS = 2
+# the stress test: the demo's own cells plus a second level and a second axis, and the two composed
+STRESS_SWEEPS = ("object_placement=0.5,1", "camera_pose=0.5,1")
 
 
 def run_demo(
@@ -100,7 +103,15 @@ def run_demo(
     twins = _build_twins(out, jobs, splat_steps, progress_factory)
     evaluation = _evaluate(out, Path(twins[0]["twin"]), progress_factory)
     artifacts["store"] = evaluation.pop("store")
-    result = {"scenes": rows, "twins": twins, "evaluation": evaluation, "artifacts": artifacts}
+    stress = _stress_reports(out, Path(twins[0]["twin"]), progress_factory)
+    artifacts["reports"] = stress.pop("folder")
+    result = {
+        "scenes": rows,
+        "twins": twins,
+        "evaluation": evaluation,
+        "stress": stress,
+        "artifacts": artifacts,
+    }
     (out / "summary.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -128,37 +139,76 @@ def _build_twins(out: Path, jobs, splat_steps: int, progress_factory) -> list[di
     return rows
 
 
+def _run_campaign(store, spec, name: str, label: str, progress_factory, bar, workers: int):
+    """Run the campaign ``spec`` as ``name`` into ``store`` with a progress line ``label``."""
+    from benchmark.evaluate import run_campaign
+    from benchmark.executors import LocalExecutor
+
+    handle = {}
+
+    def on_plan(plan):
+        if progress_factory:
+            handle["task"] = bar.add_task(label, total=len(plan.missing))
+
+    def on_result(*_):
+        if progress_factory:
+            bar.advance(handle["task"])
+
+    return run_campaign(store, spec, LocalExecutor(workers), name, on_plan, on_result)
+
+
+def _demo_store(out: Path):
+    """The demo's store: SQLite and artefacts in ``out/store``."""
+    from benchmark.store import open_store
+
+    folder = out / "store"
+    folder.mkdir(parents=True, exist_ok=True)
+    return open_store(f"sqlite:///{folder / 'twinarena.db'}", folder / "artefacts")
+
+
 def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict:
     """A campaign of the built-in policies in ``twin``, stored in ``out/store``; its leaderboard."""
     from dataclasses import asdict
 
     from benchmark.campaign import CampaignSpec, parse_sweep
-    from benchmark.evaluate import run_campaign
-    from benchmark.executors import LocalExecutor
     from benchmark.standings import fit_and_store
-    from benchmark.store import open_store
 
-    folder = out / "store"
-    folder.mkdir(parents=True, exist_ok=True)
     spec = CampaignSpec(DEMO_POLICIES, (str(twin),), (parse_sweep(DEMO_SWEEP),), DEMO_SEEDS)
     bar = progress_factory() if progress_factory else nullcontext()
-    with open_store(f"sqlite:///{folder / 'twinarena.db'}", folder / "artefacts") as store, bar:
-        handle = {}
-
-        def on_plan(plan):
-            if progress_factory:
-                handle["task"] = bar.add_task("evaluate policies", total=len(plan.missing))
-
-        def on_result(*_):
-            if progress_factory:
-                bar.advance(handle["task"])
-
-        report = run_campaign(store, spec, LocalExecutor(workers), "demo", on_plan, on_result)
+    with _demo_store(out) as store, bar:
+        report = _run_campaign(store, spec, "demo", "evaluate policies", progress_factory, bar, workers)
         ratings = fit_and_store(store, "state", "demo")  # the same episodes as pairwise comparisons
         return {
             "campaign": report.to_dict(),
             "leaderboard": [asdict(r) for r in store.leaderboard("state", "demo")],
             "ratings": ratings.rows(),
             "robustness": [asdict(r) for r in store.robustness("demo")],
-            "store": str(folder),
+            "store": str(out / "store"),
         }
+
+
+def _stress_reports(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict:
+    """A stress campaign of the same policies (``STRESS_SWEEPS`` and their composition; the cells
+    the first campaign ran are reused, not run again), then a report on each policy where the
+    dashboard looks for it (:func:`benchmark.report.paths.default_report_dir`)."""
+    from benchmark.campaign import CampaignSpec, parse_sweep
+    from benchmark.report.command import write_report
+    from benchmark.report.paths import default_report_dir
+    from benchmark.standings import fit_and_store
+
+    sweeps = tuple(parse_sweep(text) for text in STRESS_SWEEPS)
+    spec = CampaignSpec(DEMO_POLICIES, (str(twin),), sweeps, DEMO_SEEDS, interactions=True)
+    bar = progress_factory() if progress_factory else nullcontext()
+    reports = {}
+    with _demo_store(out) as store, bar:
+        label = "stress-test policies"
+        campaign = _run_campaign(store, spec, "demo-stress", label, progress_factory, bar, workers)
+        fit_and_store(store, "state")  # ratings over the whole store, which the reports read
+        task = bar.add_task("write reports", total=len(DEMO_POLICIES)) if progress_factory else None
+        for policy in DEMO_POLICIES:
+            paths = write_report(store, policy)  # into default_report_dir(store, policy)
+            reports[policy] = {kind: str(path) for kind, path in paths.items()}
+            if progress_factory:
+                bar.advance(task)
+        where = default_report_dir(store, DEMO_POLICIES[0]).parent
+    return {"campaign": campaign.to_dict(), "reports": reports, "folder": str(where)}

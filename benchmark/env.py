@@ -113,6 +113,20 @@ def sensed(image: np.ndarray, edits: Edits, rng: np.random.Generator) -> np.ndar
     return image
 
 
+def camera_sensor(twin: Twin):
+    """The :class:`~benchmark.sim.sensor.SensorModel` a twin's ``twin.json`` names (``"sensor"``),
+    applied to every rendered image; None when it names none."""
+    data = twin.manifest.get("sensor")
+    if data is None:
+        return None
+    from benchmark.sim.sensor import SensorModel
+
+    try:
+        return SensorModel.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise ScenarioError(f"twin {twin.root}: twin.json 'sensor': {err}") from None
+
+
 def camera_names(twin: Twin, config: EnvConfig) -> list[str]:
     """The cameras an observation holds: the twin's static cameras (or those asked for), then the
     wrist camera when asked; an unknown name raises :class:`ScenarioError`."""
@@ -196,6 +210,7 @@ class TwinEnv(gym.Env):
         self.config = config or EnvConfig()
         self.render_mode = "rgb_array"
         self._splats = (None, {}) if self.config.render == "mesh" else twin_splats(self.twin)
+        self.sensor = camera_sensor(self.twin)  # the twin's own camera response, if it names one
         self.scenario: Scenario | None = None
         self._scenario_seed: int | None = None
         self.space = ACTION_SPACES[self.config.action_space]
@@ -236,6 +251,7 @@ class TwinEnv(gym.Env):
         self.steps = 0
         self.last_progress = 0.0
         self._sensor_rng = np.random.default_rng([seed, zlib.crc32(b"sensing")])
+        self._camera_rng = np.random.default_rng([seed, zlib.crc32(b"camera")])
         self._pending = deque([self._hold_action()] * sc.edits.latency_steps)
         return self._observation(), self._info(None)
 
@@ -283,9 +299,10 @@ class TwinEnv(gym.Env):
     def _images(self) -> dict[str, np.ndarray]:
         w, h = self.config.image_size
         sc = self.scenario
-        return {
-            name: sensed(sc.renderer.render(name, w, h)[0], sc.edits, self._sensor_rng) for name in sc.cameras
-        }
+        images = {name: sc.renderer.render(name, w, h)[0] for name in sc.cameras}
+        if self.sensor is not None:
+            images = {name: self.sensor.rgb(image, self._camera_rng) for name, image in images.items()}
+        return {name: sensed(image, sc.edits, self._sensor_rng) for name, image in images.items()}
 
     def _observation(self) -> dict:
         return {

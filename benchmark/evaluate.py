@@ -158,7 +158,7 @@ def plan_campaign(store, spec: CampaignSpec, name: str | None = None) -> Plan:
     jobs, scenarios, pairs = [], {}, []
     for twin in twins:
         folder = str(store.artefact_path(twin.artefact))
-        for axis, level in cells(spec.sweeps):
+        for axis, level in cells(spec.sweeps, spec.interactions):
             for seed in range(spec.seeds):
                 scenario = scenario_identity(twin.content_hash, twin.task, axis, level, seed, spec.settings)
                 skey = scenario_key(scenario)

@@ -7,6 +7,7 @@ people record before a demonstration, then the static third-person view of the e
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from benchmark.rollout import run_expert_episode
 from benchmark.sim.robot import ARM_JOINTS, FINGER_JOINTS, FINGER_OPEN
 from benchmark.sim.scene_builder import SCAN_CAMERA
 from benchmark.sim.scene_spec import SceneSpec, TaskSpec
+from benchmark.sim.sensor import SensorModel
 from benchmark.sim.world import World, mujoco
 from twin.demonstration import CameraRecording, Demonstration, RobotTrack, write_demonstration
 from twin.transforms import mujoco_camera_quat, pose_matrix
@@ -31,6 +33,7 @@ class RecordConfig:
     wrist_camera: bool = True
     wrist_size: tuple[int, int] = (160, 120)
     hold_steps: int = 5  # control steps recorded after the expert finishes
+    sensor: SensorModel | None = None  # the camera's own response, applied to every recorded frame
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,18 @@ def record_episode(world: World, task: TaskSpec, seed: int, config: RecordConfig
 
     outcome = run_expert_episode(world, task, seed, config.hold_steps, before_step=tape_frame)
 
-    cameras = {
-        main.name: CameraRecording(
-            main.name, np.stack(tape.rgb), K, np.stack(tape.poses), np.stack(tape.depth)
-        )
-    }
+    rgb, depth, wrist_rgb = np.stack(tape.rgb), np.stack(tape.depth), tape.wrist_rgb
+    extra = {}
+    if config.sensor is not None:  # the camera films the rendered world through its own response
+        rng = np.random.default_rng([seed, zlib.crc32(b"camera")])
+        rgb = np.stack([config.sensor.rgb(frame, rng) for frame in rgb])
+        depth = config.sensor.depth(depth, rng)
+        wrist_rgb = [config.sensor.rgb(frame, rng) for frame in wrist_rgb]
+        extra["sensor"] = config.sensor.to_dict()
+    cameras = {main.name: CameraRecording(main.name, rgb, K, np.stack(tape.poses), depth)}
     if config.wrist_camera:
         wrist_K = world.render(world.wrist_camera, *config.wrist_size).K
-        cameras["wrist"] = CameraRecording(
-            "wrist", np.stack(tape.wrist_rgb), wrist_K, np.stack(tape.wrist_poses)
-        )
+        cameras["wrist"] = CameraRecording("wrist", np.stack(wrist_rgb), wrist_K, np.stack(tape.wrist_poses))
     robot = RobotTrack(
         name="franka_panda",
         joint_names=[*ARM_JOINTS, *FINGER_JOINTS],
@@ -143,7 +148,7 @@ def record_episode(world: World, task: TaskSpec, seed: int, config: RecordConfig
         robot=robot,
         task={**asdict(task), "scene": scene.name},
         segments={"scan": [0, scan_end], "execution": [scan_end, len(tape.rgb)]},
-        extra={"source": "twinarena record", "scene": scene.name, "seed": seed},
+        extra={"source": "twinarena record", "scene": scene.name, "seed": seed, **extra},
     )
     ground_truth = {
         "objects": {

@@ -333,3 +333,40 @@ class PairToken(Base):
     comparison_id: Mapped[int | None] = mapped_column(
         ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
     )
+
+
+BLAMES = ("appearance", "geometry", "physics")
+
+
+class ValidityResult(Base):
+    """One validity study (:mod:`benchmark.validity`): a twin against the reference world it was
+    built from, the same policies over the same scenarios in both. Pearson r, SIMPLER's MMRV and
+    Kendall τ of the per-policy success rates, each with its bootstrap interval; ``per_policy`` is
+    ``[{policy, reference_success, twin_success, n}]``; ``blame`` the twin stage an ablation found
+    at fault when the study fell short (else None); ``detail`` the campaigns, cells, honesty checks
+    and ablation runs."""
+
+    __tablename__ = "validity_results"
+    __table_args__ = (CheckConstraint(f"blame IN {BLAMES!r}", name="blame"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    twin_id: Mapped[int] = mapped_column(ForeignKey("twins.id"), index=True)
+    reference_twin_id: Mapped[int] = mapped_column(ForeignKey("twins.id"))
+    reference: Mapped[str] = mapped_column(String)
+    task: Mapped[str] = mapped_column(String)
+    n_policies: Mapped[int]
+    n_scenarios: Mapped[int]
+    pearson: Mapped[float] = mapped_column(Double)
+    pearson_low: Mapped[float] = mapped_column(Double)
+    pearson_high: Mapped[float] = mapped_column(Double)
+    mmrv: Mapped[float] = mapped_column(Double)
+    mmrv_low: Mapped[float] = mapped_column(Double)
+    mmrv_high: Mapped[float] = mapped_column(Double)
+    kendall: Mapped[float] = mapped_column(Double)
+    kendall_low: Mapped[float] = mapped_column(Double)
+    kendall_high: Mapped[float] = mapped_column(Double)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    blame: Mapped[str | None] = mapped_column(String(16))
+    per_policy: Mapped[list[dict[str, Any]]] = mapped_column(JSON_TYPE)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

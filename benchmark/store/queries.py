@@ -119,11 +119,19 @@ def in_campaign(
 
 
 def leaderboard(
-    session: Session, judge: str = "state", campaign_id: int | None = None, model: str | None = None
+    session: Session,
+    judge: str = "state",
+    campaign_id: int | None = None,
+    model: str | None = None,
+    *,
+    twin: str | None = None,
+    task: str | None = None,
+    axis: str | None = None,
 ) -> list[LeaderboardRow]:
     """Every policy ranked under ``judge``: by success rate (then mean progress) for the state
     judge, by mean score for the VLM judge (``model`` picks one when several judged), by the
-    stored ratings for pairwise judges (``campaign_id`` is then the ratings' scope)."""
+    stored ratings for pairwise judges (``campaign_id`` is then the ratings' scope). ``twin``,
+    ``task`` and ``axis`` keep episode judges to those scenarios (see :func:`in_cells`)."""
     if judge in PAIRWISE_JUDGES:
         return _rated(session, judge, campaign_id)
     if judge not in EPISODE_JUDGES:
@@ -146,7 +154,7 @@ def leaderboard(
     )
     if model is not None:
         scores = scores.where(Judgment.model == model)
-    scores = in_campaign(scores, campaign_id).subquery()
+    scores = in_cells(in_campaign(scores, campaign_id), twin, task, axis).subquery()
     query = select(Policy.name, scores.c.n, scores.c.successes, scores.c.mean, scores.c.mean_sq).join(
         scores, scores.c.policy_id == Policy.id
     )
@@ -282,3 +290,288 @@ def campaign_progress(session: Session) -> list[CampaignProgress]:
         .order_by(Campaign.id)
     )
     return [CampaignProgress(n, int(j), int(d), c) for n, j, d, c in session.execute(query).all()]
+
+
+# -- what a policy's stress-test report reads (benchmark/report) -----------------------------------
+@dataclass(frozen=True)
+class CellOutcome:
+    """A policy's episodes in one cell (axis, level), pooled over twins and tasks: counts, and the
+    sums that give the mean progress (0–1) and its interval."""
+
+    axis: str
+    level: float
+    episodes: int
+    successes: int
+    mean_progress: float
+    mean_progress_sq: float
+
+
+def cell_outcomes(session: Session, policy: str, campaign_id: int | None = None) -> list[CellOutcome]:
+    """A policy's success count and progress per (axis, level), pooled over twins and tasks."""
+    won = case((Episode.success.is_(True), 1), else_=0)
+    query = (
+        select(
+            Scenario.axis,
+            Scenario.level,
+            func.count(),
+            func.sum(won),
+            func.avg(Episode.progress),
+            func.avg(Episode.progress * Episode.progress),
+        )
+        .select_from(Episode)
+        .join(Scenario, Scenario.id == Episode.scenario_id)
+        .join(Policy, Policy.id == Episode.policy_id)
+        .where(Policy.name == policy)
+        .group_by(Scenario.axis, Scenario.level)
+        .order_by(Scenario.axis, Scenario.level)
+    )
+    return [
+        CellOutcome(axis, float(level), int(n), int(k), float(mean), float(mean_sq))
+        for axis, level, n, k, mean, mean_sq in session.execute(in_campaign(query, campaign_id))
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyTwin:
+    """A twin a policy was evaluated in, with its episode and success counts there."""
+
+    content_hash: str
+    name: str
+    task: str
+    episodes: int
+    successes: int
+
+
+def policy_twins(session: Session, policy: str, campaign_id: int | None = None) -> list[PolicyTwin]:
+    won = case((Episode.success.is_(True), 1), else_=0)
+    query = (
+        select(Twin.content_hash, Twin.name, Twin.task, func.count(), func.sum(won))
+        .select_from(Episode)
+        .join(Scenario, Scenario.id == Episode.scenario_id)
+        .join(Twin, Twin.id == Scenario.twin_id)
+        .join(Policy, Policy.id == Episode.policy_id)
+        .where(Policy.name == policy)
+        .group_by(Twin.content_hash, Twin.name, Twin.task)
+        .order_by(Twin.name, Twin.content_hash)
+    )
+    return [
+        PolicyTwin(h, name, task, int(n), int(k))
+        for h, name, task, n, k in session.execute(in_campaign(query, campaign_id))
+    ]
+
+
+@dataclass(frozen=True)
+class JudgePairing:
+    """A policy's episodes judged by the state judge and by ``judge`` (``model``), split by the
+    state judge's success: sums of the state score (0–100 progress) ``x`` and the other score ``y``."""
+
+    judge: str
+    model: str
+    state_success: bool
+    n: int
+    sum_x: float
+    sum_y: float
+    sum_xx: float
+    sum_yy: float
+    sum_xy: float
+
+
+def judge_pairing(
+    session: Session, policy: str, judge: str = "vlm", campaign_id: int | None = None
+) -> list[JudgePairing]:
+    """Per-episode state against ``judge`` scores of a policy, as sums (Pearson's r and means follow)."""
+    state, other = aliased(Judgment), aliased(Judgment)
+    query = (
+        select(
+            other.model,
+            state.success,
+            func.count(),
+            func.sum(state.score),
+            func.sum(other.score),
+            func.sum(state.score * state.score),
+            func.sum(other.score * other.score),
+            func.sum(state.score * other.score),
+        )
+        .select_from(Episode)
+        .join(Policy, Policy.id == Episode.policy_id)
+        .join(state, (state.episode_id == Episode.id) & (state.judge == "state"))
+        .join(other, (other.episode_id == Episode.id) & (other.judge == judge))
+        .where(Policy.name == policy)
+        .group_by(other.model, state.success)
+        .order_by(other.model, state.success)
+    )
+    return [
+        JudgePairing(judge, model, bool(s), int(n), *(float(v) for v in sums))
+        for model, s, n, *sums in session.execute(in_campaign(query, campaign_id))
+    ]
+
+
+# -- for the dashboard ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RatingRow:
+    """A policy's stored rating under one judge and scope (``""``: the whole store, else a
+    campaign's name), with its 95 % interval, its rank interval and the ``n`` behind it."""
+
+    rank: int
+    rank_low: int
+    rank_high: int
+    policy: str
+    judge: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    n: int
+    method: str
+    computed_at: datetime
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What the stored scenarios can be filtered by: twin names, tasks and perturbation axes."""
+
+    twins: tuple[str, ...]
+    tasks: tuple[str, ...]
+    axes: tuple[str, ...]
+
+
+def in_cells(
+    query: Select,
+    twin: str | None = None,
+    task: str | None = None,
+    axis: str | None = None,
+    scenario_id=Episode.scenario_id,
+):
+    """``query`` kept to rows whose scenario (an episode's by default) is in ``twin`` (a twin
+    name), ``task`` and ``axis``; unchanged when all three are None."""
+    if twin is None and task is None and axis is None:
+        return query
+    scenario = aliased(Scenario)
+    query = query.join(scenario, scenario.id == scenario_id)
+    if twin is not None:
+        twin_row = aliased(Twin)
+        query = query.join(twin_row, twin_row.id == scenario.twin_id).where(twin_row.name == twin)
+    if task is not None:
+        query = query.where(scenario.task == task)
+    if axis is not None:
+        query = query.where(scenario.axis == axis)
+    return query
+
+
+def ratings(session: Session, judge: str, scope: str = "") -> list[RatingRow]:
+    """The ratings stored for ``judge`` in ``scope`` (:func:`benchmark.standings.fit_and_store`),
+    best first."""
+    query = (
+        select(
+            Rating.rank,
+            Rating.rank_low,
+            Rating.rank_high,
+            Policy.name,
+            Rating.judge,
+            Rating.rating,
+            Rating.ci_low,
+            Rating.ci_high,
+            Rating.n,
+            Rating.method,
+            Rating.computed_at,
+        )
+        .join(Policy, Policy.id == Rating.policy_id)
+        .where(Rating.judge == judge, Rating.scope == scope)
+        .order_by(Rating.rank, Policy.name)
+    )
+    return [RatingRow(*row) for row in session.execute(query).all()]
+
+
+def facets(session: Session) -> Facets:
+    """The distinct twin names, tasks and axes of the stored scenarios, sorted."""
+    query = (
+        select(Twin.name, Scenario.task, Scenario.axis)
+        .select_from(Scenario)
+        .join(Twin, Twin.id == Scenario.twin_id)
+        .distinct()
+    )
+    rows = session.execute(query).all()
+    return Facets(*(tuple(sorted({row[k] for row in rows})) for k in range(3)))
+
+
+def terminations(
+    session: Session, campaign_id: int | None = None, policy: str | None = None
+) -> list[tuple[str, int]]:
+    """How many episodes ended each way (``success``, ``timeout``, ``policy_error`` …), most first."""
+    query = (
+        select(Episode.termination, func.count())
+        .select_from(Episode)
+        .join(Policy, Policy.id == Episode.policy_id)
+        .group_by(Episode.termination)
+    )
+    if policy is not None:
+        query = query.where(Policy.name == policy)
+    rows = session.execute(in_campaign(query, campaign_id)).all()
+    return sorted(((str(t), int(n)) for t, n in rows), key=lambda r: (-r[1], r[0]))
+
+
+# -- validity studies (benchmark.validity) -------------------------------------------------------
+@dataclass(frozen=True)
+class ValidityRow:
+    """One validity study of a twin against its reference world (newest first in lists).
+    ``per_policy``: ``[{"policy", "reference_success", "twin_success", "n"}]``; ``*_ci`` are
+    bootstrap 95 % intervals over scenarios; ``blame`` names the twin stage at fault
+    (``appearance``, ``geometry`` or ``physics``) when an ablation found one."""
+
+    id: int
+    twin_hash: str
+    twin: str
+    reference_hash: str
+    reference: str
+    task: str
+    n_policies: int
+    n_scenarios: int
+    pearson: float
+    pearson_ci: tuple[float, float]
+    mmrv: float
+    mmrv_ci: tuple[float, float]
+    kendall: float
+    kendall_ci: tuple[float, float]
+    passed: bool
+    per_policy: list[dict]
+    blame: str | None
+    detail: dict
+    created_at: datetime
+
+
+def validity_results(session: Session, twin_hash: str | None = None) -> list[ValidityRow]:
+    """Validity studies, newest first; only those of the twin ``twin_hash`` when given."""
+    from benchmark.store.models import ValidityResult as V
+
+    reference = aliased(Twin)
+    query = (
+        select(V, Twin.content_hash, Twin.name, reference.content_hash)
+        .join(Twin, Twin.id == V.twin_id)
+        .join(reference, reference.id == V.reference_twin_id)
+        .order_by(V.id.desc())
+    )
+    if twin_hash is not None:
+        query = query.where(Twin.content_hash == twin_hash)
+    return [
+        ValidityRow(
+            v.id,
+            th,
+            tn,
+            rh,
+            v.reference,
+            v.task,
+            v.n_policies,
+            v.n_scenarios,
+            v.pearson,
+            (v.pearson_low, v.pearson_high),
+            v.mmrv,
+            (v.mmrv_low, v.mmrv_high),
+            v.kendall,
+            (v.kendall_low, v.kendall_high),
+            v.passed,
+            list(v.per_policy),
+            v.blame,
+            dict(v.detail),
+            v.created_at,
+        )
+        for v, th, tn, rh in session.execute(query).all()
+    ]

@@ -206,11 +206,12 @@ class Store:
 
     # -- queries ------------------------------------------------------------------------------
     def leaderboard(
-        self, judge: str = "state", campaign: str | None = None, model: str | None = None
+        self, judge: str = "state", campaign: str | None = None, model: str | None = None, **cells
     ) -> list[queries.LeaderboardRow]:
-        """Policies ranked under ``judge`` (see :func:`benchmark.store.queries.leaderboard`)."""
+        """Policies ranked under ``judge`` (see :func:`benchmark.store.queries.leaderboard`;
+        ``cells``: its ``twin``, ``task`` and ``axis`` filters)."""
         with self.session() as session:
-            return queries.leaderboard(session, judge, self.campaign_id(session, campaign), model)
+            return queries.leaderboard(session, judge, self.campaign_id(session, campaign), model, **cells)
 
     def robustness(
         self, campaign: str | None = None, policy: str | None = None
@@ -248,3 +249,80 @@ class Store:
         except IntegrityError:
             with self.session() as session:
                 return write(session, *args)
+
+    # -- for the dashboard ----------------------------------------------------------------------
+    def ratings(self, judge: str, campaign: str | None = None) -> list[queries.RatingRow]:
+        """The ratings stored for ``judge`` over the whole store, or fitted to one campaign."""
+        with self.session() as session:
+            self.campaign_id(session, campaign)  # an unknown campaign is named as such
+            return queries.ratings(session, judge, campaign or "")
+
+    def facets(self) -> queries.Facets:
+        """The twin names, tasks and perturbation axes the stored scenarios have."""
+        with self.session() as session:
+            return queries.facets(session)
+
+    def terminations(self, campaign: str | None = None, policy: str | None = None) -> list[tuple[str, int]]:
+        """Episodes per termination reason, most first."""
+        with self.session() as session:
+            return queries.terminations(session, self.campaign_id(session, campaign), policy)
+
+    # -- what a policy's stress-test report reads (benchmark/report) ----------------------------
+    def cell_outcomes(self, policy: str, campaign: str | None = None) -> list[queries.CellOutcome]:
+        """A policy's success count and progress per (axis, level), pooled over twins."""
+        with self.session() as session:
+            return queries.cell_outcomes(session, policy, self.campaign_id(session, campaign))
+
+    def policy_twins(self, policy: str, campaign: str | None = None) -> list[queries.PolicyTwin]:
+        """The twins a policy played in, with its episode and success counts in each."""
+        with self.session() as session:
+            return queries.policy_twins(session, policy, self.campaign_id(session, campaign))
+
+    def judge_pairing(
+        self, policy: str, judge: str = "vlm", campaign: str | None = None
+    ) -> list[queries.JudgePairing]:
+        """A policy's episodes scored by the state judge and ``judge``, as sums per model and success."""
+        with self.session() as session:
+            return queries.judge_pairing(session, policy, judge, self.campaign_id(session, campaign))
+
+    # -- validity studies (benchmark/validity) ---------------------------------------------------
+    def add_validity(self, twin_hash: str, reference_hash: str, result: dict) -> int:
+        """Store one validity study of the registered twin ``twin_hash`` against the registered
+        reference world ``reference_hash``. ``result``: reference (scene name), task, n_policies,
+        n_scenarios, pearson/mmrv/kendall as ``{"value", "low", "high"}``, passed, per_policy,
+        blame, detail. Return its id."""
+        from benchmark.store.models import ValidityResult
+
+        with self.session() as session:
+            ids = {}
+            for key, content_hash in (("twin", twin_hash), ("reference", reference_hash)):
+                record = campaigns.get_twin(session, content_hash)
+                if record is None:
+                    raise StoreError(f"{key} {content_hash[:12]}… is not a registered twin in {self.url}")
+                ids[key] = record.id
+            metrics = {
+                f"{name}{suffix}": float(result[name][part])
+                for name in ("pearson", "mmrv", "kendall")
+                for suffix, part in (("", "value"), ("_low", "low"), ("_high", "high"))
+            }
+            row = ValidityResult(
+                twin_id=ids["twin"],
+                reference_twin_id=ids["reference"],
+                reference=str(result["reference"]),
+                task=str(result["task"]),
+                n_policies=int(result["n_policies"]),
+                n_scenarios=int(result["n_scenarios"]),
+                passed=bool(result["passed"]),
+                blame=result.get("blame"),
+                per_policy=list(result["per_policy"]),
+                detail=dict(result.get("detail", {})),
+                **metrics,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def validity_results(self, twin_hash: str | None = None) -> list[queries.ValidityRow]:
+        """Validity studies, newest first (see :func:`benchmark.store.queries.validity_results`)."""
+        with self.session() as session:
+            return queries.validity_results(session, twin_hash)

@@ -118,5 +118,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert all(
         r["ci_low"] <= r["rating"] <= r["ci_high"] and 1 <= r["rank_low"] <= r["rank_high"] for r in ratings
     )
+    stress = result["stress"]  # a second campaign along two axes and their composition, then reports
+    assert stress["campaign"]["errors"] == [] and stress["campaign"]["stored"] == 30
+    assert sorted(stress["reports"]) == sorted(r["policy"] for r in board)
+    for paths in stress["reports"].values():
+        assert sorted(Path(p).name for p in paths.values()) == ["report.html", "report.json", "report.pdf"]
+        assert all(Path(p).stat().st_size > 0 for p in paths.values())
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr

@@ -1,0 +1,487 @@
+"""A policy's stress-test report as data: one JSON-able dict read from the store's queries, plus the
+images (plots drawn from that dict, keyframes decoded from the episodes' videos).
+
+The HTML and the PDF are both rendered from this dict, so every number they show is in the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmark.campaign import UNPERTURBED, axis_parts
+from benchmark.errors import StoreError
+from benchmark.report import stats
+from benchmark.store.queries import JUDGES
+
+FORMAT = "twinarena-report/1"
+SECTIONS = ("summary", "axes", "interactions", "failures", "judges", "twins")
+SECTION_TITLES = {
+    "summary": "1. Summary",
+    "axes": "2. Robustness per perturbation axis",
+    "interactions": "3. Interactions between axes",
+    "failures": "4. Failure gallery",
+    "judges": "5. Judge agreement",
+    "twins": "6. Twins",
+    "comparison": "7. Side by side",
+}
+FIDELITY_FIELDS = ("psnr_db", "ssim", "depth_error_m")
+GROUND_TRUTH_FIELDS = ("max_position_error_m", "max_size_error", "matched", "truth_objects")
+RATING_ROUNDS = 100  # bootstrap rounds when ratings are fitted for the report
+
+
+class ReportError(StoreError):
+    """A report that cannot be made: an unknown policy (the message lists the known ones)."""
+
+
+@dataclass
+class Report:
+    """The report's data (``data`` is what ``report.json`` holds) and its images by id (PNG plots,
+    JPEG keyframes)."""
+
+    data: dict
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, indent=1, allow_nan=False)
+
+
+def build_report(
+    store, policy: str, vs: str | None = None, campaign: str | None = None, gallery: int | None = None
+) -> Report:
+    """Read everything the report says about ``policy`` (and ``vs``) from the store."""
+    from benchmark.report.gallery import EPISODES_PER_REASON
+    from benchmark.report.plots import draw_plots
+
+    for name in (policy, vs):
+        if name is not None and store.get_policy(name) is None:
+            known = ", ".join(p.name for p in store.list_policies()) or "none yet"
+            raise ReportError(f"unknown policy {name!r} in {store.url} (policies: {known})")
+    if vs == policy:
+        raise ReportError(f"--vs {vs!r} is the report's own policy; name another policy")
+    if campaign is not None:
+        with store.session() as session:
+            store.campaign_id(session, campaign)  # StoreError naming the known campaigns
+    images: dict[str, bytes] = {}
+    per_reason = EPISODES_PER_REASON if gallery is None else gallery
+    main = policy_section(store, policy, campaign, per_reason, images)
+    data = {
+        "format": FORMAT,
+        "policy": policy,
+        "vs": vs,
+        "campaign": campaign,
+        "store": store.url,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "definitions": stats.DEFINITIONS,
+        "main": main,
+        "other": None,
+        "comparison": None,
+        "figures": [],
+    }
+    if vs is not None:
+        data["other"] = policy_section(store, vs, campaign, 0, {})
+        data["comparison"] = comparison(main, data["other"])
+    data = clean(data)
+    data["figures"], plots = draw_plots(data)
+    images.update(plots)
+    data["figures"] += [
+        {
+            "id": entry["image"],
+            "kind": "keyframes",
+            "section": "failures",
+            "title": f"episode {entry['episode']}",
+        }
+        for group in main["failures"]["groups"]
+        for entry in group["shown"]
+        if entry["image"]
+    ]
+    return Report(data, images)
+
+
+def policy_section(store, policy: str, campaign: str | None, per_reason: int, images: dict) -> dict:
+    """Sections 1–6 for one policy."""
+    from benchmark.report.gallery import failure_gallery
+
+    cells = store.cell_outcomes(policy, campaign)
+    by_cell = {
+        (c.axis, c.level): stats.cell_stats(c.episodes, c.successes, c.mean_progress, c.mean_progress_sq)
+        for c in cells
+    }
+    level0 = by_cell.get((UNPERTURBED, 0.0))
+    curves = axis_curves(by_cell, level0)
+    interactions = interaction_section(by_cell, curves, level0)
+    failures, keyframes = (
+        failure_gallery(store, policy, campaign, per_reason)
+        if per_reason
+        else ({"failed_episodes": None, "terminations": [], "groups": []}, {})
+    )
+    images.update(keyframes)
+    episodes = sum(c.episodes for c in cells)
+    return {
+        "policy": policy,
+        "episodes": episodes,
+        "summary": summary(store, policy, campaign, episodes, level0, curves),
+        "axes": {"curves": curves, "notes": axes_notes(episodes, level0, curves)},
+        "interactions": interactions,
+        "failures": failures,
+        "judges": judges_section(store, policy, campaign),
+        "twins": twins_section(store, policy, campaign),
+    }
+
+
+def axis_curves(by_cell: dict, level0: dict | None) -> list[dict]:
+    points: dict[str, list] = {}
+    for (axis, level), cell in by_cell.items():
+        if axis != UNPERTURBED and len(axis_parts(axis)) == 1:
+            points.setdefault(axis, []).append((level, cell))
+    return stats.sort_axes([stats.axis_curve(axis, level0, rows) for axis, rows in points.items()])
+
+
+def axes_notes(episodes: int, level0: dict | None, curves: list[dict]) -> list[str]:
+    if episodes == 0:
+        return ["no episodes of this policy in the store: nothing to plot"]
+    notes = []
+    if not curves:
+        notes.append("no perturbation axis was evaluated: only the unperturbed scenario")
+    single = [c["axis"] for c in curves if c["single_level"]]
+    if single:
+        notes.append(
+            f"{len(single)} of {len(curves)} axes were swept at one level only ({', '.join(single)}): "
+            "their curves are straight lines and their sensitivity rests on one point"
+        )
+    if level0 is None and curves:
+        notes.append("no unperturbed episodes: curves start at their lowest level")
+    return notes
+
+
+def interaction_section(by_cell: dict, curves: list[dict], level0: dict | None) -> dict:
+    by_axis = {c["axis"]: c for c in curves}
+    points: dict[str, list] = {}
+    for (axis, level), cell in by_cell.items():
+        if len(axis_parts(axis)) > 1:
+            points.setdefault(axis, []).append((level, cell))
+    s0 = level0["success"] if level0 else None
+    pairs = stats.sort_interactions(
+        [stats.interaction_rows(axis, axis_parts(axis), rows, by_axis, s0) for axis, rows in points.items()]
+    )
+    notes = []
+    if not pairs:
+        notes.append(
+            "no composed cells (a+b) were evaluated: "
+            "run the campaign with `twinarena evaluate --interactions`"
+        )
+    return {"pairs": pairs, "notes": notes}
+
+
+def summary(store, policy, campaign, episodes, level0, curves) -> dict:
+    from benchmark.ranking import rank_intervals
+
+    board = store.leaderboard("state", campaign)
+    row = next((r for r in board if r.policy == policy), None)
+    place = None
+    if row is not None:
+        best, worst = rank_intervals([r.ci_low for r in board], [r.ci_high for r in board])
+        k = board.index(row)
+        place = {
+            "judge": "state",
+            "rank": row.rank,
+            "of": len(board),
+            "rank_low": int(best[k]),
+            "rank_high": int(worst[k]),
+            "score": row.score,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "n": row.n,
+        }
+    scores = [c["robustness_score"] for c in curves]
+    notes = []
+    if episodes == 0:
+        notes.append("this policy has no episodes in the store: it has not been evaluated yet")
+    elif level0 is None:
+        notes.append("no unperturbed episodes: no level-0 success")
+    if episodes and not curves:
+        notes.append("no perturbation axes evaluated: no robustness score")
+    return {
+        "episodes": episodes,
+        "level0": level0,
+        "robustness_score": sum(scores) / len(scores) if scores else None,
+        "axes": len(curves),
+        "leaderboard": place,
+        "rating": rating(store, policy, campaign),
+        "notes": notes,
+    }
+
+
+def rating(store, policy: str, campaign: str | None) -> dict | None:
+    """The policy's Bradley–Terry rating under the state judge: stored by ``twinarena rank``, else
+    fitted for this report (not stored), else None (no comparisons involve it)."""
+    from benchmark.ranking import rank
+    from benchmark.standings import judge_table
+
+    scope = campaign or ""
+    stored = store.ratings("state", campaign)
+    for row in stored:
+        if row.policy == policy:
+            keys = (
+                "policy",
+                "judge",
+                "rating",
+                "ci_low",
+                "ci_high",
+                "rank",
+                "rank_low",
+                "rank_high",
+                "n",
+                "method",
+            )
+            return {
+                **{k: getattr(row, k) for k in keys},
+                "scope": scope,
+                "of": len(stored),
+                "source": "stored",
+            }
+    try:
+        ratings = rank(judge_table(store, "state", campaign), rounds=RATING_ROUNDS, seed=0)
+    except ValueError:
+        return None
+    rows = ratings.rows()
+    for row in rows:
+        if row["policy"] == policy:
+            return {
+                **row,
+                "judge": "state",
+                "scope": scope,
+                "method": ratings.method,
+                "of": len(rows),
+                "source": "fitted for this report (not stored)",
+            }
+    return None
+
+
+def judges_section(store, policy: str, campaign: str | None) -> dict:
+    """Section 5: the policy under every judge, state against VLM per episode, and its head-to-head
+    outcomes under each judge with the judges' agreement on them."""
+    from benchmark.ranking import agreement
+    from benchmark.standings import episode_judge_counts, pairwise_judge_counts
+    from benchmark.store.queries import EPISODE_JUDGES
+
+    boards = []
+    for judge in JUDGES:
+        rows = store.leaderboard(judge, campaign)
+        row = next((r for r in rows if r.policy == policy), None)
+        boards.append(
+            {"judge": judge, "has_data": row is not None, "of": len(rows), **(_board_row(row) if row else {})}
+        )
+    pairing = []
+    for model, groups in _by_model(store.judge_pairing(policy, "vlm", campaign)).items():
+        n = sum(g.n for g in groups)
+        sums = [sum(getattr(g, k) for g in groups) for k in ("sum_x", "sum_y", "sum_xx", "sum_yy", "sum_xy")]
+        won = [g for g in groups if g.state_success]
+        lost = [g for g in groups if not g.state_success]
+        pairing.append(
+            {
+                "model": model,
+                "episodes": n,
+                "mean_state": sums[0] / n,
+                "mean_vlm": sums[1] / n,
+                "pearson": stats.pearson_from_sums(n, *sums),
+                "successes": sum(g.n for g in won),
+                "vlm_on_successes": sum(g.sum_y for g in won) / max(1, sum(g.n for g in won))
+                if won
+                else None,
+                "failures": sum(g.n for g in lost),
+                "vlm_on_failures": sum(g.sum_y for g in lost) / max(1, sum(g.n for g in lost))
+                if lost
+                else None,
+            }
+        )
+    heads, notes = {}, []
+    with store.session() as session:
+        campaign_id = store.campaign_id(session, campaign)
+        for judge in JUDGES:
+            if judge in EPISODE_JUDGES:
+                counts = episode_judge_counts(session, judge, campaign_id)
+            elif judge == "vlm-pairwise":
+                counts = pairwise_judge_counts(session, judge, campaign_id)
+            else:
+                continue
+            heads[judge] = stats.head_to_head(counts, policy)
+    heads["human"] = stats.head_to_head(_human_counts(store), policy)
+    if campaign is not None:
+        notes.append("human votes are counted over the whole store, not per campaign")
+    if not pairing:
+        notes.append("no VLM judgments of this policy's episodes: state against VLM cannot be compared")
+    for judge in JUDGES:
+        if not heads[judge]:
+            notes.append(f"{judge}: no comparisons involving this policy")
+    agreements = []
+    for i, first in enumerate(JUDGES):
+        for second in JUDGES[i + 1 :]:
+            shared = sorted(set(heads[first]) & set(heads[second]))
+            if not shared:
+                continue
+            x = [heads[first][o]["score"] for o in shared]
+            y = [heads[second][o]["score"] for o in shared]
+            same = sum((a > 0.5) - (a < 0.5) == (b > 0.5) - (b < 0.5) for a, b in zip(x, y, strict=True))
+            entry = {"judges": [first, second], "opponents": len(shared), "same_verdict": same / len(shared)}
+            if len(shared) >= 2:
+                coefficients = agreement(x, y)
+                entry.update(kendall_tau_b=coefficients["kendall_tau_b"], spearman=coefficients["spearman"])
+            agreements.append(entry)
+    return {
+        "leaderboards": boards,
+        "state_vs_vlm": pairing,
+        "head_to_head": [
+            {"judge": judge, "has_data": bool(heads[judge]), "opponents": list(heads[judge].values())}
+            for judge in JUDGES
+        ],
+        "agreement": agreements,
+        "notes": notes,
+    }
+
+
+def _board_row(row) -> dict:
+    return {k: getattr(row, k) for k in ("rank", "score", "ci_low", "ci_high", "n", "unit")}
+
+
+def _by_model(rows) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for row in rows:
+        out.setdefault(row.model, []).append(row)
+    return out
+
+
+def _human_counts(store) -> list[tuple[str, str, str, int]]:
+    from collections import Counter
+
+    from benchmark.preferences import human_comparisons
+
+    return [(*key, n) for key, n in Counter(tuple(r)[:3] for r in human_comparisons(store)).items()]
+
+
+def twins_section(store, policy: str, campaign: str | None) -> dict:
+    """Section 6: each twin the policy played in, its fidelity, and its validity if studied."""
+    rows = []
+    studied = hasattr(store, "validity_results")
+    for twin in store.policy_twins(policy, campaign):
+        entry = {
+            "name": twin.name,
+            "content_hash": twin.content_hash,
+            "task": twin.task,
+            "episodes": twin.episodes,
+            "successes": twin.successes,
+            "fidelity": {},
+            "validity": [],
+            "notes": [],
+        }
+        record = store.get_twin(twin.content_hash)
+        try:
+            fidelity = json.loads((store.artefact_path(record.artefact) / "fidelity.json").read_text())
+        except (StoreError, OSError, ValueError, AttributeError) as err:
+            entry["notes"].append(f"no fidelity report: {err}")
+        else:
+            entry["fidelity"] = fidelity_numbers(fidelity)
+        if studied:
+            entry["validity"] = [_plain(r) for r in store.validity_results(twin.content_hash)]
+        if not entry["validity"]:
+            entry["notes"].append("no validity study for this twin")
+        rows.append(entry)
+    return {"twins": rows, "notes": [] if rows else ["no twins: the policy has no episodes"]}
+
+
+def fidelity_numbers(fidelity: dict) -> dict:
+    """The headline numbers of a twin's ``fidelity.json``: image and depth error, pose and size
+    error of its objects against the ground truth, the splat count."""
+    out = {k: fidelity[k] for k in FIDELITY_FIELDS if isinstance(fidelity.get(k), int | float)}
+    truth = fidelity.get("ground_truth") or {}
+    out.update({k: truth[k] for k in GROUND_TRUTH_FIELDS if isinstance(truth.get(k), int | float)})
+    splats = fidelity.get("splats") or {}
+    if isinstance(splats.get("count"), int):
+        out["splats"] = splats["count"]
+    return out
+
+
+def _plain(row) -> dict:
+    """A validity row (a dataclass, a named tuple, a mapping or an object) as a flat dict."""
+    if is_dataclass(row):
+        values = asdict(row)
+    elif hasattr(row, "_asdict"):
+        values = row._asdict()
+    elif isinstance(row, dict):
+        values = dict(row)
+    else:
+        values = dict(vars(row))
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, str | int | float | bool | type(None)):
+            out[key] = value
+        elif isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
+            out[key] = list(value)  # an interval
+        elif isinstance(value, datetime):
+            out[key] = value.isoformat(timespec="seconds")
+    return out
+
+
+def comparison(main: dict, other: dict) -> dict:
+    """Section 7: the two policies cell by cell, marking where their intervals do not overlap."""
+    rows = []
+    cells_a, cells_b = _cells(main), _cells(other)
+    for key in sorted(set(cells_a) | set(cells_b), key=lambda k: (k[0] != UNPERTURBED, k)):
+        a, b = cells_a.get(key), cells_b.get(key)
+        row = {"axis": key[0], "level": key[1], "a": _brief(a), "b": _brief(b), "differs": False}
+        if a and b:
+            row["difference"] = a["success"] - b["success"]
+            row["differs"] = stats.intervals_differ(
+                a["success_ci_low"], a["success_ci_high"], b["success_ci_low"], b["success_ci_high"]
+            )
+        rows.append(row)
+    scores_a = {c["axis"]: c["robustness_score"] for c in main["axes"]["curves"]}
+    scores_b = {c["axis"]: c["robustness_score"] for c in other["axes"]["curves"]}
+    return {
+        "policies": [main["policy"], other["policy"]],
+        "cells": rows,
+        "differing_cells": sum(r["differs"] for r in rows),
+        "axes": [
+            {"axis": axis, "a": scores_a.get(axis), "b": scores_b.get(axis)}
+            for axis in sorted(set(scores_a) | set(scores_b))
+        ],
+    }
+
+
+def _cells(section: dict) -> dict[tuple[str, float], dict]:
+    """Every cell of a policy section by (axis, level): level 0, single axes, composed ones."""
+    cells = {}
+    if section["summary"]["level0"]:
+        cells[(UNPERTURBED, 0.0)] = section["summary"]["level0"]
+    for curve in section["axes"]["curves"]:
+        cells.update({(curve["axis"], r["level"]): r for r in curve["levels"] if r["level"] > 0})
+    for pair in section["interactions"]["pairs"]:
+        cells.update({(pair["axis"], r["level"]): r["composed"] for r in pair["levels"]})
+    return cells
+
+
+def _brief(cell: dict | None) -> dict | None:
+    if cell is None:
+        return None
+    keys = ("episodes", "success", "success_ci_low", "success_ci_high", "progress")
+    return {k: cell[k] for k in keys}
+
+
+def clean(value):
+    """JSON-safe: numpy scalars to Python, non-finite floats to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,204 @@
+"""Which twin stage is to blame: hybrid packages that swap one ground-truth part into the twin.
+
+Each hybrid is the twin package with one of its three parts taken from the reference world, the
+rest left as reconstructed; the study runs the population in it and blames the stage whose swap
+recovers most of the gap to the reference (:func:`benchmark.validity.study.gap`).
+
+- ``appearance``: the reference's look instead of the splats: its textured visuals fixed to the
+  twin's bodies, its table, room and lights, its camera sensor; drawn by MuJoCo (no splats). The
+  twin's collision geometry, poses, masses and frictions stay.
+- ``geometry``: the reference's object shapes and poses (exact primitives, zones included) in
+  place of the reconstructed meshes and boxes; the twin's splats re-expressed in the new body
+  frames, its masses and frictions kept.
+- ``physics``: the reference's masses and frictions (objects and table) on the twin's geometry.
+
+Twin objects are matched to reference objects by their centres (:func:`twin.fidelity.match_objects`);
+an unmatched twin object keeps its reconstructed parts. Ablation is evaluation code: it reads the
+reference world, which reconstruction never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.sim.gl import import_mujoco
+from benchmark.validity.reference import ValidityError
+
+mujoco = import_mujoco()
+
+STAGES = ("appearance", "geometry", "physics")
+
+
+def _pose(pos, quat) -> np.ndarray:
+    from twin.transforms import pose_matrix, quat_to_mat
+
+    return pose_matrix(quat_to_mat(np.asarray(quat, dtype=float)), np.asarray(pos, dtype=float))
+
+
+def matched_objects(twin, reference) -> list[tuple[Any, Any]]:
+    """(twin object, reference object) pairs of the same kind, matched by centre."""
+    from twin.fidelity import match_objects
+
+    pairs = []
+    for kind in ("solid", "zone"):
+        tw = [o for o in twin.objects if o.kind == kind]
+        ref = [o for o in reference.objects if (o.kind == kind) and not (kind == "solid" and o.fixed)]
+        if tw and ref:
+            found = match_objects(np.array([o.pos for o in tw]), np.array([o.pos for o in ref]))
+            pairs += [(tw[i], ref[j]) for i, j in found]
+    return pairs
+
+
+def reference_object_spec(reference, name: str):
+    """The reference world's :class:`ObjectSpec` called ``name`` (its scene, as packaged)."""
+    from benchmark.sim.twin_world import twin_scene
+
+    scene = twin_scene(reference)
+    return next(o for o in scene.objects if o.name == name)
+
+
+def _table_friction(spec) -> float:
+    return float(spec.geom("table_top").friction[0])
+
+
+# -- the three hybrids ---------------------------------------------------------------------------
+def _physics(spec, manifest: dict, pairs, ref_spec) -> None:
+    entries = {e["name"]: e for e in manifest["objects"]}
+    for tw, ref in pairs:
+        if tw.kind != "solid":
+            continue
+        geoms = [g for g in spec.geoms if g.name.startswith(f"{tw.name}_collision")]
+        total = sum(float(g.mass) for g in geoms) or 1.0
+        for g in geoms:
+            g.mass = ref.mass * float(g.mass) / total
+            g.friction = [ref.friction, *list(g.friction)[1:]]
+        entries[tw.name].update(mass=ref.mass, friction=ref.friction)
+    top = spec.geom("table_top")
+    top.friction = [_table_friction(ref_spec), *list(top.friction)[1:]]
+
+
+def _transform_splats(path: Path, T: np.ndarray) -> None:  # noqa: N803
+    """Re-express the body-frame splats at ``path`` through the rigid transform ``T`` (4×4)."""
+    from twin.splats.ply import read_ply, write_ply
+    from twin.transforms import mat_to_quat, quat_to_mat
+
+    splats = read_ply(path)
+    R = T[:3, :3]  # noqa: N806
+    quats = [mat_to_quat(R @ quat_to_mat(q / np.linalg.norm(q))) for q in splats.quats.astype(float)]
+    write_ply(
+        path,
+        dataclasses.replace(
+            splats,
+            means=splats.means @ R.T + T[:3, 3],
+            quats=np.asarray(quats),
+            normals=None if splats.normals is None else splats.normals @ R.T,
+        ),
+    )
+
+
+def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
+    from benchmark.authored import object_entry
+    from benchmark.sim.scene_builder import add_object
+
+    entries = {e["name"]: e for e in manifest["objects"]}
+    top_z = float(reference.manifest["table"]["height"])
+    for tw, ref in pairs:
+        obj = reference_object_spec(reference, ref.name)
+        truth = object_entry(obj, top_z)
+        spec.delete(spec.body(tw.name))
+        add_object(
+            spec, dataclasses.replace(obj, name=tw.name, mass=max(tw.mass, 1e-3), friction=tw.friction)
+        )
+        if tw.splats:  # the twin's body frame → the reference shape's body frame
+            T = np.linalg.inv(_pose(truth["pos"], truth["quat"])) @ _pose(tw.pos, tw.quat)  # noqa: N806
+            _transform_splats(root / tw.splats, T)
+        entry = entries[tw.name]
+        entry.update(
+            {k: truth[k] for k in ("pos", "quat", "half_extents", "shape", "size", "fixed", "primitive")}
+        )
+        entry.pop("mesh", None)
+        entry.pop("collision_parts", None)
+
+
+def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
+    from benchmark.scenes import load_scene
+    from benchmark.sim.scene_builder import add_object, build_scene_spec, new_scene_spec, object_half_height
+    from twin.transforms import mat_to_quat
+
+    scene = load_scene(reference.manifest["source"]["authored"])  # its textures, lights and colours
+    authored = {o.name: o for o in scene.objects}
+    room = build_scene_spec(dataclasses.replace(scene, objects=()), with_robot=False, with_cameras=False)
+    for geom in room.geoms:  # the reference's table, walls and floor: seen, never touched
+        geom.contype, geom.conaffinity = 0, 0
+    for light in list(spec.lights):  # the reference's lights instead of the twin's
+        spec.delete(light)
+    spec.attach(room, prefix="gt_", frame=spec.worldbody.add_frame())
+    for name in ("table_top", "floor"):  # the twin's table and floor keep colliding, unseen
+        spec.geom(name).group = 3
+    entries = {e["name"]: e for e in manifest["objects"]}
+    for tw, ref in pairs:
+        obj = authored[ref.name]
+        look = new_scene_spec(f"look_{tw.name}", scene.physics)
+        add_object(
+            look, dataclasses.replace(obj, xy=(0.0, 0.0), yaw=0.0, fixed=True, visual_only=True, mass=1e-6)
+        )
+        truth = entries_pose(reference, ref.name)
+        lift = np.eye(4)
+        lift[2, 3] = -object_half_height(obj)
+        F = np.linalg.inv(_pose(tw.pos, tw.quat)) @ truth @ lift  # noqa: N806
+        spec.delete(spec.geom(f"{tw.name}_visual"))
+        frame = spec.body(tw.name).add_frame(pos=F[:3, 3].tolist(), quat=list(mat_to_quat(F[:3, :3])))
+        spec.attach(look, prefix=f"gt_{tw.name}_", frame=frame)
+    for entry in entries.values():
+        entry.pop("splats", None)
+    manifest["files"].pop("background", None)
+    for path in [root / "background.ply", *(root / "objects").glob("*.ply")]:
+        path.unlink(missing_ok=True)
+    if reference.manifest.get("sensor") is not None:
+        manifest["sensor"] = reference.manifest["sensor"]
+
+
+def entries_pose(reference, name: str) -> np.ndarray:
+    """The reference object's body pose (4×4) as packaged."""
+    obj = next(o for o in reference.objects if o.name == name)
+    return _pose(obj.pos, obj.quat)
+
+
+def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str | Path) -> Path:
+    """Write the twin at ``twin`` with the reference's ``stage`` part swapped in, as a package at ``out``."""
+    from benchmark.authored import write_textures
+    from twin.package import PROVENANCE, read_twin, staging_folder
+
+    if stage not in STAGES:
+        raise ValidityError(f"unknown twin stage {stage!r}; stages: {', '.join(STAGES)}")
+    tw, ref = read_twin(twin), read_twin(reference)
+    pairs = matched_objects(tw, ref)
+    if not pairs:
+        raise ValidityError(f"twin {tw.root}: no object within 5 cm of a reference object, nothing to swap")
+    with staging_folder(out, overwrite=True) as root:
+        shutil.copytree(tw.root, root, dirs_exist_ok=True)
+        manifest = {
+            k: v for k, v in json.loads((root / "twin.json").read_text()).items() if k not in PROVENANCE
+        }
+        manifest["name"] = f"{tw.name}+reference-{stage}"
+        manifest["source"] = {**tw.manifest.get("source", {}), "ablation": stage, "reference": ref.name}
+        manifest["build"] = tw.manifest.get("build", {})
+        spec = mujoco.MjSpec.from_file(str(root / "scene.xml"))
+        if stage == "physics":
+            _physics(spec, manifest, pairs, mujoco.MjSpec.from_file(str(ref.path("scene"))))
+        elif stage == "geometry":
+            _geometry(spec, manifest, pairs, ref, root)
+        else:
+            _appearance(spec, manifest, pairs, ref, root)
+        write_textures(spec, root)
+        (root / "scene.xml").write_text(spec.to_xml())
+        from twin.package import finish_manifest
+
+        finish_manifest(root, manifest)
+    return Path(out)

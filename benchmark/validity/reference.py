@@ -1,0 +1,222 @@
+"""The reference world of a validity study: a stand-in for reality that the twin cannot copy.
+
+The reference world is an authored scene (:mod:`benchmark.authored`) standing exactly as the
+demonstration found it (objects at their first recorded poses), packaged so it runs through the
+same harness as the twin. What keeps it honest as "proxy-real":
+
+- **Camera.** It films through :data:`REFERENCE_SENSOR` (exposure, white balance, read noise,
+  depth noise), in the demonstration and in every episode run in it (``twin.json``'s
+  ``"sensor"``, applied by :class:`benchmark.env.TwinEnv`). The twin gets only the noisy pixels.
+- **Appearance.** Its procedural textures and its own lights; a built twin draws with splats fitted
+  to the recording and carries :data:`twin.physics.DEFAULT_LIGHTS`, never the scene's.
+- **Physics.** Its masses and frictions come from the scene spec; a built twin estimates mass from
+  volume (:func:`twin.meshes.mass_from_volume`) and uses :data:`twin.meshes.FRICTION_PRIOR`.
+
+Reconstruction reads the demonstration through :func:`twin.demonstration.read_demonstration`,
+which never opens ``ground_truth/``; only this module (evaluation) reads the first poses there.
+:func:`honesty_checks` lists every check for a (reference, twin) pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.errors import CampaignError
+from benchmark.sim.scene_spec import SceneSpec, TaskSpec
+from benchmark.sim.sensor import SensorModel
+
+# a slightly over-exposed, warm camera with visible read noise and 0.2 % depth noise
+REFERENCE_SENSOR = SensorModel(
+    exposure=1.12, white_balance=(1.05, 1.0, 0.93), noise_sigma=3.0, depth_noise=0.002
+)
+REFERENCE_FORMAT = 1  # bump whenever reference packages change
+
+
+class ValidityError(CampaignError):
+    """A validity study that cannot run (its campaigns cannot): the message names the scene,
+    demonstration or twin. The CLI prints it as one line, exit code 2."""
+
+
+def demonstration_task(demo: str | Path) -> tuple[str, str]:
+    """The reference scene and task a demonstration recorded (its ``meta.json``)."""
+    meta_path = Path(demo) / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        return str(meta["task"]["scene"]), str(meta["task"]["name"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValidityError(f"{meta_path}: no recorded scene and task ({err})") from None
+
+
+def demonstration_sensor(demo: str | Path) -> SensorModel | None:
+    """The sensor model a demonstration was recorded through (``meta.json``), or None."""
+    meta = json.loads((Path(demo) / "meta.json").read_text())
+    return None if meta.get("sensor") is None else SensorModel.from_dict(meta["sensor"])
+
+
+def first_poses(demo: str | Path) -> dict[str, np.ndarray]:
+    """Each object's first recorded pose (xyz, wxyz) from the demonstration's ``ground_truth/``
+    (evaluation code only: reconstruction never reads it)."""
+    from twin.demonstration import read_ground_truth
+
+    try:
+        arrays = read_ground_truth(demo)["arrays"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValidityError(
+            f"{demo}: no ground_truth/ object poses ({err}); the reference world stands as the "
+            "demonstration found it, so record the demonstration with `twinarena record`"
+        ) from None
+    return {name: np.asarray(poses[0], dtype=float) for name, poses in arrays.items()}
+
+
+def reference_scene(scene: SceneSpec, poses: dict[str, np.ndarray]) -> SceneSpec:
+    """``scene`` with every object at its pose in ``poses`` and no per-seed randomisation."""
+    from twin.transforms import quat_yaw
+
+    objects = []
+    for obj in scene.objects:
+        pose = poses.get(obj.name)
+        xy, yaw = (
+            (obj.xy, obj.yaw) if pose is None else ((float(pose[0]), float(pose[1])), quat_yaw(pose[3:7]))
+        )
+        objects.append(dataclasses.replace(obj, xy=xy, yaw=float(yaw), xy_range=(0.0, 0.0), yaw_range=0.0))
+    return dataclasses.replace(scene, objects=tuple(objects))
+
+
+def package_reference(
+    scene: SceneSpec, task: TaskSpec, out: str | Path, sensor: SensorModel | None = REFERENCE_SENSOR
+) -> Path:
+    """Write the reference world (``scene`` with ``task``, filmed through ``sensor``) as a twin
+    package at ``out``; an existing sound package at ``out`` with the same content is kept."""
+    from benchmark import authored
+    from twin.package import check_twin, finish_manifest, staging_folder, write_json
+
+    out = Path(out)
+    body = authored.manifest(scene, task)
+    body["source"] = {**body["source"], "reference": REFERENCE_FORMAT, "spec": authored.spec_key(scene)}
+    if sensor is not None:
+        body["sensor"] = sensor.to_dict()
+    if (out / "twin.json").is_file() and not check_twin(out):
+        known = json.loads((out / "twin.json").read_text())
+        if {k: known.get(k) for k in ("objects", "sensor", "source")} == {
+            k: body.get(k) for k in ("objects", "sensor", "source")
+        }:
+            return out
+    with staging_folder(out, overwrite=True) as stage:
+        authored.write_scene_xml(scene, stage)
+        cameras = {cam.name: authored.camera_calibration(cam) for cam in scene.cameras}
+        write_json(stage / authored.FILES["calibration"], {"cameras": cameras})
+        write_json(stage / authored.FILES["task"], authored.task_entry(task))
+        write_json(stage / authored.FILES["fidelity"], {"authored": True, "reference": True})
+        finish_manifest(stage, body)
+        authored.write_preview(stage, scene.cameras[0])
+    return out
+
+
+def record_reference(
+    scene: SceneSpec,
+    task: TaskSpec,
+    out: str | Path,
+    seed: int = 3,
+    sensor: SensorModel | None = REFERENCE_SENSOR,
+    scan_frames: int = 30,
+) -> Path:
+    """Record one expert demonstration of the reference world at ``out`` (``out/episode_000000``),
+    filmed through ``sensor``; return the episode folder."""
+    from benchmark.recording import RecordConfig, record
+
+    summaries = record(scene, out, 1, seed, task.name, RecordConfig(scan_frames=scan_frames, sensor=sensor))
+    return Path(summaries[0].path)
+
+
+# -- proxy-real honesty ------------------------------------------------------------------------
+def honesty_checks(reference: str | Path, twin: str | Path, demo: str | Path) -> list[dict[str, Any]]:
+    """Each check that the twin could not copy the reference world, with its verdict.
+
+    ``ok`` is False where the twin carries a value equal to the reference's (a copied light, mass,
+    friction, sensor) or the demonstration was not filmed through the reference's sensor.
+    """
+    from twin.fidelity import match_objects
+    from twin.package import read_twin
+
+    ref, tw = read_twin(reference), read_twin(twin)
+    checks = []
+    recorded = demonstration_sensor(demo)
+    sensor = ref.manifest.get("sensor")
+    checks.append(
+        {
+            "check": "the demonstration was filmed through the reference world's sensor",
+            "ok": sensor is not None and recorded is not None and recorded.to_dict() == sensor,
+            "detail": {
+                "reference": sensor,
+                "demonstration": None if recorded is None else recorded.to_dict(),
+            },
+        }
+    )
+    checks.append(
+        {
+            "check": "the twin names no sensor model of its own (its camera's look is baked into its splats)",
+            "ok": "sensor" not in tw.manifest,
+            "detail": tw.manifest.get("sensor"),
+        }
+    )
+    ref_lights, twin_lights = scene_lights(ref.path("scene")), scene_lights(tw.path("scene"))
+    checks.append(
+        {
+            "check": "the twin's lights are not the reference world's",
+            "ok": not lights_equal(ref_lights, twin_lights),
+            "detail": {"reference": ref_lights, "twin": twin_lights},
+        }
+    )
+    solids_r = [o for o in ref.objects if o.kind == "solid" and not o.fixed]
+    solids_t = [o for o in tw.objects if o.kind == "solid"]
+    pairs = match_objects(np.array([o.pos for o in solids_t]), np.array([o.pos for o in solids_r]))
+    rows = []
+    for i, j in pairs:
+        t, r = solids_t[i], solids_r[j]
+        rows.append(
+            {
+                "reference": r.name,
+                "twin": t.name,
+                "reference_mass": r.mass,
+                "twin_mass": t.mass,
+                "reference_friction": r.friction,
+                "twin_friction": t.friction,
+            }
+        )
+    checks.append(
+        {
+            "check": "every matched object's mass and friction in the twin differ from the reference's",
+            "ok": bool(rows)
+            and all(
+                not np.isclose(r["twin_mass"], r["reference_mass"])
+                and not np.isclose(r["twin_friction"], r["reference_friction"])
+                for r in rows
+            ),
+            "detail": rows,
+        }
+    )
+    return checks
+
+
+def scene_lights(scene_xml: Path) -> list[dict[str, list[float]]]:
+    """The lights of a ``scene.xml``: direction and diffuse colour."""
+    from benchmark.sim.gl import import_mujoco
+
+    mujoco = import_mujoco()
+    spec = mujoco.MjSpec.from_file(str(scene_xml))
+    return [
+        {"dir": np.round(light.dir, 4).tolist(), "diffuse": np.round(light.diffuse, 4).tolist()}
+        for light in spec.lights
+    ]
+
+
+def lights_equal(a: list[dict], b: list[dict]) -> bool:
+    return len(a) == len(b) and all(
+        np.allclose(x["dir"], y["dir"]) and np.allclose(x["diffuse"], y["diffuse"])
+        for x, y in zip(a, b, strict=True)
+    )

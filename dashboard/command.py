@@ -1,0 +1,78 @@
+"""``twinarena dashboard``: the Streamlit app on a store, headless, on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+APP = Path(__file__).resolve().parent / "app.py"
+DB_ENV, ARTEFACTS_ENV = "TWINARENA_DB", "TWINARENA_ARTEFACTS"
+
+
+def streamlit_command(port: int, host: str) -> list[str]:
+    """The ``streamlit run`` command line: headless, no usage statistics, no file watcher, no
+    developer menu."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
+
+
+def dashboard_command(
+    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
+    port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    artefacts: Path = typer.Option(
+        None, "--artefacts", help="Artefact folder (default: $TWINARENA_ARTEFACTS or beside the SQLite file)."
+    ),
+    issue_token: str = typer.Option(
+        None, "--issue-token", help="Print the log-in token of annotator NAME and exit (see the Vote page)."
+    ),
+) -> None:
+    """Serve the dashboard: leaderboard, policy pages, blind A/B voting, twins and submissions.
+
+    It opens the store first, so a bad URL is one error line, then runs Streamlit until stopped."""
+    from benchmark.errors import StoreError
+    from benchmark.store import open_store
+    from benchmark.store.engine import resolve_url
+
+    if issue_token is not None:
+        from dashboard.auth import issue_token as token
+
+        try:
+            sys.stdout.write(token(issue_token) + "\n")
+        except ValueError as err:
+            raise StoreError(str(err)) from None  # one line, exit code 2
+        return
+    url = resolve_url(db)
+    with open_store(url, artefacts) as store:  # create or upgrade the schema; fail here, not in a page
+        shown = store.url
+    env = {**os.environ, DB_ENV: url}
+    if artefacts is not None:
+        env[ARTEFACTS_ENV] = str(Path(artefacts).expanduser().resolve())
+    sys.stderr.write(f"TwinArena dashboard on http://{host}:{port} (store {shown}); Ctrl+C stops it\n")
+    try:
+        completed = subprocess.run(streamlit_command(port, host), env=env, check=False)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, -2, 130):
+        raise SystemExit(completed.returncode)

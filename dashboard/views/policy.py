@@ -1,0 +1,175 @@
+"""A policy's page: robustness per perturbation axis, its worst scenarios, its episodes (videos
+and why they ended) and its stress-test report."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import streamlit as st
+
+from benchmark.errors import StoreError
+from dashboard import board, data
+from dashboard.widgets import ALL, empty_store, optional
+
+EPISODES_SHOWN = 50
+
+
+def render() -> None:
+    st.title("Policy")
+    db = data.url()
+    names = [p.name for p in data.policies(db)]
+    if not names:
+        empty_store("policy", data.shown_url())
+        return
+    wanted = st.query_params.get("policy")
+    index = names.index(wanted) if wanted in names else 0
+    name = st.selectbox("Policy", names, index=index, key="policy")
+    st.query_params["policy"] = name
+    campaigns = [c.name for c in data.campaigns(db)]
+    campaign = optional(st.selectbox("Campaign", [ALL, *campaigns], key="policy_campaign"))
+
+    record = next(p for p in data.policies(db) if p.name == name)
+    if record.status == "failed":
+        st.error(f"{name} failed validation when it was submitted: {record.reason}")
+    rows = data.robustness(db, campaign, name)
+    state = {r.policy: r for r in data.leaderboard(db, "state", campaign)}
+    vlm = {r.policy: r for r in data.leaderboard(db, "vlm", campaign)}
+    _summary(record, state.get(name), vlm.get(name))
+    if not rows:
+        st.info(f"{name} has no episodes in the store yet: queue a campaign on the Submit page.")
+        _report(name, db)
+        return
+    _curves(rows)
+    st.subheader("Worst scenarios")
+    st.dataframe(
+        board.worst_cells(rows),
+        hide_index=True,
+        column_config={
+            "success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+            "mean progress": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    _episodes(db, campaign, name, rows)
+    _report(name, db)
+
+
+def _summary(record, state, vlm) -> None:
+    cols = st.columns(4)
+    if state is not None:
+        cols[0].metric("Success rate", f"{100 * state.score:.0f} %", help="state judge, all its episodes")
+        cols[1].metric("95 % interval", board.interval(state.ci_low, state.ci_high, percent=True))
+        cols[2].metric("Episodes", state.n)
+    if vlm is not None:
+        cols[3].metric("VLM score", f"{vlm.score:.1f}", help=f"mean over {vlm.n} judged episodes")
+    st.caption(
+        f"{record.kind} · {record.action_space} · {'×'.join(map(str, record.image_size))} · "
+        f"owner {record.owner or '–'} · licence {record.licence or '–'}"
+    )
+
+
+def _curves(rows) -> None:
+    import altair as alt
+
+    st.subheader("Robustness per perturbation axis")
+    twins = sorted({r.twin for r in rows})
+    tasks = sorted({r.task for r in rows})
+    left, right = st.columns(2)
+    twin = optional(left.selectbox("Twin", [ALL, *twins], key="curve_twin"))
+    task = optional(right.selectbox("Task", [ALL, *tasks], key="curve_task"))
+    points = board.curves(rows, twin, task)
+    if not points:
+        st.info("No episodes in that twin and task.")
+        return
+    table = [p.__dict__ for p in points]
+    base = alt.Chart(alt.Data(values=table)).encode(
+        x=alt.X("level:Q", title="perturbation level", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("axis:N", title="axis"),
+    )
+    band = base.mark_area(opacity=0.15).encode(y="low:Q", y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("success_rate:Q", title="success rate", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["axis:N", "level:Q", "successes:Q", "episodes:Q", "low:Q", "high:Q"],
+    )
+    st.altair_chart(band + line, width="stretch")
+    st.caption(
+        "Success against level with Wilson 95 % intervals (shaded); level 0 is the unperturbed "
+        "scenario of the same twins and tasks. Several twins or tasks are pooled."
+    )
+
+
+def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
+    st.subheader("Episodes")
+    reasons = data.terminations(db, campaign, name)
+    st.caption("How they ended: " + ", ".join(f"{reason} {n}" for reason, n in reasons))
+    left, middle, right = st.columns(3)
+    twin = optional(left.selectbox("Twin", [ALL, *sorted({r.twin for r in rows})], key="ep_twin"))
+    axis = optional(middle.selectbox("Axis", [ALL, *sorted({r.axis for r in rows})], key="ep_axis"))
+    ending = optional(right.selectbox("Ended by", [ALL, *(r for r, _ in reasons)], key="ep_termination"))
+    shown = data.episodes(
+        db, campaign, policy=name, twin=twin, axis=axis, termination=ending, limit=EPISODES_SHOWN
+    )
+    if not shown:
+        st.info("No episodes match.")
+        return
+    st.dataframe(
+        [
+            {
+                "id": e.id,
+                "twin": e.twin,
+                "task": e.task,
+                "perturbation": "unperturbed" if e.axis == "none" else f"{e.axis}={e.level:g}",
+                "seed": e.seed,
+                "success": e.success,
+                "progress": e.progress,
+                "steps": e.steps,
+                "ended by": e.termination,
+                "failure reason": e.detail,
+            }
+            for e in shown
+        ],
+        hide_index=True,
+        column_config={"progress": st.column_config.NumberColumn(format="%.2f")},
+    )
+    st.caption(f"The newest {len(shown)} (at most {EPISODES_SHOWN}).")
+    labels = {
+        e.id: f"#{e.id} · {e.twin} · {e.axis}={e.level:g} · seed {e.seed} · {e.termination}" for e in shown
+    }
+    chosen = st.selectbox("Watch episode", list(labels), format_func=labels.get, key="ep_watch")
+    episode = next(e for e in shown if e.id == chosen)
+    try:
+        folder = data.store().artefact_path(episode.artefact)
+    except StoreError as err:  # a missing artefact folder is shown, not raised
+        st.warning(f"Episode #{episode.id}: its files are not available ({err}).")
+        return
+    videos = [f for f in episode.files if f.endswith(".mp4") and "/" not in f]
+    if episode.detail:
+        st.markdown(f"**Why it ended:** {episode.termination}: {episode.detail}")
+    if not videos:
+        st.caption("This episode has no videos.")
+    for column, video in zip(st.columns(max(1, len(videos))), videos, strict=False):
+        column.caption(Path(video).stem)
+        column.video(str(folder / video))
+
+
+def _report(name: str, db: str) -> None:
+    from benchmark.report.paths import default_report_dir
+
+    st.subheader("Stress-test report")
+    folder = default_report_dir(data.store(), name)
+    html = folder / "report.html"
+    if html.is_file():
+        st.download_button(
+            "Download the stress-test report (HTML)",
+            data=html.read_bytes(),
+            file_name=f"{folder.name}-report.html",
+            mime="text/html",
+        )
+        st.caption(f"`{html}`")
+    else:
+        st.markdown(f"No report yet for {name}. Write one with:")
+        command = ["twinarena", "report", "--policy", name, "--db", data.shown_url()]
+        st.code(shlex.join(command), language="bash")
+
+
+render()

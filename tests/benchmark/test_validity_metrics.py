@@ -1,0 +1,100 @@
+"""Pearson r, SIMPLER's MMRV, Kendall τ and their bootstrap intervals (benchmark.validity.metrics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from benchmark.validity.metrics import bootstrap, kendall_tau, mmrv, pearson
+
+# SIMPLER (Li et al., "Evaluating Real-World Robot Manipulation Policies in Simulation", 2024):
+# simpler_env/utils/metrics.py, REAL_PERF and SIMPLER_PERF for "google_robot_pick_coke_can".
+POLICIES = ("rt-2-x", "rt-1-converged", "rt-1-15pct", "rt-1-x", "rt-1-begin", "octo-base")
+REAL = [0.907, 0.853, 0.920, 0.760, 0.133, 0.293]
+SIM = [0.787, 0.857, 0.710, 0.567, 0.027, 0.170]
+
+
+def test_mmrv_matches_simpler_on_its_pick_coke_can_figures():
+    """The worked example, by hand. Simulation orders converged > rt-2-x > 15pct > rt-1-x > octo >
+    begin; the real robot orders 15pct > rt-2-x > converged > rt-1-x > octo > begin. Three pairs
+    disagree: (rt-2-x, converged) costs |0.907 − 0.853| = 0.054, (converged, 15pct) 0.067 and
+    (rt-2-x, 15pct) 0.013 (real-world gaps). Each policy's largest: rt-2-x 0.054, converged 0.067,
+    15pct 0.067, the other three 0. MMRV = 0.188 / 6 = 0.03133 (SIMPLER's
+    ``mean_maximum_rank_violation(SIMPLER_PERF, REAL_PERF)`` gives the same)."""
+    assert mmrv(REAL, SIM) == pytest.approx(0.188 / 6, abs=1e-12)
+
+
+def test_pearson_matches_simpler_on_its_pick_coke_can_figures():
+    """Pearson r of the same figures: Σ(centred products) / √(Σ r² Σ s²) = 0.97543 (SIMPLER's
+    ``pearson_correlation`` adds 1e-8 to the denominator, which changes only the 8th decimal)."""
+    r, s = np.array(REAL) - np.mean(REAL), np.array(SIM) - np.mean(SIM)
+    by_hand = float(np.sum(r * s) / np.sqrt(np.sum(r * r) * np.sum(s * s)))
+    assert pearson(REAL, SIM) == pytest.approx(by_hand, abs=1e-12)
+    assert pearson(REAL, SIM) == pytest.approx(0.975434, abs=1e-6)
+
+
+def test_mmrv_counts_a_tie_in_the_twin_as_a_violation_like_simpler():
+    # SIMPLER compares strict orders, (S_i > S_j) != (R_i > R_j): a twin that ties what the
+    # reference separates violates it, once (from the better policy's side only)
+    assert mmrv([0.9, 0.5, 0.1], [0.6, 0.6, 0.1]) == pytest.approx((0.4 + 0.0 + 0.0) / 3)
+    # the magnitude is the reference's gap, not the twin's
+    assert mmrv([0.9, 0.5], [0.1, 0.8]) == pytest.approx(0.4)
+    assert mmrv([0.9, 0.5, 0.1], [0.8, 0.4, 0.0]) == 0.0
+
+
+def test_agreement_and_reversal():
+    reference = [0.95, 0.7, 0.4, 0.1, 0.0]
+    assert pearson(reference, reference) == 1.0
+    assert kendall_tau(reference, [x / 2 for x in reference]) == 1.0
+    reversed_ = reference[::-1]
+    assert pearson(reference, reversed_) < -0.9
+    assert kendall_tau(reference, reversed_) == -1.0
+    assert mmrv(reference, reversed_) > 0.5
+
+
+def test_pearson_follows_simpler_for_constant_vectors():
+    assert pearson([0.2, 0.2, 0.2], [0.2, 0.2, 0.2]) == 1.0  # identical after centring
+    assert pearson([0.2, 0.5, 0.9], [0.0, 0.0, 0.0]) == 0.0
+
+
+def test_kendall_is_tau_b_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(0, 4, size=8) / 4
+        b = rng.integers(0, 4, size=8) / 4
+        expected = scipy.stats.kendalltau(a, b).statistic
+        assert kendall_tau(a, b) == pytest.approx(0.0 if np.isnan(expected) else expected, abs=1e-12)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="equally long"):
+        pearson([0.1, 0.2], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="at least two policies"):
+        mmrv([0.5], [0.5])
+    with pytest.raises(ValueError, match="matrices"):
+        bootstrap(np.zeros((3, 4)), np.zeros((3, 5)), np.random.default_rng(0))
+
+
+def test_bootstrap_resamples_the_same_scenarios_in_both_worlds():
+    rng = np.random.default_rng(1)
+    outcomes = (rng.random((6, 12)) < np.linspace(0.9, 0.1, 6)[:, None]).astype(float)
+    same = bootstrap(outcomes, outcomes, np.random.default_rng(0), rounds=200)
+    # common random numbers: identical worlds agree in every resample, so the interval is a point
+    assert same["pearson"].to_dict() == {"value": 1.0, "low": 1.0, "high": 1.0}
+    assert (same["mmrv"].low, same["mmrv"].high) == (0.0, 0.0)
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    rng = np.random.default_rng(2)
+    skill = np.linspace(0.95, 0.05, 8)[:, None]
+    reference = (rng.random((8, 16)) < skill).astype(float)
+    twin = (rng.random((8, 16)) < skill).astype(float)
+    a = bootstrap(reference, twin, np.random.default_rng(7), rounds=300)
+    b = bootstrap(reference, twin, np.random.default_rng(7), rounds=300)
+    assert a == b
+    for name, estimate in a.items():
+        assert estimate.low <= estimate.high, name
+        assert estimate.low - 1e-9 <= estimate.value <= estimate.high + 0.05, name
+    assert a["pearson"].value == pytest.approx(pearson(reference.mean(axis=1), twin.mean(axis=1)))
+    assert a["mmrv"].high > a["mmrv"].low  # independent noise in the two worlds: a real interval

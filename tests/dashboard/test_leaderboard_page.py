@@ -1,0 +1,115 @@
+"""The leaderboard page on a seeded store (SQLite and PostgreSQL): a row per policy with its
+rating, interval, rank interval, success rate, VLM score and the counts behind them; filters;
+the judge selector; judge agreement; the empty state."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import button, no_exception, texts
+
+from benchmark.store import open_store
+
+
+def board(at):
+    frame = at.dataframe[0].value
+    return {row["policy"]: row for row in frame.to_dict("records")}
+
+
+def test_the_leaderboard_shows_each_policy_with_what_stands_behind_it(seeded, app):
+    at = app()
+    at.run()
+    no_exception(at)
+    rows = board(at)
+    assert list(rows) == ["alpha", "gamma", "beta"]  # the stored state ratings' order
+    with open_store(seeded["url"], seeded["artefacts"]) as store:
+        stored = {r.policy: r for r in store.ratings("state")}
+    for name, row in rows.items():
+        rating = stored[name]
+        assert row["rank"] == rating.rank
+        assert row["rating"] == pytest.approx(rating.rating)
+        assert row["rating 95 % CI"] == f"{rating.ci_low:.0f}–{rating.ci_high:.0f}"
+        assert row["comparisons"] == rating.n
+        assert row["episodes"] == 24 and row["VLM episodes"] == 24
+    assert rows["alpha"]["success rate"] == 1.0 and rows["beta"]["success rate"] == 0.0
+    assert rows["gamma"]["success rate"] == pytest.approx(8 / 24)
+    assert rows["alpha"]["success 95 % CI"] == "86–100 %"  # Wilson, 24 of 24
+    assert rows["alpha"]["VLM score"] > rows["gamma"]["VLM score"] > rows["beta"]["VLM score"]
+    agreement = at.dataframe[1].value.to_dict("records")
+    assert agreement == [
+        {
+            "judges": "state · vlm",
+            "policies": 3,
+            "Spearman ρ": 1.0,
+            "Kendall τ-b": 1.0,
+            "pairwise accuracy": 1.0,
+        }
+    ]
+    assert rows["beta"]["details"] == "policy?policy=beta"
+    assert "twinarena rank --judge state" in texts(at.caption)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_filters_narrow_the_success_and_vlm_columns(seeded, app):
+    at = app()
+    at.run()
+    twin = seeded["twins"][0]
+    at.selectbox(key="twin").set_value(twin).run()
+    no_exception(at)
+    rows = board(at)
+    assert {r["episodes"] for r in rows.values()} == {12}
+    at.selectbox(key="axis").set_value("object_yaw").run()
+    rows = board(at)
+    assert {r["episodes"] for r in rows.values()} == {8}
+    assert rows["gamma"]["success rate"] == pytest.approx(2 / 8)  # even seeds at level 0.5 only
+    assert "Filters apply to the success rate and VLM columns" in texts(at.caption)
+    other_task = next(t for t in at.selectbox(key="task").options if t not in ("(all)", twin.split("-")[1]))
+    at.selectbox(key="task").set_value(other_task).run()
+    no_exception(at)
+    assert "No episodes match these filters" in texts(at.info)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_judge_selector_and_campaign_scope(seeded, app):
+    at = app()
+    at.run()
+    at.selectbox(key="judge").set_value("human").run()
+    no_exception(at)
+    rows = board(at)
+    assert all(r["rank"] is None or r["rank"] != r["rank"] for r in rows.values())  # no human ratings
+    assert "No ratings are stored for the human judge" in texts(at.caption)
+    at.selectbox(key="judge").set_value("vlm").run()
+    assert list(board(at)) == ["alpha", "gamma", "beta"]
+    at.selectbox(key="campaign").set_value(seeded["campaign"]).run()
+    no_exception(at)
+    assert "--campaign seeded" in texts(at.caption)  # no ratings fitted to the campaign yet
+    assert {r["episodes"] for r in board(at).values()} == {24}
+
+
+def test_an_empty_store_gets_a_helpful_page_on_every_page(empty, app):
+    at = app()
+    at.run()
+    no_exception(at)
+    assert "holds no episodes yet" in texts(at.info)
+    assert "twinarena evaluate" in texts(at.markdown)
+    for page, words in (
+        ("policy", "holds no episodes yet"),
+        ("twins", "holds no twins yet"),
+        ("submit", "No twins in the store yet"),
+    ):
+        at.switch_page(f"views/{page}.py").run()
+        no_exception(at)
+        assert words in texts(at.info), page
+    at.switch_page("views/vote.py").run()
+    no_exception(at)
+    at.text_input[0].input("ann")
+    button(at, "Log in").click().run()
+    no_exception(at)
+    assert "no more known-answer pairs" in texts(at.info)
+
+
+def test_an_unreachable_store_is_one_error_not_a_traceback(tmp_path, monkeypatch, app):
+    monkeypatch.setenv("TWINARENA_DB", "mysql://nobody@127.0.0.1/none")
+    at = app()
+    at.run()
+    no_exception(at)
+    assert "cannot be opened" in texts(at.error) and "not supported" in texts(at.error)

@@ -1,0 +1,78 @@
+"""A policy's page: robustness curves, worst scenarios, episodes with videos and failure reasons,
+and the stress-test report (a download when it exists, the command that writes it when not)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import no_exception, texts
+
+from benchmark.store import open_store
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def policy_page(app, name: str):
+    at = app()
+    at.run()
+    at.switch_page("views/policy.py").run()
+    at.selectbox(key="policy").set_value(name).run()
+    no_exception(at)
+    return at
+
+
+def chart_data(chart) -> dict:
+    """The rows a chart was given (Arrow IPC in its message), as columns."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(chart.proto.data.data).read_all().to_pydict()
+
+
+def test_curves_worst_scenarios_and_failure_reasons(seeded, app):
+    at = policy_page(app, "gamma")
+    assert len(at.get("vega_lite_chart")) == 1
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Success rate"] == "33 %" and metrics["Episodes"] == "24"
+    worst = at.dataframe[0].value.to_dict("records")
+    assert worst[0]["perturbation"] == "object_yaw=1" and worst[0]["success rate"] == 0.0
+    assert worst[0]["episodes"] == 4
+    assert "policy_error 16, success 8" in texts(at.caption)
+    episodes = at.dataframe[1].value
+    assert len(episodes) == 24
+    failed = episodes[episodes["ended by"] == "policy_error"]
+    assert set(failed["failure reason"]) == {"RuntimeError: gripper command out of range"}
+    at.selectbox(key="ep_termination").set_value("policy_error").run()
+    assert set(at.dataframe[1].value["ended by"]) == {"policy_error"}
+    assert len(at.get("video")) == 1  # the chosen episode's one camera
+    assert "Why it ended" in texts(at.markdown)
+
+
+def test_curves_follow_the_twin_filter(seeded, app):
+    at = policy_page(app, "gamma")
+    at.selectbox(key="curve_twin").set_value(seeded["twins"][0]).run()
+    no_exception(at)
+    points = chart_data(at.get("vega_lite_chart")[0])
+    assert set(points["episodes"]) == {4}  # one twin: 4 seeds per level
+    assert points["level"] == [0.0, 0.5, 1.0] and points["successes"] == [2, 2, 0]
+
+
+def test_the_report_link(seeded, app):
+    at = policy_page(app, "alpha")
+    assert "twinarena report --policy alpha" in texts(at.code)
+    assert not at.get("download_button")
+    from benchmark.report.paths import default_report_dir
+
+    with open_store(seeded["url"], seeded["artefacts"]) as store:
+        folder = default_report_dir(store, "alpha")
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text("<html>alpha</html>")
+    at = policy_page(app, "alpha")
+    assert len(at.get("download_button")) == 1
+
+
+def test_a_policy_link_opens_its_page(seeded, app):
+    at = app()
+    at.query_params["policy"] = "beta"
+    at.run()
+    at.switch_page("views/policy.py").run()
+    no_exception(at)
+    assert at.selectbox(key="policy").value == "beta"
