@@ -532,6 +532,23 @@ def elo(table: Comparisons, k: float = 4.0, base: float = 1000.0, scale: float =
 # --- agreement between judges ------------------------------------------------------------------
 
 
+def pair_signs(x) -> np.ndarray:
+    """``sign(x_i - x_j)`` for every pair i < j (row-major), the order of each pair."""
+    x = np.asarray(x, np.float64)
+    return np.sign(x[:, None] - x[None, :])[np.triu_indices(len(x), 1)]
+
+
+def kendall_tau_b(x, y) -> float:
+    """Kendall's tau-b of two equally long score vectors: (concordant - discordant) /
+    sqrt((pairs - ties in x)(pairs - ties in y)); NaN when either ties every pair."""
+    return _tau_b(pair_signs(x), pair_signs(y))
+
+
+def _tau_b(sx: np.ndarray, sy: np.ndarray) -> float:
+    denominator = np.sqrt(np.count_nonzero(sx) * np.count_nonzero(sy))
+    return float((sx * sy).sum() / denominator) if denominator else float("nan")
+
+
 def agreement(scores_x, scores_y) -> dict:
     """How two judges' scores of the same policies agree: Spearman's rho, Kendall's tau-b and the
     pairwise accuracy (the fraction of policy pairs both order the same way, a tie matching only a
@@ -552,11 +569,8 @@ def agreement(scores_x, scores_y) -> dict:
         raise ValueError("agreement: needs at least two policies")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError("agreement: scores must be finite")
-    upper = np.triu_indices(len(x), 1)
-    sx = np.sign(x[:, None] - x[None, :])[upper]
-    sy = np.sign(y[:, None] - y[None, :])[upper]
-    denominator = np.sqrt(np.count_nonzero(sx) * np.count_nonzero(sy))
-    tau = float((sx * sy).sum() / denominator) if denominator else float("nan")
+    sx, sy = pair_signs(x), pair_signs(y)
+    tau = _tau_b(sx, sy)
     rx, ry = stats.rankdata(x) - (len(x) + 1) / 2, stats.rankdata(y) - (len(y) + 1) / 2
     norm = np.sqrt((rx @ rx) * (ry @ ry))
     rho = float(rx @ ry / norm) if norm else float("nan")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.ranking import kendall_tau_b
+
 
 def _pair(reference, twin) -> tuple[np.ndarray, np.ndarray]:
     r, s = np.asarray(reference, dtype=float), np.asarray(twin, dtype=float)
@@ -49,11 +51,8 @@ def mmrv(reference, twin) -> float:
 def kendall_tau(reference, twin) -> float:
     """Kendall's τ-b: (concordant − discordant) / √((pairs − ties in R)(pairs − ties in S)); 0 when
     a world ties every pair."""
-    r, s = _pair(reference, twin)
-    i, j = np.triu_indices(len(r), k=1)
-    dr, ds = np.sign(r[i] - r[j]), np.sign(s[i] - s[j])
-    denominator = np.sqrt(np.count_nonzero(dr) * np.count_nonzero(ds))
-    return 0.0 if denominator == 0 else float(np.sum(dr * ds) / denominator)
+    tau = kendall_tau_b(*_pair(reference, twin))
+    return 0.0 if np.isnan(tau) else tau
 
 
 METRICS = {"pearson": pearson, "mmrv": mmrv, "kendall": kendall_tau}

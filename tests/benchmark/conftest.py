@@ -132,20 +132,13 @@ def outcomes() -> dict:
 def filled(store):
     """Three policies × two cells × four seeds in one twin, with known outcomes; campaign ``main``
     holds alpha and beta's unperturbed jobs only. Progress is 1 on success, else 0.1·seed."""
+    from benchmark.protocol import PolicyInfo
     from benchmark.store import campaigns as rows
-    from benchmark.store.models import Policy
+    from benchmark.store.policies import add_policy
 
     with store.session() as session:
         twin = rows.add_twin(session, "t" * 64, "bench_twin", "pick", "/src", "s" * 64, "ab/cd", {})
-        policy_ids = {}
-        for name in OUTCOMES:
-            policy = Policy(
-                name=name, kind="builtin", action_space="ee_delta", cameras=[], image_width=224,
-                image_height=224, licence="MIT", owner="", status="registered", extra={},
-            )  # fmt: skip
-            session.add(policy)
-            session.flush()
-            policy_ids[name] = policy.id
+        policy_ids = {name: add_policy(session, PolicyInfo(name)).id for name in OUTCOMES}
         scenarios = [
             {"key": f"{axis}-{level}-{seed}", "twin_id": twin.id, "task": "pick", "axis": axis,
              "level": level, "perturbations": [] if axis == "none" else [f"{axis}={level:g}"],

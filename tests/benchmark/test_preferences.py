@@ -31,9 +31,11 @@ from benchmark.preferences import (
     token_problem,
     wants_sanity,
 )
+from benchmark.protocol import PolicyInfo
 from benchmark.store import campaigns as rows
 from benchmark.store import open_store
-from benchmark.store.models import Annotator, Comparison, Episode, PairToken, Policy
+from benchmark.store.models import Annotator, Comparison, Episode, PairToken
+from benchmark.store.policies import add_policy
 
 # four policies with distinctive names, so a leak would show in a ticket's text
 NAMES = ("policy-north", "policy-south", "policy-east", "policy-west")
@@ -62,15 +64,7 @@ def fill(store, tmp_path: Path, scenarios: int = 16, outcome=standard, names=NAM
     and ``episode.json``); returns the policy ids by name."""
     with store.session() as session:
         twin = rows.add_twin(session, "t" * 64, "bench_twin", "pick", "/src", "s" * 64, "ab/cd", {})
-        ids = {}
-        for name in names:
-            policy = Policy(
-                name=name, kind="builtin", action_space="ee_delta", cameras=[], image_width=224,
-                image_height=224, licence="MIT", owner="", status="registered", extra={},
-            )  # fmt: skip
-            session.add(policy)
-            session.flush()
-            ids[name] = policy.id
+        ids = {name: add_policy(session, PolicyInfo(name)).id for name in names}
         keys = rows.add_scenarios(
             session,
             [
