@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 from benchmark.expert import ExpertConfig, ScriptedExpert
 from benchmark.sim.scene_builder import object_half_height
-from benchmark.sim.scene_spec import SceneSpec, TaskSpec
+from benchmark.sim.scene_spec import ObjectSpec, SceneSpec, TaskSpec
 from twin.tabletop import min_area_rectangle
 from twin.transforms import quat_to_mat
 
@@ -73,17 +74,108 @@ def colour_mask(image: np.ndarray, colour: np.ndarray, tolerance: float = COLOUR
     return labels == 1 + int(np.argmax(sizes))
 
 
-def locate(image: np.ndarray, view: View, colour: np.ndarray, z: float) -> tuple[np.ndarray, float] | None:
+def outline_points(obj: ObjectSpec, centre: np.ndarray, yaw: float, part: str = "whole") -> np.ndarray:
+    """World points [N, 3] whose convex hull, seen from any viewpoint, outlines a ``part`` of the
+    object centred at ``centre``: ``whole`` (the corners of its bounding box, or the rims of a
+    round object's top and bottom faces), ``top`` (its top face; a sphere's equator), and for
+    trays ``opening`` (the inner rim) and ``floor`` (the inside of the floor)."""
+    h = object_half_height(obj)
+    levels = {"whole": np.array([-1.0, 1.0]), "top": np.array([1.0]), "opening": np.array([1.0])}.get(part)
+    if obj.shape in ("cylinder", "prism", "sphere"):
+        ring = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+        if obj.shape == "sphere":
+            levels = np.linspace(-1, 1, 7) if part == "whole" else np.array([0.0])
+        radii = obj.size[0] * (np.sqrt(1 - levels**2) if obj.shape == "sphere" else np.ones(len(levels)))
+        local = np.concatenate(
+            [
+                np.c_[r * np.cos(ring), r * np.sin(ring), np.full(len(ring), z * h)]
+                for z, r in zip(levels, radii, strict=True)
+            ]
+        )
+    else:
+        hx, hy = obj.size[0], obj.size[1]
+        if part in ("opening", "floor"):
+            wall = obj.size[3]
+            hx, hy = hx - wall, hy - wall
+            levels = levels if part == "opening" else np.array([-1.0 + 2 * wall / (2 * h)])
+        local = np.array([[sx * hx, sy * hy, z * h] for sx in (-1, 1) for sy in (-1, 1) for z in levels])
+    c, s = np.cos(yaw), np.sin(yaw)
+    rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    return local @ rotation.T + np.asarray(centre, dtype=float)
+
+
+def inside_hull(points: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Which ``pixels`` [M, 2] lie inside the convex hull of 2-D ``points`` [N, 2]."""
+    hull = ConvexHull(points)
+    return np.all(pixels @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
+
+
+def seen_region(
+    obj: ObjectSpec, centre: np.ndarray, yaw: float, reading: str, view: View, pixels
+) -> np.ndarray:
+    """Which ``pixels`` [M, 2] show the object's ``reading``: ``top`` or ``whole`` (see
+    :func:`outline_points`), or ``floor``, a tray's floor where its inner rim does not hide it."""
+    if reading == "floor":
+        floor = inside_hull(project(outline_points(obj, centre, yaw, "floor"), view), pixels)
+        return floor & inside_hull(project(outline_points(obj, centre, yaw, "opening"), view), pixels)
+    return inside_hull(project(outline_points(obj, centre, yaw, reading), view), pixels)
+
+
+def centre_from_mask(
+    pixels: np.ndarray, view: View, obj: ObjectSpec, yaw: float, table_z: float, steps: int = 4
+) -> np.ndarray:
+    """The centre (x, y, z) of ``obj``, resting on the table at ``table_z``, whose projection best
+    explains the mask ``pixels`` [N, 2] (u, v, pixel centres).
+
+    The mask may hold the top face alone, or the whole silhouette where the sides are lit like the
+    top, or (a tray) the part of its floor its rim leaves in view. For each reading, the centre is
+    the fixed point at which that projected region has its centroid at the mask's (pixels
+    back-projected onto the top face's plane land nearer the camera the lower they are); the
+    reading whose region overlaps the mask best wins."""
+    h = object_half_height(obj)
+    seen = pixels.mean(axis=0)
+    start = np.array([*backproject_to_plane(pixels, view, table_z + 2 * h)[:, :2].mean(axis=0), table_z + h])
+    low, high = np.floor(pixels.min(axis=0)) - 30, np.ceil(pixels.max(axis=0)) + 30
+    cols, rows = np.arange(low[0], high[0]) + 0.5, np.arange(low[1], high[1]) + 0.5
+    grid = np.stack(np.meshgrid(cols, rows), -1).reshape(-1, 2)
+    in_mask = np.zeros(len(grid), dtype=bool)
+    in_mask[((pixels[:, 1] - rows[0]) * len(cols) + pixels[:, 0] - cols[0]).round().astype(int)] = True
+    readings = ("top", "whole", "floor") if obj.shape == "tray" else ("top", "whole")
+    best, best_overlap = start, -1.0
+    for reading in readings:
+        centre = start.copy()
+        for _ in range(steps):
+            region = seen_region(obj, centre, yaw, reading, view, grid)
+            if not region.any():
+                break
+            moved = backproject_to_plane(np.array([seen, grid[region].mean(axis=0)]), view, centre[2])
+            centre[:2] += moved[0, :2] - moved[1, :2]
+        region = seen_region(obj, centre, yaw, reading, view, grid)
+        overlap = (region & in_mask).sum() / max((region | in_mask).sum(), 1)
+        if overlap > best_overlap:
+            best, best_overlap = centre, overlap
+    return best
+
+
+def locate(
+    image: np.ndarray, view: View, colour: np.ndarray, z: float, obj: ObjectSpec | None = None
+) -> tuple[np.ndarray, float] | None:
     """The centre (x, y) and yaw of the object whose top face, at height ``z``, shows ``colour``:
     the mean and the oriented rectangle of its mask back-projected onto that plane; None when
-    fewer than :data:`MIN_PIXELS` pixels match."""
+    fewer than :data:`MIN_PIXELS` pixels match. With ``obj`` (its shape, resting on the table
+    with its top at ``z``), the centre allows for the sides the camera also sees, which pull a
+    top-plane mean towards the camera (:func:`centre_from_mask`)."""
     mask = colour_mask(image, colour)
     if mask.sum() < MIN_PIXELS:
         return None
     v, u = np.nonzero(mask)
-    points = backproject_to_plane(np.c_[u + 0.5, v + 0.5], view, z)[:, :2]
+    pixels = np.c_[u + 0.5, v + 0.5]
+    points = backproject_to_plane(pixels, view, z)[:, :2]
     _, _, yaw = min_area_rectangle(points)
-    return points.mean(axis=0), float(yaw)
+    if obj is None:
+        return points.mean(axis=0), float(yaw)
+    centre = centre_from_mask(pixels, view, obj, float(yaw), z - 2 * object_half_height(obj))
+    return centre[:2], float(yaw)
 
 
 class ObjectNotSeen(LookupError):
@@ -151,7 +243,7 @@ class VisionExpert(ScriptedExpert):
         obj = self.objects[name]
         z = self.table_z + object_half_height(obj)
         top = self.table_z + 2 * object_half_height(obj)
-        found = locate(self.observation["images"][self.view.name], self.view, self.colours[name], top)
+        found = locate(self.observation["images"][self.view.name], self.view, self.colours[name], top, obj)
         if found is not None:
             self._seen[name] = (np.array([*found[0], z]), found[1])
         if name not in self._seen:

@@ -20,7 +20,7 @@ import numpy as np
 
 from twin import calibration as calib
 from twin import meshes, roles, tabletop, tsdf
-from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats
+from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats, split_zones
 from twin.demonstration import Demonstration, DemonstrationError, read_demonstration
 from twin.errors import TwinBuildError
 from twin.package import finish_manifest, staging_folder, write_json
@@ -269,33 +269,43 @@ def primitive_shape(volume: float, half_extents) -> str:
     return "mesh"
 
 
-def _boxes(objects) -> list[ObjectBox]:
+def _boxes(objects, kind: str = "solid") -> list[ObjectBox]:
     return [
         ObjectBox(o.name, pose_matrix(quat_to_mat(o.quat), o.pos), o.half_extents)
         for o in objects
-        if o.kind == "solid"
+        if o.kind == kind
     ]
 
 
 def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, objects) -> dict[str, Any]:
+    """Held-out frames against the twin drawn as :class:`benchmark.sim.twin_render.TwinRenderer`
+    draws it: zones' marks laid on the background, solids merged with it by depth."""
+    from benchmark.sim.twin_render import composite, marks_on, splat_layer
     from twin.fidelity import depth_error, masked_psnr, masked_ssim
     from twin.splats.camera import Cameras
-    from twin.splats.rigid import render_rigid
 
     poses = {o.name: pose_matrix(quat_to_mat(o.quat), o.pos) for o in objects}
-    sets = [(background, np.eye(4))] + [(s, poses[n]) for n, s in object_splats.items() if len(s)]
+    kinds = {o.name: o.kind for o in objects}
+    sets = {
+        kind: [(s, poses[n]) for n, s in object_splats.items() if len(s) and kinds[n] == kind]
+        for kind in ("solid", "zone")
+    }
     cams = Cameras.from_poses(scan.K, scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1])
     rows = []
     for k, i in enumerate(heldout):
-        r = render_rigid(sets, cams[k])
-        rgb = r.rgb[0].clamp(0, 1).numpy()
+        layers = [splat_layer([(background, np.eye(4))], cams[k])]
+        if sets["zone"]:
+            layers = [marks_on(layers[0], splat_layer(sets["zone"], cams[k]))]
+        layers += [splat_layer(sets["solid"], cams[k])] if sets["solid"] else []
+        rgb, depth = composite(layers)
+        rgb = np.clip(rgb, 0, 1).astype(np.float32)
         valid = None if scan.robot is None else ~scan.robot[i]
         rows.append(
             {
                 "frame": int(scan.frames[i]),
                 "psnr_db": masked_psnr(rgb, scan.rgb[i], valid),
                 "ssim": masked_ssim(rgb, scan.rgb[i], valid),
-                "depth": depth_error(r.depth[0, ..., 0].numpy(), scan.depth[i], valid),
+                "depth": depth_error(depth, scan.depth[i], valid),
             }
         )
     depth_means = [r["depth"]["mean_m"] for r in rows if r["depth"]["mean_m"] is not None]
@@ -383,6 +393,8 @@ def build_twin(
             scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config.appearance
         )
         background, object_splats = split_splats(fit.splats, _boxes(objects), config.appearance.object_margin)
+        background, zone_splats = split_zones(background, _boxes(objects, "zone"), config.appearance)
+        object_splats |= zone_splats
     with stages("fidelity"):
         fidelity = _fidelity(scan, heldout, background, object_splats, objects)
     with staging_folder(out, overwrite) as stage, stages("package"):
@@ -411,10 +423,11 @@ def build_twin(
                 "primitive": obj.primitive,
                 "friction": obj.friction,
             }
+            write_ply(stage / "objects" / f"{obj.name}.ply", object_splats[obj.name])
+            entry["splats"] = f"objects/{obj.name}.ply"  # zones too: their mark moves with them
             if obj.kind == "solid":
-                write_ply(stage / "objects" / f"{obj.name}.ply", object_splats[obj.name])
                 meshes.write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
-                entry |= {"splats": f"objects/{obj.name}.ply", "mesh": f"meshes/{obj.name}.obj"}
+                entry["mesh"] = f"meshes/{obj.name}.obj"
                 entry["collision_parts"] = len(obj.collision)
             entries.append(entry)
         calibration = _calibration(demo, scan)

@@ -6,8 +6,9 @@
                         "up": "+z", "world_frame", "robot", "table", "objects", "physics", "files", "build"}
     scene.xml          MJCF composed with MjSpec: table, objects with collision geometry, mass,
                        friction, lights; no robot
-    background.ply     3DGS splats of everything but the objects and the robot (world frame)
-    objects/<name>.ply 3DGS splats of one object, in its body frame
+    background.ply     3DGS splats of everything but the objects and the robot (world frame); under
+                       each zone, a copy of its splats in the table's colour (seen once it moves)
+    objects/<name>.ply 3DGS splats of one object or zone (a zone's mark), in its body frame
     meshes/<name>.obj  the object's watertight visual mesh, in its body frame
     calibration.json   {"cameras": {name: {"K", "width", "height", "T_world_camera"}}}
     task.json          {"name", "family", "object", "target", "instruction", "max_seconds"}

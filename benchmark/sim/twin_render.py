@@ -1,9 +1,9 @@
 """Draw a twin as a camera would see it: splats for the scene, MuJoCo for the robot, merged by depth.
 
-The background splats of a static camera are rendered once and reused; the objects' splats are
-drawn under their simulated poses, again only when a pose has changed; the robot comes from one
-MuJoCo render pass that draws the robot alone (colour and depth together) and covers whatever
-lies behind it.
+The background splats of a static camera are rendered once and reused; the objects' splats (zones'
+marks included) are drawn under their simulated poses, again only when a pose has changed; the robot
+comes from one MuJoCo render pass that draws the robot alone (colour and depth together) and covers
+whatever lies behind it.
 """
 
 from __future__ import annotations
@@ -22,17 +22,20 @@ from twin.splats.ply import read_ply
 from twin.splats.rigid import render_rigid
 from twin.transforms import pose_matrix, quat_to_mat
 
+Layer = tuple[np.ndarray, np.ndarray, np.ndarray]  # (rgb [H,W,3] float, depth [H,W], alpha [H,W])
+# metres: a zone's mark is drawn over background splats up to this far in front of it. A mark lies on
+# the table, and the rendered depth of fitted table splats is only good to a few centimetres.
+MARK_TOLERANCE = 0.05
 
-def composite(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Merge ``(rgb [H,W,3] float, depth [H,W], alpha [H,W])`` layers per pixel, nearest first.
 
-    Each pixel composites its layers front to back by depth with their alphas (a layer with
-    alpha 0 or no depth there is skipped); returns the colour and the nearest visible depth.
-    """
+def _merge(layers: list[Layer], bias=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Premultiplied colour, frontmost visible depth and alpha of ``layers`` composited per pixel;
+    ``bias`` (metres, one per layer) is taken off a layer's depth for the ordering only."""
     rgb = np.stack([layer[0] for layer in layers])
     depth = np.stack([np.where(layer[2] > 1e-3, layer[1], np.inf) for layer in layers])
     alpha = np.stack([np.clip(layer[2], 0, 1) for layer in layers])
-    order = np.argsort(depth, axis=0, kind="stable")
+    key = depth if bias is None else depth - np.asarray(bias, dtype=float)[:, None, None]
+    order = np.argsort(key, axis=0, kind="stable")
     out = np.zeros(rgb.shape[1:])
     remaining = np.ones(rgb.shape[1:3])
     for k in range(len(layers)):
@@ -42,7 +45,34 @@ def composite(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[
         out += (remaining * a)[..., None] * c
         remaining *= 1 - a
     nearest = np.take_along_axis(depth, order[:1], 0)[0]
-    return out, np.where(np.isfinite(nearest), nearest, 0.0)
+    return out, np.where(np.isfinite(nearest), nearest, 0.0), 1 - remaining
+
+
+def composite(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge ``(rgb [H,W,3] float, depth [H,W], alpha [H,W])`` layers per pixel, nearest first.
+
+    Each pixel composites its layers front to back by depth with their alphas (a layer with
+    alpha 0 or no depth there is skipped); returns the colour and the nearest visible depth.
+    """
+    out, depth, _ = _merge(layers)
+    return out, depth
+
+
+def marks_on(background: Layer, marks: Layer) -> Layer:
+    """One layer: zones' ``marks`` laid on the ``background``, drawn over it wherever it is less than
+    :data:`MARK_TOLERANCE` in front of them (colour un-premultiplied)."""
+    out, depth, alpha = _merge([marks, background], bias=(MARK_TOLERANCE, 0.0))
+    return out / np.maximum(alpha, 1e-6)[..., None], depth, alpha
+
+
+def splat_layer(sets, cam: Cameras) -> Layer:
+    """``(rgb, depth, alpha)`` of ``(splats, T_world_body)`` pairs in one camera, colour un-premultiplied:
+    a layer for :func:`composite`."""
+    with torch.no_grad():
+        r = render_rigid(sets, cam)
+    alpha = r.alpha[0, ..., 0].numpy()
+    colour = r.rgb[0].numpy() / np.maximum(alpha, 1e-6)[..., None]
+    return np.clip(colour, 0, 1), r.depth[0, ..., 0].numpy(), alpha
 
 
 def twin_splats(twin: Twin) -> tuple[Splats | None, dict[str, Splats]]:
@@ -76,7 +106,9 @@ class TwinRenderer:
     """Renders a twin world's cameras with splats and the simulated robot.
 
     ``background`` (world frame) and ``objects`` (name → body-frame splats) default to the twin's
-    own; a renderer with neither draws MuJoCo's meshes alone (the fast mode for tests).
+    own; a renderer with neither draws MuJoCo's meshes alone (the fast mode for tests). Objects the
+    world's scene marks ``visual_only`` (zones) are marks on the table, laid on the background
+    (:func:`marks_on`); the others are merged with it by depth.
     """
 
     def __init__(
@@ -96,8 +128,11 @@ class TwinRenderer:
         self.objects = {} if mesh_only else {n: s for n, s in (objects or {}).items() if len(s)}
         self.lighting = lighting
         self._robot_option = robot_only_option()
+        marks = {o.name for o in world.scene.objects if o.visual_only}
+        self.marks = [n for n in self.objects if n in marks]
+        self.solids = [n for n in self.objects if n not in marks]
         self._background_cache: dict[tuple, tuple] = {}
-        self._object_cache: tuple[tuple, tuple] | None = None
+        self._object_cache: dict[str, tuple[tuple, tuple]] = {}
 
     @property
     def splats(self) -> bool:
@@ -109,12 +144,8 @@ class TwinRenderer:
         return Cameras.from_poses(K, pose[None], width, height)
 
     def _layer(self, sets, cam: Cameras):
-        with torch.no_grad():
-            r = render_rigid(sets, cam)
-        alpha = r.alpha[0, ..., 0].numpy()
-        colour = r.rgb[0].numpy() / np.maximum(alpha, 1e-6)[..., None]  # un-premultiplied
-        depth = r.depth[0, ..., 0].numpy()
-        return self._lit(np.clip(colour, 0, 1), depth, cam), depth, alpha
+        colour, depth, alpha = splat_layer(sets, cam)
+        return self._lit(colour, depth, cam), depth, alpha
 
     def _lit(self, colour: np.ndarray, depth: np.ndarray, cam: Cameras) -> np.ndarray:
         light = self.lighting
@@ -134,6 +165,14 @@ class TwinRenderer:
             )
         return np.clip(colour * np.asarray(light.gain), 0, 1)
 
+    def _posed_layer(self, group: str, names: list[str], poses, view, cam: Cameras):
+        """The layer of the objects ``names`` at their current ``poses``, re-rendered only when they moved."""
+        key = (view, tuple(_pose_key(poses[n]) for n in names))
+        if group not in self._object_cache or self._object_cache[group][0] != key:
+            sets = [(self.objects[n], pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos)) for n in names]
+            self._object_cache[group] = (key, self._layer(sets, cam))
+        return self._object_cache[group][1]
+
     def render(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """``(rgb uint8 [H,W,3], depth [H,W] metres)`` of ``camera`` in the world's current state."""
         if not self.splats:
@@ -145,19 +184,12 @@ class TwinRenderer:
             if view not in self._background_cache:
                 self._background_cache[view] = self._layer([(self.background, np.eye(4))], cam)
             layers.append(self._background_cache[view])
-        if self.objects:
-            poses = self.world.object_poses()
-            key = (
-                view,
-                tuple(_pose_key(poses[n]) for n in self.objects),
-            )
-            if self._object_cache is None or self._object_cache[0] != key:
-                sets = [
-                    (s, pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos))
-                    for n, s in self.objects.items()
-                ]
-                self._object_cache = (key, self._layer(sets, cam))
-            layers.append(self._object_cache[1])
+        poses = self.world.object_poses() if self.objects else {}
+        if self.marks:
+            marks = self._posed_layer("marks", self.marks, poses, view, cam)
+            layers = [marks_on(layers[0], marks)] if layers else [marks]
+        if self.solids:
+            layers.append(self._posed_layer("solids", self.solids, poses, view, cam))
         rgb, depth = self.world.render_rgbd(camera, width, height, self._robot_option, shadows=False)
         layers.append((rgb / 255.0, depth, (depth > 0).astype(float)))
         rgb, depth = composite(layers)
