@@ -121,9 +121,20 @@ def seen_region(
     return inside_hull(project(outline_points(obj, centre, yaw, reading), view), pixels)
 
 
+def readings_of(obj: ObjectSpec) -> tuple[str, ...]:
+    """What a colour mask of ``obj`` may hold (see :func:`seen_region`)."""
+    return ("top", "whole", "floor") if obj.shape == "tray" else ("top", "whole")
+
+
 def centre_from_mask(
-    pixels: np.ndarray, view: View, obj: ObjectSpec, yaw: float, table_z: float, steps: int = 4
-) -> np.ndarray:
+    pixels: np.ndarray,
+    view: View,
+    obj: ObjectSpec,
+    yaw: float,
+    table_z: float,
+    steps: int = 4,
+    readings: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, str]:
     """The centre (x, y, z) of ``obj``, resting on the table at ``table_z``, whose projection best
     explains the mask ``pixels`` [N, 2] (u, v, pixel centres).
 
@@ -131,7 +142,8 @@ def centre_from_mask(
     top, or (a tray) the part of its floor its rim leaves in view. For each reading, the centre is
     the fixed point at which that projected region has its centroid at the mask's (pixels
     back-projected onto the top face's plane land nearer the camera the lower they are); the
-    reading whose region overlaps the mask best wins."""
+    reading whose region overlaps the mask best wins (among ``readings``, default all of
+    :func:`readings_of`). Returns the centre and the reading."""
     h = object_half_height(obj)
     seen = pixels.mean(axis=0)
     start = np.array([*backproject_to_plane(pixels, view, table_z + 2 * h)[:, :2].mean(axis=0), table_z + h])
@@ -140,9 +152,8 @@ def centre_from_mask(
     grid = np.stack(np.meshgrid(cols, rows), -1).reshape(-1, 2)
     in_mask = np.zeros(len(grid), dtype=bool)
     in_mask[((pixels[:, 1] - rows[0]) * len(cols) + pixels[:, 0] - cols[0]).round().astype(int)] = True
-    readings = ("top", "whole", "floor") if obj.shape == "tray" else ("top", "whole")
-    best, best_overlap = start, -1.0
-    for reading in readings:
+    best, best_overlap = (start, "top"), -1.0
+    for reading in readings or readings_of(obj):
         centre = start.copy()
         for _ in range(steps):
             region = seen_region(obj, centre, yaw, reading, view, grid)
@@ -153,18 +164,24 @@ def centre_from_mask(
         region = seen_region(obj, centre, yaw, reading, view, grid)
         overlap = (region & in_mask).sum() / max((region | in_mask).sum(), 1)
         if overlap > best_overlap:
-            best, best_overlap = centre, overlap
+            best, best_overlap = (centre, reading), overlap
     return best
 
 
 def locate(
-    image: np.ndarray, view: View, colour: np.ndarray, z: float, obj: ObjectSpec | None = None
-) -> tuple[np.ndarray, float] | None:
-    """The centre (x, y) and yaw of the object whose top face, at height ``z``, shows ``colour``:
-    the mean and the oriented rectangle of its mask back-projected onto that plane; None when
-    fewer than :data:`MIN_PIXELS` pixels match. With ``obj`` (its shape, resting on the table
-    with its top at ``z``), the centre allows for the sides the camera also sees, which pull a
-    top-plane mean towards the camera (:func:`centre_from_mask`)."""
+    image: np.ndarray,
+    view: View,
+    colour: np.ndarray,
+    z: float,
+    obj: ObjectSpec | None = None,
+    readings: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, float, str | None] | None:
+    """The centre (x, y), yaw and reading of the object whose top face, at height ``z``, shows
+    ``colour``: the mean and the oriented rectangle of its mask back-projected onto that plane;
+    None when fewer than :data:`MIN_PIXELS` pixels match. With ``obj`` (its shape, resting on the
+    table with its top at ``z``), the centre allows for the sides the camera also sees, which pull
+    a top-plane mean towards the camera (:func:`centre_from_mask`, among ``readings``); without,
+    the reading is None."""
     mask = colour_mask(image, colour)
     if mask.sum() < MIN_PIXELS:
         return None
@@ -173,9 +190,10 @@ def locate(
     points = backproject_to_plane(pixels, view, z)[:, :2]
     _, _, yaw = min_area_rectangle(points)
     if obj is None:
-        return points.mean(axis=0), float(yaw)
-    centre = centre_from_mask(pixels, view, obj, float(yaw), z - 2 * object_half_height(obj))
-    return centre[:2], float(yaw)
+        return points.mean(axis=0), float(yaw), None
+    table_z = z - 2 * object_half_height(obj)
+    centre, reading = centre_from_mask(pixels, view, obj, float(yaw), table_z, readings=readings)
+    return centre[:2], float(yaw), reading
 
 
 class ObjectNotSeen(LookupError):
@@ -186,8 +204,11 @@ class VisionExpert(ScriptedExpert):
     """The scripted expert's plans, from object poses seen in one camera image.
 
     ``colours``: each object's colour as the camera saw it in the unperturbed twin. The plan is
-    made on the first observation; pushes of round objects re-aim from every new image. When an
-    object the plan needs is nowhere in the first image, the expert stays where it is.
+    made on the first observation; pushes of round objects re-aim from every new image, reading
+    each object's mask as it read it at first sight (top face or whole silhouette), so the gripper
+    hiding part of it cannot flip the reading. Fixed objects and marks (zones) are located once:
+    they do not move, and a pushed object covering a zone would hide it. When an object the plan
+    needs is nowhere in the first image, the expert stays where it is.
     """
 
     def __init__(
@@ -206,6 +227,7 @@ class VisionExpert(ScriptedExpert):
         self.colours = colours
         self.observation: dict | None = None
         self._seen: dict[str, tuple[np.ndarray, float]] = {}
+        self._readings: dict[str, tuple[str, ...]] = {}  # what each object's mask held at first sight
 
     @classmethod
     def calibrated(cls, env, camera: str | None = None, config: ExpertConfig | None = None, seed: int = 0):
@@ -234,6 +256,7 @@ class VisionExpert(ScriptedExpert):
         self.plan = []
         self.observation = None
         self._seen = {}
+        self._readings = {}
 
     def _tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
         state = np.asarray(self.observation["state"], dtype=float)
@@ -241,11 +264,15 @@ class VisionExpert(ScriptedExpert):
 
     def _object_frame(self, name: str) -> tuple[np.ndarray, float]:
         obj = self.objects[name]
+        if name in self._seen and (obj.fixed or obj.visual_only):
+            return self._seen[name]  # marks and fixed objects stay put (and get hidden by what arrives)
         z = self.table_z + object_half_height(obj)
         top = self.table_z + 2 * object_half_height(obj)
-        found = locate(self.observation["images"][self.view.name], self.view, self.colours[name], top, obj)
+        image = self.observation["images"][self.view.name]
+        found = locate(image, self.view, self.colours[name], top, obj, self._readings.get(name))
         if found is not None:
             self._seen[name] = (np.array([*found[0], z]), found[1])
+            self._readings.setdefault(name, (found[2],))  # first sight, the robot out of the way
         if name not in self._seen:
             raise ObjectNotSeen(name)
         return self._seen[name]

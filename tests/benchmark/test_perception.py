@@ -69,7 +69,8 @@ def test_centre_from_a_whole_silhouette_where_the_top_plane_mean_is_pulled_to_th
     pixels = np.c_[u + 0.5, v + 0.5]
     naive = backproject_to_plane(pixels, view, 2 * h)[:, :2].mean(axis=0)
     assert np.linalg.norm(naive - true[:2]) > 0.01  # the sides pull the plain mean off by over 1 cm
-    found = centre_from_mask(pixels, view, obj, 0.3, table_z=0.0)
+    found, reading = centre_from_mask(pixels, view, obj, 0.3, table_z=0.0)
+    assert reading == "whole"
     assert np.linalg.norm(found[:2] - true[:2]) < 0.003
 
 
@@ -79,7 +80,8 @@ def test_centre_from_a_top_face_alone_stays_where_the_top_face_is(obj):
     h = object_half_height(obj)
     true = np.array([0.05, -0.1, h])
     v, u = np.nonzero(silhouette_mask(obj, true, 0.0, view, top_only=True))
-    found = centre_from_mask(np.c_[u + 0.5, v + 0.5], view, obj, 0.0, table_z=0.0)
+    found, reading = centre_from_mask(np.c_[u + 0.5, v + 0.5], view, obj, 0.0, table_z=0.0)
+    assert reading == "top"
     assert np.linalg.norm(found[:2] - true[:2]) < 0.003
 
 
@@ -90,7 +92,8 @@ def test_centre_from_the_visible_floor_of_a_tray():
     u, v = np.meshgrid(np.arange(view.width) + 0.5, np.arange(view.height) + 0.5)
     pixels = np.c_[u.ravel(), v.ravel()]
     pixels = pixels[seen_region(tray, true, 0.0, "floor", view, pixels)]
-    found = centre_from_mask(pixels, view, tray, 0.0, table_z=0.0)
+    found, reading = centre_from_mask(pixels, view, tray, 0.0, table_z=0.0)
+    assert reading == "floor"
     assert np.linalg.norm(found[:2] - true[:2]) < 0.004
 
 
@@ -103,8 +106,27 @@ def test_locate_with_the_shape_finds_the_cube_and_the_tray_in_a_rendered_referen
     for name in ("red_cube", "blue_tray"):
         obj = expert.objects[name]
         top = expert.table_z + 2 * object_half_height(obj)
-        plain, _ = locate(image, expert.view, expert.colours[name], top)
-        shaped, _ = locate(image, expert.view, expert.colours[name], top, obj)
+        plain, _, _ = locate(image, expert.view, expert.colours[name], top)
+        shaped, _, reading = locate(image, expert.view, expert.colours[name], top, obj)
         truth = poses[name].pos[:2]
         assert np.linalg.norm(shaped - truth) < 0.01, (name, plain, shaped, truth)
+    env.close()
+
+
+def test_the_expert_relocates_what_moves_and_keeps_a_zone_where_it_first_saw_it():
+    env = TwinEnv(reference_twin("kitchen_clutter", "can_to_zone"), EnvConfig(image_size=(160, 160)))
+    expert = VisionExpert.calibrated(env)
+    obs, _ = env.reset(seed=0)
+    expert.reset()
+    expert.observation = obs
+    zone, can = expert.task.target, expert.task.object
+    assert expert.objects[zone].visual_only and not expert.objects[can].fixed
+    first = {name: expert._object_frame(name)[0].copy() for name in (zone, can)}
+    # a later image where a big blob of each object's colour shows up in a corner
+    image = obs["images"][expert.view.name].copy()
+    image[:40, :40] = np.round(expert.colours[zone] * 255).astype(np.uint8)
+    image[-40:, -40:] = np.round(expert.colours[can] * 255).astype(np.uint8)
+    expert.observation = {**obs, "images": {**obs["images"], expert.view.name: image}}
+    assert np.allclose(expert._object_frame(zone)[0], first[zone])
+    assert np.linalg.norm(expert._object_frame(can)[0][:2] - first[can][:2]) > 0.1
     env.close()
