@@ -239,7 +239,7 @@ class SfmConfig:
     peak_threshold: float = 0.003  # lower than COLMAP's default: small renders have few corners
     sequential_overlap: int = 6  # match each frame with this many following ones; 0 = exhaustive
     max_reprojection_error: float = 2.0  # pixels, for keeping triangulated points (COLMAP: 4)
-    num_threads: int = 2
+    num_threads: int = 1  # more threads are faster but not reproducible: poses differ run to run
     seed: int = 0
 
 
