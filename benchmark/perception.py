@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull
 
 from benchmark.expert import ExpertConfig, ScriptedExpert
 from benchmark.sim.scene_builder import object_half_height
 from benchmark.sim.scene_spec import ObjectSpec, SceneSpec, TaskSpec
-from twin.tabletop import min_area_rectangle
-from twin.transforms import quat_to_mat
+from twin.tabletop import inside_hull, min_area_rectangle
+from twin.transforms import quat_to_mat, rotate_xy
 
 COLOUR_TOLERANCE = 0.16  # RGB distance (0–1 per channel) that still counts as the object's colour
 MIN_PIXELS = 6
@@ -99,15 +98,8 @@ def outline_points(obj: ObjectSpec, centre: np.ndarray, yaw: float, part: str = 
             hx, hy = hx - wall, hy - wall
             levels = levels if part == "opening" else np.array([-1.0 + 2 * wall / (2 * h)])
         local = np.array([[sx * hx, sy * hy, z * h] for sx in (-1, 1) for sy in (-1, 1) for z in levels])
-    c, s = np.cos(yaw), np.sin(yaw)
-    rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    return local @ rotation.T + np.asarray(centre, dtype=float)
-
-
-def inside_hull(points: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Which ``pixels`` [M, 2] lie inside the convex hull of 2-D ``points`` [N, 2]."""
-    hull = ConvexHull(points)
-    return np.all(pixels @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
+    local[:, :2] = rotate_xy(local[:, :2], yaw)
+    return local + np.asarray(centre, dtype=float)
 
 
 def seen_region(

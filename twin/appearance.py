@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from twin.splats._sh import SH_C0
+from benchmark.sim.splat_edits import blend_colour, splat_colours
 from twin.splats.camera import Cameras, points_from_rgbd, voxel_downsample
 from twin.splats.fit import FitConfig, fit_splats
 from twin.splats.gaussians import Splats
@@ -123,16 +123,12 @@ def around_zone(points: np.ndarray, box: ObjectBox, inner: float, width: float, 
 
 def median_colour(splats: Splats) -> np.ndarray | None:
     """Median view-independent colour ``0.5 + C0 · DC`` of ``splats`` (None for an empty set)."""
-    if len(splats) == 0:
-        return None
-    return np.median(0.5 + SH_C0 * splats.sh[:, 0].astype(np.float64), axis=0)
+    return np.median(splat_colours(splats), axis=0) if len(splats) else None
 
 
 def flat_coloured(splats: Splats, rgb) -> Splats:
     """``splats`` showing the one colour ``rgb`` from every side (DC set, higher SH bands zeroed)."""
-    sh = np.zeros_like(splats.sh)
-    sh[:, 0] = (np.asarray(rgb, dtype=np.float64) - 0.5) / SH_C0
-    return dataclasses.replace(splats, sh=sh)
+    return blend_colour(splats, rgb, 1.0)
 
 
 def lifted(splats: Splats, dz: float) -> Splats:

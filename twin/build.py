@@ -280,7 +280,7 @@ def _boxes(objects, kind: str = "solid") -> list[ObjectBox]:
 def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, objects) -> dict[str, Any]:
     """Held-out frames against the twin drawn as :class:`benchmark.sim.twin_render.TwinRenderer`
     draws it: zones' marks laid on the background, solids merged with it by depth."""
-    from benchmark.sim.twin_render import composite, marks_on, splat_layer
+    from benchmark.sim.twin_render import composite, ground_layer, splat_layer
     from twin.fidelity import depth_error, masked_psnr, masked_ssim
     from twin.splats.camera import Cameras
 
@@ -293,9 +293,8 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
     cams = Cameras.from_poses(scan.K, scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1])
     rows = []
     for k, i in enumerate(heldout):
-        layers = [splat_layer([(background, np.eye(4))], cams[k])]
-        if sets["zone"]:
-            layers = [marks_on(layers[0], splat_layer(sets["zone"], cams[k]))]
+        marks = splat_layer(sets["zone"], cams[k]) if sets["zone"] else None
+        layers = [ground_layer(splat_layer([(background, np.eye(4))], cams[k]), marks)]
         layers += [splat_layer(sets["solid"], cams[k])] if sets["solid"] else []
         rgb, depth = composite(layers)
         rgb = np.clip(rgb, 0, 1).astype(np.float32)

@@ -11,6 +11,7 @@ the centre of the object's top into cells nothing observed (most objects are poi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +129,12 @@ class DetectedObject:
     points: np.ndarray | None = None
 
 
+def inside_hull(points: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Which ``query`` points [M, 2] lie inside the convex hull of 2-D ``points`` [N, 2]."""
+    hull = ConvexHull(points)
+    return np.all(query @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
+
+
 def min_area_rectangle(xy) -> tuple[np.ndarray, np.ndarray, float]:
     """Minimum-area enclosing rectangle of 2-D points (rotating calipers over the convex hull).
 
@@ -172,9 +179,7 @@ def find_table(points, colors, config: TabletopConfig = TabletopConfig(), rng=No
     points = points[_keep_xy(points, config.exclude_xy)]
     min_points = int(config.min_table_area / config.table_cell**2)
     if len(points) < min_points:
-        raise TabletopError(
-            f"only {len(points)} points, too few for a table top: is the table out of view?"
-        )
+        raise TabletopError(f"only {len(points)} points, too few for a table top: is the table out of view?")
     sample = points[rng.choice(len(points), min(len(points), config.ransac_points), replace=False)]
     try:
         plane, _ = fit_plane_ransac(
@@ -325,12 +330,8 @@ def _body_heights(hm, comp, xy, center_xy, half_xy, yaw, mirror_centre):
         unseen = np.isnan(heights) & (idx >= 0) & np.isnan(hm.height.reshape(-1)[np.maximum(idx, 0)])
         mirror = _point_cells(hm, 2 * mirror_centre - world[unseen])
         heights[unseen] = np.where(mirror >= 0, filled[np.maximum(mirror, 0)], np.nan)
-    try:
-        hull = ConvexHull(xy)
-        inside = np.all(world @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
-        heights[~inside] = np.nan
-    except (QhullError, ValueError):
-        pass
+    with contextlib.suppress(QhullError, ValueError):  # a degenerate footprint keeps every height
+        heights[~inside_hull(xy, world)] = np.nan
     return heights.reshape(n), origin
 
 
@@ -413,7 +414,11 @@ def _zones(hm, table, raised, excluded, points, colors, h, cells, config) -> lis
 
 
 def detect_objects(
-    heightmap: HeightMap, table: Table, points, colors, config: TabletopConfig = TabletopConfig()  # noqa: B008
+    heightmap: HeightMap,
+    table: Table,
+    points,
+    colors,
+    config: TabletopConfig = TabletopConfig(),  # noqa: B008
 ) -> list[DetectedObject]:
     """Solids (connected cells higher than ``min_height``, at least ``min_area``) and zones (flat,
     coloured patches), sorted by centre x then y."""

@@ -65,6 +65,14 @@ def marks_on(background: Layer, marks: Layer) -> Layer:
     return out / np.maximum(alpha, 1e-6)[..., None], depth, alpha
 
 
+def ground_layer(background: Layer | None, marks: Layer | None) -> Layer | None:
+    """The static scene as a twin draws it: the ``background`` with the zones' ``marks`` laid on it
+    (:func:`marks_on`); either may be missing."""
+    if background is None or marks is None:
+        return marks if background is None else background
+    return marks_on(background, marks)
+
+
 def splat_layer(sets, cam: Cameras) -> Layer:
     """``(rgb, depth, alpha)`` of ``(splats, T_world_body)`` pairs in one camera, colour un-premultiplied:
     a layer for :func:`composite`."""
@@ -165,12 +173,14 @@ class TwinRenderer:
             )
         return np.clip(colour * np.asarray(light.gain), 0, 1)
 
-    def _posed_layer(self, group: str, names: list[str], poses, view, cam: Cameras):
-        """The layer of the objects ``names`` at their current ``poses``, re-rendered only when they moved."""
+    def _posed_layer(self, group: str, names: list[str], poses, view, cam: Cameras, finish=None):
+        """The layer of the objects ``names`` at their current ``poses`` (passed through ``finish``
+        when given), re-rendered only when they moved."""
         key = (view, tuple(_pose_key(poses[n]) for n in names))
         if group not in self._object_cache or self._object_cache[group][0] != key:
             sets = [(self.objects[n], pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos)) for n in names]
-            self._object_cache[group] = (key, self._layer(sets, cam))
+            layer = self._layer(sets, cam)
+            self._object_cache[group] = (key, layer if finish is None else finish(layer))
         return self._object_cache[group][1]
 
     def render(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -179,15 +189,18 @@ class TwinRenderer:
             return self.world.render_rgbd(camera, width, height)
         cam = self._camera(camera, width, height)
         view = (camera, width, height, cam.viewmats.numpy().round(6).tobytes())
-        layers = []
+        background = None
         if self.background is not None:
             if view not in self._background_cache:
                 self._background_cache[view] = self._layer([(self.background, np.eye(4))], cam)
-            layers.append(self._background_cache[view])
+            background = self._background_cache[view]
         poses = self.world.object_poses() if self.objects else {}
-        if self.marks:
-            marks = self._posed_layer("marks", self.marks, poses, view, cam)
-            layers = [marks_on(layers[0], marks)] if layers else [marks]
+        ground = background
+        if self.marks:  # cached laid on the background: both change only with the view or a mark's pose
+            ground = self._posed_layer(
+                "marks", self.marks, poses, view, cam, lambda marks: ground_layer(background, marks)
+            )
+        layers = [] if ground is None else [ground]
         if self.solids:
             layers.append(self._posed_layer("solids", self.solids, poses, view, cam))
         rgb, depth = self.world.render_rgbd(camera, width, height, self._robot_option, shadows=False)

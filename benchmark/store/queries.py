@@ -14,7 +14,17 @@ from math import sqrt
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from benchmark.store.models import Campaign, CampaignJob, Episode, Judgment, Policy, Rating, Scenario, Twin
+from benchmark.store.models import (
+    Campaign,
+    CampaignJob,
+    Episode,
+    Judgment,
+    Policy,
+    Rating,
+    Scenario,
+    Twin,
+    ValidityResult,
+)
 
 EPISODE_JUDGES = ("state", "vlm")  # judges that score episodes (judgments)
 PAIRWISE_JUDGES = ("human", "vlm-pairwise")  # judges that compare pairs (ratings fitted from them)
@@ -540,7 +550,7 @@ class ValidityRow:
 
 def validity_results(session: Session, twin_hash: str | None = None) -> list[ValidityRow]:
     """Validity studies, newest first; only those of the twin ``twin_hash`` when given."""
-    from benchmark.store.models import ValidityResult as V
+    V = ValidityResult  # noqa: N806
 
     reference = aliased(Twin)
     query = (

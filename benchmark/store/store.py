@@ -17,6 +17,7 @@ from benchmark.store import campaigns, policies, queries
 from benchmark.store.artefacts import ArtefactFolder
 from benchmark.store.campaigns import CampaignRecord, TwinRecord
 from benchmark.store.engine import create_store_engine, data_home, masked, resolve_url
+from benchmark.store.models import ValidityResult
 from benchmark.store.policies import PolicyRecord
 from benchmark.store.schema import upgrade
 
@@ -291,8 +292,6 @@ class Store:
         reference world ``reference_hash``. ``result``: reference (scene name), task, n_policies,
         n_scenarios, pearson/mmrv/kendall as ``{"value", "low", "high"}``, passed, per_policy,
         blame, detail. Return its id."""
-        from benchmark.store.models import ValidityResult
-
         with self.session() as session:
             ids = {}
             for key, content_hash in (("twin", twin_hash), ("reference", reference_hash)):

@@ -19,48 +19,24 @@ reference world, which reconstruction never does.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from benchmark.sim.gl import import_mujoco
-from benchmark.validity.reference import ValidityError
+from benchmark.store.models import BLAMES as STAGES  # the stages a study may blame
+from benchmark.validity.reference import ValidityError, matched_objects
 
 mujoco = import_mujoco()
-
-STAGES = ("appearance", "geometry", "physics")
 
 
 def _pose(pos, quat) -> np.ndarray:
     from twin.transforms import pose_matrix, quat_to_mat
 
     return pose_matrix(quat_to_mat(np.asarray(quat, dtype=float)), np.asarray(pos, dtype=float))
-
-
-def matched_objects(twin, reference) -> list[tuple[Any, Any]]:
-    """(twin object, reference object) pairs of the same kind, matched by centre."""
-    from twin.fidelity import match_objects
-
-    pairs = []
-    for kind in ("solid", "zone"):
-        tw = [o for o in twin.objects if o.kind == kind]
-        ref = [o for o in reference.objects if (o.kind == kind) and not (kind == "solid" and o.fixed)]
-        if tw and ref:
-            found = match_objects(np.array([o.pos for o in tw]), np.array([o.pos for o in ref]))
-            pairs += [(tw[i], ref[j]) for i, j in found]
-    return pairs
-
-
-def reference_object_spec(reference, name: str):
-    """The reference world's :class:`ObjectSpec` called ``name`` (its scene, as packaged)."""
-    from benchmark.sim.twin_world import twin_scene
-
-    scene = twin_scene(reference)
-    return next(o for o in scene.objects if o.name == name)
 
 
 def _table_friction(spec) -> float:
@@ -83,33 +59,18 @@ def _physics(spec, manifest: dict, pairs, ref_spec) -> None:
     top.friction = [_table_friction(ref_spec), *list(top.friction)[1:]]
 
 
-def _transform_splats(path: Path, T: np.ndarray) -> None:  # noqa: N803
-    """Re-express the body-frame splats at ``path`` through the rigid transform ``T`` (4×4)."""
-    from twin.splats.ply import read_ply, write_ply
-    from twin.transforms import mat_to_quat, quat_to_mat
-
-    splats = read_ply(path)
-    R = T[:3, :3]  # noqa: N806
-    quats = [mat_to_quat(R @ quat_to_mat(q / np.linalg.norm(q))) for q in splats.quats.astype(float)]
-    write_ply(
-        path,
-        dataclasses.replace(
-            splats,
-            means=splats.means @ R.T + T[:3, 3],
-            quats=np.asarray(quats),
-            normals=None if splats.normals is None else splats.normals @ R.T,
-        ),
-    )
-
-
 def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
     from benchmark.authored import object_entry
     from benchmark.sim.scene_builder import add_object
+    from benchmark.sim.twin_world import twin_scene
+    from twin.splats.ply import read_ply, write_ply
+    from twin.splats.rigid import transform_splats
 
     entries = {e["name"]: e for e in manifest["objects"]}
     top_z = float(reference.manifest["table"]["height"])
+    shapes = {o.name: o for o in twin_scene(reference).objects}  # the reference's scene, as packaged
     for tw, ref in pairs:
-        obj = reference_object_spec(reference, ref.name)
+        obj = shapes[ref.name]
         truth = object_entry(obj, top_z)
         spec.delete(spec.body(tw.name))
         add_object(
@@ -117,7 +78,7 @@ def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
         )
         if tw.splats:  # the twin's body frame → the reference shape's body frame
             T = np.linalg.inv(_pose(truth["pos"], truth["quat"])) @ _pose(tw.pos, tw.quat)  # noqa: N806
-            _transform_splats(root / tw.splats, T)
+            write_ply(root / tw.splats, transform_splats(read_ply(root / tw.splats), T))
         entry = entries[tw.name]
         entry.update(
             {k: truth[k] for k in ("pos", "quat", "half_extents", "shape", "size", "fixed", "primitive")}
@@ -148,7 +109,7 @@ def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
         add_object(
             look, dataclasses.replace(obj, xy=(0.0, 0.0), yaw=0.0, fixed=True, visual_only=True, mass=1e-6)
         )
-        truth = entries_pose(reference, ref.name)
+        truth = _pose(ref.pos, ref.quat)
         lift = np.eye(4)
         lift[2, 3] = -object_half_height(obj)
         F = np.linalg.inv(_pose(tw.pos, tw.quat)) @ truth @ lift  # noqa: N806
@@ -164,16 +125,10 @@ def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
         manifest["sensor"] = reference.manifest["sensor"]
 
 
-def entries_pose(reference, name: str) -> np.ndarray:
-    """The reference object's body pose (4×4) as packaged."""
-    obj = next(o for o in reference.objects if o.name == name)
-    return _pose(obj.pos, obj.quat)
-
-
 def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str | Path) -> Path:
     """Write the twin at ``twin`` with the reference's ``stage`` part swapped in, as a package at ``out``."""
     from benchmark.authored import write_textures
-    from twin.package import PROVENANCE, read_twin, staging_folder
+    from twin.package import PROVENANCE, finish_manifest, read_twin, staging_folder
 
     if stage not in STAGES:
         raise ValidityError(f"unknown twin stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -183,9 +138,7 @@ def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str
         raise ValidityError(f"twin {tw.root}: no object within 5 cm of a reference object, nothing to swap")
     with staging_folder(out, overwrite=True) as root:
         shutil.copytree(tw.root, root, dirs_exist_ok=True)
-        manifest = {
-            k: v for k, v in json.loads((root / "twin.json").read_text()).items() if k not in PROVENANCE
-        }
+        manifest = {k: v for k, v in copy.deepcopy(tw.manifest).items() if k not in PROVENANCE}
         manifest["name"] = f"{tw.name}+reference-{stage}"
         manifest["source"] = {**tw.manifest.get("source", {}), "ablation": stage, "reference": ref.name}
         manifest["build"] = tw.manifest.get("build", {})
@@ -198,7 +151,5 @@ def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str
             _appearance(spec, manifest, pairs, ref, root)
         write_textures(spec, root)
         (root / "scene.xml").write_text(spec.to_xml())
-        from twin.package import finish_manifest
-
         finish_manifest(root, manifest)
     return Path(out)

@@ -89,10 +89,12 @@ def bootstrap(
     n = ref.shape[1]
     columns = rng.integers(0, n, size=(rounds, n))
     alpha = (1.0 - level) / 2
+    rates = success_rates(ref), success_rates(tw)
+    resampled = [(ref[:, c].mean(axis=1), tw[:, c].mean(axis=1)) for c in columns]
     out = {}
     for name, metric in METRICS.items():
-        full = metric(success_rates(ref), success_rates(tw))
-        draws = np.array([metric(ref[:, c].mean(axis=1), tw[:, c].mean(axis=1)) for c in columns])
+        full = metric(*rates)
+        draws = np.array([metric(r, t) for r, t in resampled])
         low, high = np.quantile(draws, [alpha, 1.0 - alpha])
         out[name] = Estimate(full, float(low), float(high))
     return out

@@ -134,13 +134,27 @@ def record_reference(
 
 
 # -- proxy-real honesty ------------------------------------------------------------------------
+def matched_objects(twin, reference) -> list[tuple[Any, Any]]:
+    """(twin object, reference object) pairs of the same kind, matched by centre (reference
+    solids welded to the table left out)."""
+    from twin.fidelity import match_objects
+
+    pairs = []
+    for kind in ("solid", "zone"):
+        tw = [o for o in twin.objects if o.kind == kind]
+        ref = [o for o in reference.objects if (o.kind == kind) and not (kind == "solid" and o.fixed)]
+        if tw and ref:
+            found = match_objects(np.array([o.pos for o in tw]), np.array([o.pos for o in ref]))
+            pairs += [(tw[i], ref[j]) for i, j in found]
+    return pairs
+
+
 def honesty_checks(reference: str | Path, twin: str | Path, demo: str | Path) -> list[dict[str, Any]]:
     """Each check that the twin could not copy the reference world, with its verdict.
 
     ``ok`` is False where the twin carries a value equal to the reference's (a copied light, mass,
     friction, sensor) or the demonstration was not filmed through the reference's sensor.
     """
-    from twin.fidelity import match_objects
     from twin.package import read_twin
 
     ref, tw = read_twin(reference), read_twin(twin)
@@ -172,12 +186,10 @@ def honesty_checks(reference: str | Path, twin: str | Path, demo: str | Path) ->
             "detail": {"reference": ref_lights, "twin": twin_lights},
         }
     )
-    solids_r = [o for o in ref.objects if o.kind == "solid" and not o.fixed]
-    solids_t = [o for o in tw.objects if o.kind == "solid"]
-    pairs = match_objects(np.array([o.pos for o in solids_t]), np.array([o.pos for o in solids_r]))
     rows = []
-    for i, j in pairs:
-        t, r = solids_t[i], solids_r[j]
+    for t, r in matched_objects(tw, ref):
+        if t.kind != "solid":
+            continue
         rows.append(
             {
                 "reference": r.name,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -306,8 +306,3 @@ def run_study(
     }
     row_id = store.add_validity(twin_hash, ref_hash, stored)
     return {"id": row_id, "twin_hash": twin_hash, "reference_hash": ref_hash, **stored}
-
-
-def with_settings(config: StudyConfig, **changes) -> StudyConfig:
-    """``config`` with its run settings changed (``image_size``, ``render``, ``max_seconds`` …)."""
-    return replace(config, settings=replace(config.settings, **changes))

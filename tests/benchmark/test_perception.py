@@ -13,7 +13,6 @@ from benchmark.perception import (
     VisionExpert,
     backproject_to_plane,
     centre_from_mask,
-    inside_hull,
     locate,
     outline_points,
     project,
@@ -21,6 +20,7 @@ from benchmark.perception import (
 )
 from benchmark.sim.scene_builder import object_half_height
 from benchmark.sim.scene_spec import ObjectSpec
+from twin.tabletop import inside_hull
 from twin.transforms import intrinsics_from_fovy, look_at_rotation, pose_matrix
 
 CUBE = ObjectSpec("cube", "box", (0.02, 0.02, 0.02))
