@@ -179,8 +179,13 @@ class Job:
         return int(self.scenario["seed"])
 
     def label(self) -> str:
-        cell = "unperturbed" if self.axis == UNPERTURBED else f"{self.axis}={self.level:g}"
+        cell = cell_label(self.axis, self.level)
         return f"{self.policy} · {self.scenario['task']} · {cell} · seed {self.seed}"
+
+
+def cell_label(axis: str, level: float) -> str:
+    """How a scenario cell reads: ``unperturbed``, or ``axis=level``."""
+    return "unperturbed" if axis == UNPERTURBED else f"{axis}={level:g}"
 
 
 def env_config(info: PolicyInfo, settings: RunSettings, perturbations: tuple = ()):

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from benchmark.campaign import UNPERTURBED, cell_label
 from benchmark.store.queries import JUDGES, LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
-
-UNPERTURBED = "none"
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,7 @@ def curves(
         if (twin is not None and row.twin != twin) or (task is not None and row.task != task):
             continue
         cell = pooled.setdefault((row.axis, float(row.level)), [0, 0])
-        cell[0] += round(row.success_rate * row.episodes)
+        cell[0] += row.successes
         cell[1] += row.episodes
     base = pooled.get((UNPERTURBED, 0.0))
     axes = sorted({axis for axis, _ in pooled if axis != UNPERTURBED})
@@ -213,14 +212,13 @@ def worst_cells(rows: Sequence[RobustnessRow], k: int = 5) -> list[dict]:
     ordered = sorted(rows, key=lambda r: (r.success_rate, r.mean_progress, -r.episodes, r.twin, r.axis))
     out = []
     for row in ordered[:k]:
-        successes = round(row.success_rate * row.episodes)
         out.append(
             {
                 "twin": row.twin,
                 "task": row.task,
-                "perturbation": "unperturbed" if row.axis == UNPERTURBED else f"{row.axis}={row.level:g}",
+                "perturbation": cell_label(row.axis, row.level),
                 "success rate": row.success_rate,
-                "success 95 % CI": interval(*wilson_interval(successes, row.episodes), percent=True),
+                "success 95 % CI": interval(*wilson_interval(row.successes, row.episodes), percent=True),
                 "episodes": row.episodes,
                 "mean progress": row.mean_progress,
             }

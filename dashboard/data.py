@@ -42,9 +42,15 @@ def store():
     return _open(url(), os.environ.get(ARTEFACTS_ENV) or None)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
 def leaderboard(db: str, judge: str, campaign: str | None, twin=None, task=None, axis=None) -> list:
-    """``Store.leaderboard`` under ``judge`` (``twin``/``task``/``axis`` filter episode judges)."""
+    """``Store.leaderboard`` under ``judge`` (``twin``/``task``/``axis`` filter episode judges).
+    Every argument reaches the cache by position, so pages calling it with or without the
+    filters share one cached result."""
+    return _leaderboard(db, judge, campaign, twin, task, axis)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def _leaderboard(db: str, judge: str, campaign: str | None, twin, task, axis) -> list:
     return store().leaderboard(judge, campaign, twin=twin, task=task, axis=axis)
 
 

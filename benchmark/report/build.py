@@ -11,11 +11,12 @@ import math
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmark.campaign import UNPERTURBED, axis_parts
 from benchmark.errors import StoreError
 from benchmark.report import stats
-from benchmark.store.queries import JUDGES
+from benchmark.store.queries import EPISODE_JUDGES, JUDGES
 
 FORMAT = "twinarena-report/1"
 SECTIONS = ("summary", "axes", "interactions", "failures", "judges", "twins")
@@ -49,6 +50,47 @@ class Report:
         return json.dumps(self.data, indent=1, allow_nan=False)
 
 
+@dataclass
+class Standings:
+    """What every policy's sections read alike, read once per report: each judge's leaderboard, the
+    comparisons each judge implies (``(a, b, winner, count)`` rows), the stored state-judge ratings,
+    and Bradley–Terry ratings fitted from the state judge's comparisons on first use."""
+
+    boards: dict[str, list]
+    counts: dict[str, list]
+    stored_ratings: list
+    _fit: Any = field(default=None, repr=False)
+
+    def fitted_ratings(self):
+        """The state judge's ratings fitted for this report (not stored); None without comparisons."""
+        from benchmark.ranking import rank
+        from benchmark.standings import table_from_counts
+
+        if self._fit is None:
+            try:
+                self._fit = rank(table_from_counts(self.counts["state"]), rounds=RATING_ROUNDS, seed=0)
+            except ValueError:
+                self._fit = False
+        return self._fit or None
+
+
+def read_standings(store, campaign: str | None) -> Standings:
+    """The judges' leaderboards and comparisons in the store (or one campaign)."""
+    from benchmark.standings import episode_judge_counts, pairwise_judge_counts
+
+    counts = {}
+    with store.session() as session:
+        campaign_id = store.campaign_id(session, campaign)
+        for judge in JUDGES:
+            if judge in EPISODE_JUDGES:
+                counts[judge] = episode_judge_counts(session, judge, campaign_id)
+            elif judge == "vlm-pairwise":
+                counts[judge] = pairwise_judge_counts(session, judge, campaign_id)
+    counts["human"] = _human_counts(store)
+    boards = {judge: store.leaderboard(judge, campaign) for judge in JUDGES}
+    return Standings(boards, counts, store.ratings("state", campaign))
+
+
 def build_report(
     store, policy: str, vs: str | None = None, campaign: str | None = None, gallery: int | None = None
 ) -> Report:
@@ -67,7 +109,8 @@ def build_report(
             store.campaign_id(session, campaign)  # StoreError naming the known campaigns
     images: dict[str, bytes] = {}
     per_reason = EPISODES_PER_REASON if gallery is None else gallery
-    main = policy_section(store, policy, campaign, per_reason, images)
+    standings = read_standings(store, campaign)
+    main = policy_section(store, standings, policy, campaign, per_reason, images)
     data = {
         "format": FORMAT,
         "policy": policy,
@@ -82,7 +125,7 @@ def build_report(
         "figures": [],
     }
     if vs is not None:
-        data["other"] = policy_section(store, vs, campaign, 0, {})
+        data["other"] = policy_section(store, standings, vs, campaign, 0, {})
         data["comparison"] = comparison(main, data["other"])
     data = clean(data)
     data["figures"], plots = draw_plots(data)
@@ -101,7 +144,9 @@ def build_report(
     return Report(data, images)
 
 
-def policy_section(store, policy: str, campaign: str | None, per_reason: int, images: dict) -> dict:
+def policy_section(
+    store, standings: Standings, policy: str, campaign: str | None, per_reason: int, images: dict
+) -> dict:
     """Sections 1–6 for one policy."""
     from benchmark.report.gallery import failure_gallery
 
@@ -123,11 +168,11 @@ def policy_section(store, policy: str, campaign: str | None, per_reason: int, im
     return {
         "policy": policy,
         "episodes": episodes,
-        "summary": summary(store, policy, campaign, episodes, level0, curves),
+        "summary": summary(standings, policy, campaign, episodes, level0, curves),
         "axes": {"curves": curves, "notes": axes_notes(episodes, level0, curves)},
         "interactions": interactions,
         "failures": failures,
-        "judges": judges_section(store, policy, campaign),
+        "judges": judges_section(store, standings, policy, campaign),
         "twins": twins_section(store, policy, campaign),
     }
 
@@ -176,10 +221,10 @@ def interaction_section(by_cell: dict, curves: list[dict], level0: dict | None) 
     return {"pairs": pairs, "notes": notes}
 
 
-def summary(store, policy, campaign, episodes, level0, curves) -> dict:
+def summary(standings: Standings, policy, campaign, episodes, level0, curves) -> dict:
     from benchmark.ranking import rank_intervals
 
-    board = store.leaderboard("state", campaign)
+    board = standings.boards["state"]
     row = next((r for r in board if r.policy == policy), None)
     place = None
     if row is not None:
@@ -210,19 +255,16 @@ def summary(store, policy, campaign, episodes, level0, curves) -> dict:
         "robustness_score": sum(scores) / len(scores) if scores else None,
         "axes": len(curves),
         "leaderboard": place,
-        "rating": rating(store, policy, campaign),
+        "rating": rating(standings, policy, campaign),
         "notes": notes,
     }
 
 
-def rating(store, policy: str, campaign: str | None) -> dict | None:
+def rating(standings: Standings, policy: str, campaign: str | None) -> dict | None:
     """The policy's Bradley–Terry rating under the state judge: stored by ``twinarena rank``, else
     fitted for this report (not stored), else None (no comparisons involve it)."""
-    from benchmark.ranking import rank
-    from benchmark.standings import judge_table
-
     scope = campaign or ""
-    stored = store.ratings("state", campaign)
+    stored = standings.stored_ratings
     for row in stored:
         if row.policy == policy:
             keys = (
@@ -243,9 +285,8 @@ def rating(store, policy: str, campaign: str | None) -> dict | None:
                 "of": len(stored),
                 "source": "stored",
             }
-    try:
-        ratings = rank(judge_table(store, "state", campaign), rounds=RATING_ROUNDS, seed=0)
-    except ValueError:
+    ratings = standings.fitted_ratings()
+    if ratings is None:
         return None
     rows = ratings.rows()
     for row in rows:
@@ -261,16 +302,14 @@ def rating(store, policy: str, campaign: str | None) -> dict | None:
     return None
 
 
-def judges_section(store, policy: str, campaign: str | None) -> dict:
+def judges_section(store, standings: Standings, policy: str, campaign: str | None) -> dict:
     """Section 5: the policy under every judge, state against VLM per episode, and its head-to-head
     outcomes under each judge with the judges' agreement on them."""
     from benchmark.ranking import agreement
-    from benchmark.standings import episode_judge_counts, pairwise_judge_counts
-    from benchmark.store.queries import EPISODE_JUDGES
 
     boards = []
     for judge in JUDGES:
-        rows = store.leaderboard(judge, campaign)
+        rows = standings.boards[judge]
         row = next((r for r in rows if r.policy == policy), None)
         boards.append(
             {"judge": judge, "has_data": row is not None, "of": len(rows), **(_board_row(row) if row else {})}
@@ -289,27 +328,13 @@ def judges_section(store, policy: str, campaign: str | None) -> dict:
                 "mean_vlm": sums[1] / n,
                 "pearson": stats.pearson_from_sums(n, *sums),
                 "successes": sum(g.n for g in won),
-                "vlm_on_successes": sum(g.sum_y for g in won) / max(1, sum(g.n for g in won))
-                if won
-                else None,
+                "vlm_on_successes": sum(g.sum_y for g in won) / sum(g.n for g in won) if won else None,
                 "failures": sum(g.n for g in lost),
-                "vlm_on_failures": sum(g.sum_y for g in lost) / max(1, sum(g.n for g in lost))
-                if lost
-                else None,
+                "vlm_on_failures": sum(g.sum_y for g in lost) / sum(g.n for g in lost) if lost else None,
             }
         )
-    heads, notes = {}, []
-    with store.session() as session:
-        campaign_id = store.campaign_id(session, campaign)
-        for judge in JUDGES:
-            if judge in EPISODE_JUDGES:
-                counts = episode_judge_counts(session, judge, campaign_id)
-            elif judge == "vlm-pairwise":
-                counts = pairwise_judge_counts(session, judge, campaign_id)
-            else:
-                continue
-            heads[judge] = stats.head_to_head(counts, policy)
-    heads["human"] = stats.head_to_head(_human_counts(store), policy)
+    heads = {judge: stats.head_to_head(standings.counts[judge], policy) for judge in JUDGES}
+    notes = []
     if campaign is not None:
         notes.append("human votes are counted over the whole store, not per campaign")
     if not pairing:
@@ -365,7 +390,6 @@ def _human_counts(store) -> list[tuple[str, str, str, int]]:
 def twins_section(store, policy: str, campaign: str | None) -> dict:
     """Section 6: each twin the policy played in, its fidelity, and its validity if studied."""
     rows = []
-    studied = hasattr(store, "validity_results")
     for twin in store.policy_twins(policy, campaign):
         entry = {
             "name": twin.name,
@@ -384,8 +408,7 @@ def twins_section(store, policy: str, campaign: str | None) -> dict:
             entry["notes"].append(f"no fidelity report: {err}")
         else:
             entry["fidelity"] = fidelity_numbers(fidelity)
-        if studied:
-            entry["validity"] = [_plain(r) for r in store.validity_results(twin.content_hash)]
+        entry["validity"] = [_plain(r) for r in store.validity_results(twin.content_hash)]
         if not entry["validity"]:
             entry["notes"].append("no validity study for this twin")
         rows.append(entry)
@@ -405,15 +428,8 @@ def fidelity_numbers(fidelity: dict) -> dict:
 
 
 def _plain(row) -> dict:
-    """A validity row (a dataclass, a named tuple, a mapping or an object) as a flat dict."""
-    if is_dataclass(row):
-        values = asdict(row)
-    elif hasattr(row, "_asdict"):
-        values = row._asdict()
-    elif isinstance(row, dict):
-        values = dict(row)
-    else:
-        values = dict(vars(row))
+    """A validity row (a dataclass or a mapping) as a flat dict."""
+    values = asdict(row) if is_dataclass(row) else dict(row)
     out = {}
     for key, value in values.items():
         if isinstance(value, str | int | float | bool | type(None)):

@@ -1,5 +1,5 @@
-"""The report's layout as a list of blocks (headings, text, tables, images), laid out once from the
-report's data and rendered twice (HTML and PDF).
+"""The report's layout as a list of blocks (headings, text, tables, images), laid out from the report's
+data the same way for both renderers (HTML and PDF).
 
 Every number a block shows is a :class:`Num`: a path into the data and the text it formats to, so
 the renderers can only show numbers the JSON holds, and the HTML tags each with its path.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchmark.campaign import UNPERTURBED
 from benchmark.report.build import SECTION_TITLES, SECTIONS
 
 
@@ -131,9 +132,17 @@ def layout(data: dict) -> list:
     out.add(Heading(1, title, "top"))
     scope = f"campaign {data['campaign']}" if data["campaign"] else "every campaign in the store"
     out.para(f"Store {data['store']}, {scope}; generated {data['generated_at']}.", note=True)
+    sections = {
+        "summary": _summary,
+        "axes": _axes,
+        "interactions": _interactions,
+        "failures": _failures,
+        "judges": _judges,
+        "twins": _twins,
+    }
     for name in SECTIONS:
         out.add(Heading(2, SECTION_TITLES[name], name))
-        globals()[f"_{name}"](out, "main")
+        sections[name](out, "main")
     if data["comparison"] is not None:
         out.add(Heading(2, SECTION_TITLES["comparison"], "comparison"))
         _comparison(out)
@@ -308,7 +317,7 @@ def _failures(out: Layout, root: str) -> None:
         )  # fmt: skip
         for j, entry in enumerate(group["shown"]):
             e = f"{g}.shown.{j}"
-            cell = "unperturbed" if entry["axis"] == "none" else entry["axis"]
+            cell = "unperturbed" if entry["axis"] == UNPERTURBED else entry["axis"]
             out.para(
                 "episode ", out.num(f"{e}.episode", "int"), f" · {entry['twin']} · {cell} ",
                 out.num(f"{e}.level", "level"), " · seed ", out.num(f"{e}.seed", "int"),

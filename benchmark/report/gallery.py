@@ -20,9 +20,14 @@ def keyframe_indices(count: int, picks: int = KEYFRAMES) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(picks, count))})
 
 
+def episode_videos(files) -> list[str]:
+    """An episode's videos (``*.mp4`` at the top of its folder), in its files' order."""
+    return [f for f in files if f.endswith(".mp4") and "/" not in f]
+
+
 def episode_video(folder: Path, files: tuple[str, ...]) -> Path | None:
     """The episode's primary video: ``front.mp4`` if there is one, else its first ``*.mp4``."""
-    videos = sorted(f for f in files if f.endswith(".mp4") and "/" not in f)
+    videos = sorted(episode_videos(files))
     if not videos:
         return None
     return folder / ("front.mp4" if "front.mp4" in videos else videos[0])

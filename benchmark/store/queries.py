@@ -63,6 +63,11 @@ class RobustnessRow:
     success_rate: float
     mean_progress: float
 
+    @property
+    def successes(self) -> int:
+        """The successful episodes behind ``success_rate``."""
+        return round(self.success_rate * self.episodes)
+
 
 @dataclass(frozen=True)
 class EpisodeRow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from benchmark.campaign import UNPERTURBED
 from benchmark.store.queries import EPISODE_JUDGES, JUDGES
 from dashboard import board, data
 from dashboard.widgets import ALL, empty_store, optional
@@ -37,7 +38,7 @@ def render() -> None:
             "Perturbation axis",
             [ALL, *facets.axes],
             key="axis",
-            format_func=lambda a: "unperturbed" if a == "none" else a,
+            format_func=lambda a: "unperturbed" if a == UNPERTURBED else a,
         )
     )
     cells = {"twin": twin, "task": task, "axis": axis}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from benchmark.campaign import cell_label
 from benchmark.errors import StoreError
+from benchmark.report.gallery import episode_videos
 from dashboard import board, data
 from dashboard.widgets import ALL, empty_store, optional
 
@@ -38,7 +40,7 @@ def render() -> None:
     _summary(record, state.get(name), vlm.get(name))
     if not rows:
         st.info(f"{name} has no episodes in the store yet: queue a campaign on the Submit page.")
-        _report(name, db)
+        _report(name)
         return
     _curves(rows)
     st.subheader("Worst scenarios")
@@ -51,7 +53,7 @@ def render() -> None:
         },
     )
     _episodes(db, campaign, name, rows)
-    _report(name, db)
+    _report(name)
 
 
 def _summary(record, state, vlm) -> None:
@@ -118,7 +120,7 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
                 "id": e.id,
                 "twin": e.twin,
                 "task": e.task,
-                "perturbation": "unperturbed" if e.axis == "none" else f"{e.axis}={e.level:g}",
+                "perturbation": cell_label(e.axis, e.level),
                 "seed": e.seed,
                 "success": e.success,
                 "progress": e.progress,
@@ -142,7 +144,7 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
     except StoreError as err:  # a missing artefact folder is shown, not raised
         st.warning(f"Episode #{episode.id}: its files are not available ({err}).")
         return
-    videos = [f for f in episode.files if f.endswith(".mp4") and "/" not in f]
+    videos = episode_videos(episode.files)
     if episode.detail:
         st.markdown(f"**Why it ended:** {episode.termination}: {episode.detail}")
     if not videos:
@@ -152,7 +154,7 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
         column.video(str(folder / video))
 
 
-def _report(name: str, db: str) -> None:
+def _report(name: str) -> None:
     from benchmark.report.paths import default_report_dir
 
     st.subheader("Stress-test report")
