@@ -9,7 +9,7 @@ seven noise levels and the random policy: 8 policies) runs in both worlds, unper
 MMRV ≤ 0.03, three ablations name the twin stage to blame. Demonstrations, twins and episodes are
 kept under ``--out`` (default ``~/.cache/twinarena/validity-study``), so a second run reuses them.
 
-    python bench/validity_study.py [--scenes block_push/block_to_square ...] [--seeds 6] [--workers 2]
+    python bench/validity_study.py [--scenes block_push/block_to_square ...] [--seeds 24] [--workers 2]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from benchmark.validity.study import BASELINES, Hooks, StudyConfig, run_study
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", nargs="*", help="SCENE/TASK pairs (default: every reference task)")
-    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=24, help="seeds per cell (24: 48 scenarios)")
     parser.add_argument("--perturb", nargs="*", default=["object_placement=0.5"])
     parser.add_argument("--policies", nargs="*", default=list(BASELINES))
     parser.add_argument("--image-size", type=int, default=160, help="square images for every policy (px)")

@@ -27,7 +27,9 @@ def validate_command(
         "--perturb",
         help="AXIS=LEVEL[,LEVEL…] swept besides level 0; repeat (default: object_placement=0.5; none: none).",
     ),
-    seeds: int = typer.Option(4, "--seeds", min=1, help="Seeds per scenario cell, the same in both worlds."),
+    seeds: int = typer.Option(
+        24, "--seeds", min=1, help="Seeds per scenario cell, the same in both worlds (24: 48 scenarios)."
+    ),
     image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT for every policy."),
     max_seconds: float = typer.Option(
         None, "--max-seconds", min=0.1, help="Episode length (default: the task's)."

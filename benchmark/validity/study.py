@@ -51,7 +51,7 @@ class StudyConfig:
 
     policies: tuple[str, ...] | None = None
     sweeps: tuple[Sweep, ...] = DEFAULT_SWEEPS
-    seeds: int = 4
+    seeds: int = 24  # per cell; with the default sweep, 48 scenarios per policy and world
     settings: RunSettings = field(default_factory=RunSettings)
     splat_steps: int = 300
     record_seed: int = 3
