@@ -34,7 +34,7 @@ from benchmark.validity.study import BASELINES, Hooks, StudyConfig, run_study
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", nargs="*", help="SCENE/TASK pairs (default: every reference task)")
-    parser.add_argument("--seeds", type=int, default=24, help="seeds per cell (24: 48 scenarios)")
+    parser.add_argument("--seeds", type=int, default=StudyConfig.seeds, help="seeds per cell")
     parser.add_argument("--perturb", nargs="*", default=["object_placement=0.5"])
     parser.add_argument("--policies", nargs="*", default=list(BASELINES))
     parser.add_argument("--image-size", type=int, default=160, help="square images for every policy (px)")
