@@ -21,6 +21,13 @@ def bench():
     return module
 
 
+def random_field(bench, size: int, sd: float, seed: int):
+    """True gaps of all pairs ``triu_indices(size, 1)`` and their information per comparison."""
+    theta = np.random.default_rng(seed).normal(0, sd, size)
+    gap = (theta[:, None] - theta[None, :])[np.triu_indices(size, 1)]
+    return gap, bench.information(gap, 0.3, 0.1)
+
+
 def test_information_without_ties_or_noise_is_bt_fisher_information(bench):
     gap = np.linspace(-4, 4, 17)
     p = special.expit(gap)
@@ -50,13 +57,9 @@ def test_two_policies_expected_discordance_is_the_normal_tail(bench):
 
 
 def test_expected_discordance_gradient_matches_finite_differences(bench):
-    rng = np.random.default_rng(0)
     size = 5
-    theta = rng.normal(0, 0.8, size)
-    upper = np.triu_indices(size, 1)
-    gap = (theta[:, None] - theta[None, :])[upper]
-    info = bench.information(gap, 0.3, 0.1)
-    allocation = rng.uniform(5, 20, len(gap))
+    gap, info = random_field(bench, size, 0.8, seed=0)
+    allocation = np.random.default_rng(1).uniform(5, 20, len(gap))
     _, gradient = bench.expected_discordance(allocation, gap, info, size)
     h = 1e-4
     numeric = []
@@ -71,12 +74,8 @@ def test_expected_discordance_gradient_matches_finite_differences(bench):
 
 
 def test_best_static_design_beats_uniform_and_keeps_the_total(bench):
-    rng = np.random.default_rng(1)
     size = 8
-    theta = rng.normal(0, 1.2, size)
-    upper = np.triu_indices(size, 1)
-    gap = (theta[:, None] - theta[None, :])[upper]
-    info = bench.information(gap, 0.3, 0.1)
+    gap, info = random_field(bench, size, 1.2, seed=2)
     total = 400.0
     uniform, _ = bench.expected_discordance(np.full(len(gap), total / len(gap)), gap, info, size)
     best, allocation = bench.best_static_design(total, gap, info, size)
