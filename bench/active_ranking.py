@@ -77,18 +77,14 @@ def expected_discordance(allocation: np.ndarray, gap: np.ndarray, info: np.ndarr
     estimated difference of pair ``kl`` is ``N(gap_kl, v_kl)``, ``v`` from the pseudo-inverse of
     the information Laplacian). ``dv_kl / dn_ij = -info_ij ((P x_ij)_k - (P x_ij)_l)^2``."""
     upper = np.triu_indices(size, 1)
-    laplacian = np.zeros((size, size))
-    laplacian[upper] = laplacian[upper[::-1]] = -allocation * info
-    laplacian[np.diag_indices(size)] = -laplacian.sum(axis=1)
-    inverse = np.linalg.pinv(laplacian)
-    var = np.diag(inverse)
-    v = (var[:, None] + var[None, :] - 2 * inverse)[upper]
+    information_weight = np.zeros((size, size))
+    information_weight[upper] = allocation * info
+    inverse = np.linalg.pinv(R.laplacian(information_weight + information_weight.T))
+    v = R.pair_quadratic(inverse)[upper]
     z = np.abs(gap) / np.sqrt(v)
     weight = np.zeros((size, size))
     weight[upper] = stats.norm.pdf(z) * z / (2 * v)  # d Phi(-|gap| / sqrt(v)) / dv
-    weight += weight.T
-    spread = inverse @ (np.diag(weight.sum(axis=1)) - weight) @ inverse
-    quadratic = (np.diag(spread)[:, None] + np.diag(spread)[None, :] - 2 * spread)[upper]
+    quadratic = R.pair_quadratic(inverse @ R.laplacian(weight + weight.T) @ inverse)[upper]
     return float(stats.norm.cdf(-z).sum()), -info * quadratic
 
 
@@ -114,9 +110,9 @@ def static_bound(thetas: list[np.ndarray], args) -> dict:
     size = args.policies
     pairs = size * (size - 1) // 2
     grid = np.unique(np.round(pairs * np.geomspace(1, 100, 25)).astype(int))
+    upper = np.triu_indices(size, 1)
     curves = {"uniform": [], "best_static": []}
     for theta in thetas:
-        upper = np.triu_indices(size, 1)
         gap = (theta[:, None] - theta[None, :])[upper]
         info = information(gap, args.nu, args.random_votes)
         allocation = None

@@ -654,15 +654,25 @@ def next_pairs(
     return picks
 
 
+def laplacian(weight: np.ndarray) -> np.ndarray:
+    """The graph Laplacian ``diag(W 1) - W`` of a symmetric weight matrix with zero diagonal:
+    ``c' L c = sum_{k<l} w_kl (c_k - c_l)^2``."""
+    return np.diag(weight.sum(axis=1)) - weight
+
+
+def pair_quadratic(matrix: np.ndarray) -> np.ndarray:
+    """``x' M x`` for ``x = e_i - e_j``, every pair (i, j) at once: ``M_ii + M_jj - 2 M_ij``. With
+    ``M`` a covariance, the variances of all differences."""
+    diagonal = np.diag(matrix)
+    return diagonal[:, None] + diagonal[None, :] - 2 * matrix
+
+
 def _shrinkage(cov: np.ndarray, diff: np.ndarray, info: np.ndarray) -> np.ndarray:
     """For every pair (i, j): the shrinkage of all difference variances that comparing them would
     bring, each weighted by the probability that its pair is misordered (see :func:`next_pairs`),
     via the Laplacian ``L`` of the weights ``w_kl = P(k, l misordered)``:
     ``sum_kl w_kl (c_k - c_l)^2 = c' L c`` with ``c = S x``."""
-    var = np.diag(cov)
-    diff_var = np.maximum(var[:, None] + var[None, :] - 2 * cov, 1e-12)
+    diff_var = np.maximum(pair_quadratic(cov), 1e-12)
     weight = stats.norm.cdf(-np.abs(diff) / np.sqrt(diff_var))
     np.fill_diagonal(weight, 0.0)
-    spread = cov @ (np.diag(weight.sum(axis=1)) - weight) @ cov
-    quadratic = np.diag(spread)[:, None] + np.diag(spread)[None, :] - 2 * spread
-    return info / (1 + info * diff_var) * quadratic
+    return info / (1 + info * diff_var) * pair_quadratic(cov @ laplacian(weight) @ cov)
