@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from benchmark.rollout import run_expert_episode
-from benchmark.scenes import load_scene, scene_names
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.rollout import run_expert_episode
 from benchmark.sim.bullet_world import BACKENDS, make_world
 
 SPEED_STEPS = 50  # control periods timed with the arm holding still, per scene and backend

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.architectures import load_weights_policy
-from benchmark.authored import cache_root, reference_twin
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.episode import run_episode
-from benchmark.perturbations import parse_perturbation
-from benchmark.policies import builtin_policy
-from benchmark.training import TRAINING_FILE, collect_demonstrations, episode_folders, train_baseline
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.episodes.episode import run_episode
+from benchmark.perturbations.axes import parse_perturbation
+from benchmark.policies.architectures import load_weights_policy
+from benchmark.policies.builtin import builtin_policy
+from benchmark.policies.training import TRAINING_FILE, collect_demonstrations, episode_folders, train_baseline
+from benchmark.scenes.authored import cache_root, reference_twin
 
 EXPERT_SIZE = (128, 128)  # the vision expert's camera, and the demonstrations' videos
 

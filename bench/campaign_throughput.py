@@ -28,10 +28,10 @@ def main() -> None:
     parser.add_argument("--executors", default="local:1,local:2,ray:2")
     args = parser.parse_args()
 
-    from benchmark.authored import reference_twin
-    from benchmark.campaign import CampaignSpec, RunSettings, parse_sweep
-    from benchmark.evaluate import run_campaign
-    from benchmark.executors import make_executor
+    from benchmark.campaigns.campaign import CampaignSpec, RunSettings, parse_sweep
+    from benchmark.campaigns.evaluate import run_campaign
+    from benchmark.campaigns.executors import make_executor
+    from benchmark.scenes.authored import reference_twin
     from benchmark.store import open_store
 
     width, height = (int(v) for v in args.image_size.lower().split("x"))

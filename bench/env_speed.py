@@ -1,7 +1,7 @@
 """Control steps per second of the twin environment against raw MuJoCo, on the same machine and
 in the same run. Prints one JSON object.
 
-- ``env``: a full control step of :class:`benchmark.env.TwinEnv` with one 128×128 camera and splat
+- ``env``: a full control step of :class:`benchmark.episodes.env.TwinEnv` with one 128×128 camera and splat
   compositing on (a reconstructed twin), the scripted expert answering every observation
   (policy I/O included) so that objects are grasped and carried: IK, physics, robot render,
   object splats whenever an object moved, compositing, the observation. (The scripted expert
@@ -22,14 +22,14 @@ from pathlib import Path
 
 import torch
 
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.expert import ScriptedExpert
-from benchmark.recording import RecordConfig, record
-from benchmark.scenes import load_scene
-from benchmark.sim.world import mujoco
-from benchmark.twins import build_and_evaluate
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.scenes.recording import RecordConfig, record
+from benchmark.scenes.registry import load_scene
+from benchmark.scenes.twins import build_and_evaluate
+from benchmark.sim.expert import ScriptedExpert
 from twin.appearance import AppearanceConfig
 from twin.build import BuildConfig
+from twin.scene.world import mujoco
 
 SIZE = (128, 128)
 

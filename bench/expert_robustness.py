@@ -15,11 +15,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmark.authored import reference_twin
-from benchmark.campaign import CampaignSpec, Sweep
-from benchmark.evaluate import run_campaign
-from benchmark.executors import LocalExecutor
-from benchmark.scenes import scene_tasks
+from benchmark.campaigns.campaign import CampaignSpec, Sweep
+from benchmark.campaigns.evaluate import run_campaign
+from benchmark.campaigns.executors import LocalExecutor
+from benchmark.scenes.authored import reference_twin
+from benchmark.scenes.registry import scene_tasks
 from benchmark.store import open_store
 
 AXES = ["object_placement", "camera_pose", "camera_fov", "light_intensity", "light_direction", "light_color"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from benchmark.rollout import run_expert_episode
-from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.world import World
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.rollout import run_expert_episode
+from twin.scene.world import World
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from benchmark.policies import RandomPolicy
-from benchmark.remote import RemotePolicy, running_server
-from benchmark.worker import WorkerLimits, WorkerPolicy
+from benchmark.policies.builtin import RandomPolicy
+from benchmark.policies.remote import RemotePolicy, running_server
+from benchmark.policies.worker import WorkerLimits, WorkerPolicy
 
 
 def observation(cameras: int, size: int = 224) -> dict:

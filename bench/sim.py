@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.recording import RecordConfig, record
-from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.world import World, mujoco
+from benchmark.scenes.recording import RecordConfig, record
+from benchmark.scenes.registry import load_scene, scene_names
+from twin.scene.world import World, mujoco
 
 
 def steps_per_second(world: World, steps: int) -> float:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from benchmark.recording import RecordConfig, record  # noqa: E402
-from benchmark.scenes import load_scene  # noqa: E402
+from benchmark.scenes.recording import RecordConfig, record  # noqa: E402
+from benchmark.scenes.registry import load_scene  # noqa: E402
 from twin.appearance import AppearanceConfig  # noqa: E402
 from twin.build import BuildConfig, build_twin  # noqa: E402
 from twin.demonstration import read_demonstration  # noqa: E402

@@ -16,8 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from benchmark.scenes import load_scene, scene_names  # noqa: E402
-from benchmark.twins import reference_twin_row  # noqa: E402
+from benchmark.scenes.registry import load_scene, scene_names  # noqa: E402
+from benchmark.scenes.twins import reference_twin_row  # noqa: E402
 from twin.appearance import AppearanceConfig  # noqa: E402
 from twin.build import BuildConfig  # noqa: E402
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmark.campaign import RunSettings, parse_sweep
-from benchmark.executors import LocalExecutor
-from benchmark.scenes import scene_tasks
+from benchmark.campaigns.campaign import RunSettings, parse_sweep
+from benchmark.campaigns.executors import LocalExecutor
+from benchmark.scenes.registry import scene_tasks
 from benchmark.store import open_store
 from benchmark.validity.command import policy_table, summary_table
 from benchmark.validity.study import BASELINES, Hooks, StudyConfig, run_study

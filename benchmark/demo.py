@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.recording import record
-from benchmark.scenes import load_scene, scene_tasks
+from benchmark.scenes.recording import record
+from benchmark.scenes.registry import load_scene, scene_tasks
 from twin.demonstration import read_demonstration
 
 
@@ -118,7 +118,7 @@ def run_demo(
 
 def _build_twins(out: Path, jobs, splat_steps: int, progress_factory) -> list[dict]:
     """A twin of every task's first demonstration, each scored and tried with the expert."""
-    from benchmark.twins import evaluate_twin
+    from benchmark.scenes.twins import evaluate_twin
     from twin.appearance import AppearanceConfig
     from twin.build import BuildConfig
 
@@ -141,8 +141,8 @@ def _build_twins(out: Path, jobs, splat_steps: int, progress_factory) -> list[di
 
 def _run_campaign(store, spec, name: str, label: str, progress_factory, bar, workers: int):
     """Run the campaign ``spec`` as ``name`` into ``store`` with a progress line ``label``."""
-    from benchmark.evaluate import run_campaign
-    from benchmark.executors import LocalExecutor
+    from benchmark.campaigns.evaluate import run_campaign
+    from benchmark.campaigns.executors import LocalExecutor
 
     handle = {}
 
@@ -170,8 +170,8 @@ def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict
     """A campaign of the built-in policies in ``twin``, stored in ``out/store``; its leaderboard."""
     from dataclasses import asdict
 
-    from benchmark.campaign import CampaignSpec, parse_sweep
-    from benchmark.standings import fit_and_store
+    from benchmark.campaigns.campaign import CampaignSpec, parse_sweep
+    from benchmark.judges.standings import fit_and_store
 
     spec = CampaignSpec(DEMO_POLICIES, (str(twin),), (parse_sweep(DEMO_SWEEP),), DEMO_SEEDS)
     bar = progress_factory() if progress_factory else nullcontext()
@@ -191,10 +191,10 @@ def _stress_reports(out: Path, twin: Path, progress_factory, workers: int = 2) -
     """A stress campaign of the same policies (``STRESS_SWEEPS`` and their composition; the cells
     the first campaign ran are reused, not run again), then a report on each policy where the
     dashboard looks for it (:func:`benchmark.report.paths.default_report_dir`)."""
-    from benchmark.campaign import CampaignSpec, parse_sweep
+    from benchmark.campaigns.campaign import CampaignSpec, parse_sweep
+    from benchmark.judges.standings import fit_and_store
     from benchmark.report.command import write_report
     from benchmark.report.paths import default_report_dir
-    from benchmark.standings import fit_and_store
 
     sweeps = tuple(parse_sweep(text) for text in STRESS_SWEEPS)
     spec = CampaignSpec(DEMO_POLICIES, (str(twin),), sweeps, DEMO_SEEDS, interactions=True)

@@ -55,7 +55,7 @@ def _signature(name: str, key: bytes) -> str:
 
 def issue_token(name: str, key: bytes | None = None) -> str:
     """The log-in token of annotator ``name``."""
-    from benchmark.preferences import normalise_name
+    from benchmark.judges.human import normalise_name
 
     name = normalise_name(name)
     encoded = base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")

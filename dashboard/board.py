@@ -1,7 +1,7 @@
 """The leaderboard's and the policy page's tables, from query records to rows: pure functions.
 
 Nothing here ranks or fits: ratings, ranks and rank intervals are the stored ones
-(:func:`benchmark.standings.fit_and_store`), success rates and VLM scores come from
+(:func:`benchmark.judges.standings.fit_and_store`), success rates and VLM scores come from
 :func:`benchmark.store.queries.leaderboard`, judge agreement from :func:`benchmark.ranking.agreement`.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from benchmark.campaign import UNPERTURBED, cell_label
+from benchmark.campaigns.campaign import UNPERTURBED, cell_label
 from benchmark.store.queries import JUDGES, LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
 
 

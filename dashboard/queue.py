@@ -1,7 +1,7 @@
 """Queueing an evaluation campaign from the dashboard.
 
 Queuing records the campaign, its scenarios and its jobs in the store through
-:func:`benchmark.evaluate.plan_campaign`, the planner of ``twinarena evaluate``; nothing runs in
+:func:`benchmark.campaigns.evaluate.plan_campaign`, the planner of ``twinarena evaluate``; nothing runs in
 the dashboard. The campaign is then "queued": listed by ``twinarena campaigns`` with 0 of its
 jobs done, and run by ``twinarena evaluate`` with the same policies, twins, sweeps and seeds
 (:func:`evaluate_command` writes that command): the campaign's key is the hash of that spec, so
@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from benchmark.campaign import DEFAULT_SEEDS, CampaignSpec, Sweep, parse_sweep
+from benchmark.campaigns.campaign import DEFAULT_SEEDS, CampaignSpec, Sweep, parse_sweep
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def queue_campaign(
     shown_db: str | None = None,
 ) -> Queued:
     """Record the campaign and its jobs; CampaignError/ScenarioError/StoreError name what is wrong."""
-    from benchmark.evaluate import plan_campaign
+    from benchmark.campaigns.evaluate import plan_campaign
 
     spec = CampaignSpec(tuple(policies), tuple(twin_folders), tuple(sweeps), seeds)
     plan = plan_campaign(store, spec, name or None)

@@ -1,5 +1,5 @@
 """Checkpoint uploads: what the Submit page accepts, and turning an upload into a path that
-:func:`benchmark.registry.submit` (the code path of ``twinarena submit``) validates in a worker.
+:func:`benchmark.policies.submissions.submit` (the code path of ``twinarena submit``) validates in a worker.
 
 Accepted: a TorchScript file (``.pt``, ``.ts``), a wheel with ``policy.json`` (``.whl``), or a
 policy folder packed as ``.zip``, ``.tar.gz`` or ``.tgz`` (weights: ``config.json`` +

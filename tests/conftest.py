@@ -8,8 +8,8 @@ import pytest
 
 
 def _record(tmp_path_factory, scene: str, scan_frames: int) -> Path:
-    from benchmark.recording import RecordConfig, record
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.recording import RecordConfig, record
+    from benchmark.scenes.registry import load_scene
 
     out = tmp_path_factory.mktemp(f"rec_{scene}_{scan_frames}") / "demo"
     record(load_scene(scene), out, episodes=1, seed=3, config=RecordConfig(scan_frames=scan_frames))
@@ -43,7 +43,7 @@ def cube_stack_scan(tmp_path_factory):
 def tray_pick_twin(tray_pick_demo, tmp_path_factory) -> dict:
     """The tray_pick demonstration built into a twin with splats (a quick build, with ground-truth
     scoring); ``["twin"]`` is its folder. Never modify it: copy it first."""
-    from benchmark.twins import build_and_evaluate
+    from benchmark.scenes.twins import build_and_evaluate
     from twin.appearance import AppearanceConfig
     from twin.build import BuildConfig
 

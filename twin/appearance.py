@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.sim.splat_edits import blend_colour, splat_colours
 from twin.splats.camera import Cameras, points_from_rgbd, voxel_downsample
+from twin.splats.edits import blend_colour, splat_colours
 from twin.splats.fit import FitConfig, fit_splats
 from twin.splats.gaussians import Splats
 from twin.splats.rigid import transform_splats

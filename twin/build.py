@@ -82,14 +82,14 @@ def scan_frames(demo: Demonstration, limit: int) -> np.ndarray:
 def _robot_view(demo: Demonstration):
     if demo.robot is None or demo.robot.base_pose is None:
         return None
-    from benchmark.sim.robot_view import RobotView
+    from twin.scene.robot_view import RobotView
 
     return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
 
 
 def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None) -> Scan:
     """Pick the scan frames and make sure each has a pose and metric depth; ``view`` (a
-    :class:`benchmark.sim.robot_view.RobotView`) masks the robot when the cameras are the
+    :class:`twin.scene.robot_view.RobotView`) masks the robot when the cameras are the
     demonstration's own."""
     cam = demo.primary
     frames = scan_frames(demo, config.max_scan_frames)
@@ -278,10 +278,10 @@ def _boxes(objects, kind: str = "solid") -> list[ObjectBox]:
 
 
 def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, objects) -> dict[str, Any]:
-    """Held-out frames against the twin drawn as :class:`benchmark.sim.twin_render.TwinRenderer`
+    """Held-out frames against the twin drawn as :class:`twin.scene.render.TwinRenderer`
     draws it: zones' marks laid on the background, solids merged with it by depth."""
-    from benchmark.sim.twin_render import composite, ground_layer, splat_layer
     from twin.fidelity import depth_error, masked_psnr, masked_ssim
+    from twin.scene.render import composite, ground_layer, splat_layer
     from twin.splats.camera import Cameras
 
     poses = {o.name: pose_matrix(quat_to_mat(o.quat), o.pos) for o in objects}

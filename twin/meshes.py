@@ -247,7 +247,9 @@ def convex_hull(vertices) -> tuple[np.ndarray, np.ndarray]:
 
 
 def convex_parts(
-    vertices, faces, config: ConvexConfig = ConvexConfig()  # noqa: B008
+    vertices,
+    faces,
+    config: ConvexConfig = ConvexConfig(),  # noqa: B008
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Convex pieces ``[(vertices, faces), ...]`` covering a closed mesh, for collision."""
     vertices, faces = np.asarray(vertices, float), np.asarray(faces, np.int64)

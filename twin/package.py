@@ -16,8 +16,8 @@
     preview.png        real frame | twin render | difference
     reference.png      that real frame
 
-Objects of authored scenes (:mod:`benchmark.authored`) also carry their exact shape: ``shape``
-(box, cylinder, sphere, prism or tray), ``size`` in :class:`benchmark.sim.scene_spec.ObjectSpec`'s
+Objects of authored scenes (:mod:`benchmark.scenes.authored`) also carry their exact shape: ``shape``
+(box, cylinder, sphere, prism or tray), ``size`` in :class:`twin.scene.spec.ObjectSpec`'s
 convention for that shape, and ``fixed`` (a solid welded to the table). Reconstructed twins leave
 them out.
 
@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.sim.scene_spec import SIZE_LENGTHS
 from twin.demonstration import load_json_object
+from twin.scene.spec import SIZE_LENGTHS
 
 FORMAT = "twinarena-twin/1"
 REQUIRED_FILES = ("scene", "calibration", "task", "fidelity")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.sim.gl import import_mujoco
-from benchmark.sim.scene_builder import OBJECT_GEOM_GROUP, add_lights, new_scene_spec
-from benchmark.sim.scene_spec import LightSpec, PhysicsSpec
 from twin.meshes import mesh_volume
+from twin.scene.builder import OBJECT_GEOM_GROUP, add_lights, new_scene_spec
+from twin.scene.gl import import_mujoco
+from twin.scene.spec import LightSpec, PhysicsSpec
 from twin.transforms import yaw_quat
 
 mujoco = import_mujoco()

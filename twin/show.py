@@ -12,9 +12,9 @@ from twin.fidelity import difference_image
 
 def render_reference_view(twin_dir: str | Path, joint_positions=None, joint_names=None) -> np.ndarray:
     """The twin's primary camera at its reference frame (robot posed as recorded, if given)."""
-    from benchmark.sim.twin_render import TwinRenderer, set_robot_joints
-    from benchmark.sim.twin_world import load_twin_world
     from twin.package import read_twin
+    from twin.scene.render import TwinRenderer, set_robot_joints
+    from twin.scene.twin_world import load_twin_world
 
     twin = read_twin(twin_dir)
     name, cam = next(iter(twin.calibration["cameras"].items()))

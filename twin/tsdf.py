@@ -257,7 +257,13 @@ def surface_points(volume: TSDFVolume, min_weight: float | None = None) -> tuple
 
 
 def depth_supported(
-    points, depths, K, poses, tolerance: float = 0.003, valid=None, min_views: int = 1  # noqa: N803
+    points,
+    depths,
+    K,
+    poses,
+    tolerance: float = 0.003,
+    valid=None,
+    min_views: int = 1,  # noqa: N803
 ) -> np.ndarray:
     """Which ``points [N,3]`` at least ``min_views`` frames measured: the point projects onto a
     valid pixel whose depth is within ``tolerance`` of the point's depth. Fused surfaces that no
@@ -285,7 +291,14 @@ def depth_supported(
 
 
 def fused_surface(
-    depths, rgbs, K, poses, lower, upper, valid=None, config: TSDFConfig = TSDFConfig()  # noqa: N803, B008
+    depths,
+    rgbs,
+    K,
+    poses,
+    lower,
+    upper,
+    valid=None,
+    config: TSDFConfig = TSDFConfig(),  # noqa: N803, B008
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`fuse`, :func:`surface_points`, then only the points some frame measured
     (:func:`depth_supported` within ``config.support_tolerance``): ``(xyz [N,3], rgb [N,3])``."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROBOT_CAMERA_PREFIX = "robot_"  # videos of robot-mounted cameras (benchmark.sim.scene_builder.ROBOT_PREFIX)
+ROBOT_CAMERA_PREFIX = "robot_"  # videos of robot-mounted cameras (twin.scene.builder.ROBOT_PREFIX)
 
 
 def sample_indices(n_frames: int, fps: float, per_second: float = 1.0, max_frames: int = 16) -> list[int]:

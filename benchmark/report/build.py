@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmark.campaign import UNPERTURBED, axis_parts
+from benchmark.campaigns.campaign import UNPERTURBED, axis_parts
 from benchmark.errors import StoreError
 from benchmark.report import stats
 from benchmark.store.queries import EPISODE_JUDGES, JUDGES
@@ -63,8 +63,8 @@ class Standings:
 
     def fitted_ratings(self):
         """The state judge's ratings fitted for this report (not stored); None without comparisons."""
+        from benchmark.judges.standings import table_from_counts
         from benchmark.ranking import rank
-        from benchmark.standings import table_from_counts
 
         if self._fit is None:
             try:
@@ -76,7 +76,7 @@ class Standings:
 
 def read_standings(store, campaign: str | None) -> Standings:
     """The judges' leaderboards and comparisons in the store (or one campaign)."""
-    from benchmark.standings import episode_judge_counts, pairwise_judge_counts
+    from benchmark.judges.standings import episode_judge_counts, pairwise_judge_counts
 
     counts = {}
     with store.session() as session:
@@ -382,7 +382,7 @@ def _by_model(rows) -> dict[str, list]:
 def _human_counts(store) -> list[tuple[str, str, str, int]]:
     from collections import Counter
 
-    from benchmark.preferences import human_comparisons
+    from benchmark.judges.human import human_comparisons
 
     return [(*key, n) for key, n in Counter(tuple(r)[:3] for r in human_comparisons(store)).items()]
 

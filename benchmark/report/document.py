@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchmark.campaign import UNPERTURBED
+from benchmark.campaigns.campaign import UNPERTURBED
 from benchmark.report.build import SECTION_TITLES, SECTIONS
 
 

@@ -10,7 +10,7 @@ import numpy as np
 EPISODES_PER_REASON = 3  # failed episodes shown per termination reason
 KEYFRAMES = 3  # first, middle and last frame of each
 THUMB_HEIGHT = 150  # pixels of each keyframe strip
-SUCCESS = "success"  # the termination reason of a successful episode (benchmark.env.TERMINATIONS)
+SUCCESS = "success"  # the termination reason of a successful episode (benchmark.episodes.env.TERMINATIONS)
 
 
 def keyframe_indices(count: int, picks: int = KEYFRAMES) -> list[int]:

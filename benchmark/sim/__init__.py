@@ -1,1 +1,3 @@
-"""MuJoCo worlds: headless rendering, the Panda arm, scene specs and their composition."""
+"""Simulation on top of :mod:`twin.scene`: action spaces (``actions``), controllers and IK
+(``control``), task predicates (``tasks``), the privileged scripted expert (``expert``), the
+camera sensor model (``sensor``) and the PyBullet backend (``bullet_world``)."""

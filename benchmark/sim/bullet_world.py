@@ -41,11 +41,11 @@ from pathlib import Path
 import numpy as np
 import pybullet as p
 
-from benchmark.sim.gl import import_mujoco
-from benchmark.sim.robot import ARM_JOINTS, FINGER_JOINTS, PandaConfig, panda_urdf_path
-from benchmark.sim.scene_builder import ROBOT_PREFIX
-from benchmark.sim.scene_spec import SceneSpec
-from benchmark.sim.world import World
+from twin.scene.builder import ROBOT_PREFIX
+from twin.scene.gl import import_mujoco
+from twin.scene.robot import ARM_JOINTS, FINGER_JOINTS, PandaConfig, panda_urdf_path
+from twin.scene.spec import SceneSpec
+from twin.scene.world import World
 
 mujoco = import_mujoco()
 

@@ -1,6 +1,6 @@
 """Controllers for the two action spaces, and damped least-squares inverse kinematics.
 
-The action spaces themselves (names, sizes, bounds) are defined in :mod:`benchmark.protocol`.
+The action spaces themselves (names, sizes, bounds) are defined in :mod:`benchmark.policies.protocol`.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.protocol import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
-from benchmark.sim.gl import import_mujoco
-from benchmark.sim.robot import FINGER_OPEN, HOME_QPOS
+from benchmark.policies.protocol import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
+from twin.scene.gl import import_mujoco
+from twin.scene.robot import FINGER_OPEN, HOME_QPOS
 from twin.transforms import axis_angle_to_mat, rotation_error
 
 mujoco = import_mujoco()

@@ -4,7 +4,7 @@ A reference world used as "proxy-real" (:mod:`benchmark.validity.reference`) fil
 fixed :class:`SensorModel`, in its recordings and in every episode run in it, so a twin built from
 those recordings sees the camera's look only as a real twin would: baked into its pixels, never as
 a parameter it can read. A twin package names its sensor in ``twin.json`` (``"sensor"``), and
-:class:`benchmark.env.TwinEnv` applies it to every rendered image before any perturbation's own
+:class:`benchmark.episodes.env.TwinEnv` applies it to every rendered image before any perturbation's own
 sensing corruption.
 """
 

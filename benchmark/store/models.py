@@ -72,7 +72,7 @@ class Base(DeclarativeBase):
 
 
 class Policy(Base):
-    """A policy submission: :class:`benchmark.protocol.PolicyInfo` plus its artefact and status.
+    """A policy submission: :class:`benchmark.policies.protocol.PolicyInfo` plus its artefact and status.
 
     ``sha256`` and ``artefact`` (a path relative to the artefact folder) are empty for submissions
     without files (built-in and remote policies); ``reason`` says why a ``failed`` policy failed.
@@ -270,7 +270,7 @@ ANSWERS = (*SIDES, "tie")
 
 
 class Annotator(Base):
-    """A person comparing pairs in the blind preference service (:mod:`benchmark.preferences`):
+    """A person comparing pairs in the blind preference service (:mod:`benchmark.judges.human`):
     ``qualifying`` until the known-answer pairs are done, then ``qualified`` or ``failed``;
     ``disqualified`` by failed hidden sanity pairs. The counters count answered pairs by kind
     (``votes``: regular ones); ``seen_at`` is touched first in every call, which serialises one

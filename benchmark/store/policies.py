@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benchmark.errors import StoreError
-from benchmark.protocol import PolicyInfo
+from benchmark.policies.protocol import PolicyInfo
 from benchmark.store.models import FAILED, POLICY_STATUSES, Policy
 
 SHA256 = re.compile(r"[0-9a-f]{64}")

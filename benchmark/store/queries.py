@@ -473,7 +473,7 @@ def in_cells(
 
 
 def ratings(session: Session, judge: str, scope: str = "") -> list[RatingRow]:
-    """The ratings stored for ``judge`` in ``scope`` (:func:`benchmark.standings.fit_and_store`),
+    """The ratings stored for ``judge`` in ``scope`` (:func:`benchmark.judges.standings.fit_and_store`),
     best first."""
     query = (
         select(

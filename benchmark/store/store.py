@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmark.errors import StoreError
-from benchmark.protocol import PolicyInfo
+from benchmark.policies.protocol import PolicyInfo
 from benchmark.store import campaigns, policies, queries
 from benchmark.store.artefacts import ArtefactFolder
 from benchmark.store.campaigns import CampaignRecord, TwinRecord

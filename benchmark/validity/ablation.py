@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.sim.gl import import_mujoco
 from benchmark.store.models import BLAMES as STAGES  # the stages a study may blame
 from benchmark.validity.reference import ValidityError, matched_objects
+from twin.scene.gl import import_mujoco
 
 mujoco = import_mujoco()
 
@@ -60,9 +60,9 @@ def _physics(spec, manifest: dict, pairs, ref_spec) -> None:
 
 
 def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
-    from benchmark.authored import object_entry
-    from benchmark.sim.scene_builder import add_object
-    from benchmark.sim.twin_world import twin_scene
+    from benchmark.scenes.authored import object_entry
+    from twin.scene.builder import add_object
+    from twin.scene.twin_world import twin_scene
     from twin.splats.ply import read_ply, write_ply
     from twin.splats.rigid import transform_splats
 
@@ -88,8 +88,8 @@ def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
 
 
 def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
-    from benchmark.scenes import load_scene
-    from benchmark.sim.scene_builder import add_object, build_scene_spec, new_scene_spec, object_half_height
+    from benchmark.scenes.registry import load_scene
+    from twin.scene.builder import add_object, build_scene_spec, new_scene_spec, object_half_height
     from twin.transforms import mat_to_quat
 
     scene = load_scene(reference.manifest["source"]["authored"])  # its textures, lights and colours
@@ -127,7 +127,7 @@ def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
 
 def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str | Path) -> Path:
     """Write the twin at ``twin`` with the reference's ``stage`` part swapped in, as a package at ``out``."""
-    from benchmark.authored import write_textures
+    from benchmark.scenes.authored import write_textures
     from twin.package import PROVENANCE, finish_manifest, read_twin, staging_folder
 
     if stage not in STAGES:

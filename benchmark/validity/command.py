@@ -46,9 +46,9 @@ def validate_command(
     intervals, blames a twin stage by ablation when it falls short, and stores the result."""
     from rich.console import Console
 
-    from benchmark.campaign import RunSettings, parse_sweep
+    from benchmark.campaigns.campaign import RunSettings, parse_sweep
+    from benchmark.campaigns.executors import LocalExecutor
     from benchmark.cli import _emit_json, _progress, _size, console
-    from benchmark.executors import LocalExecutor
     from benchmark.store import open_store
     from benchmark.validity.study import DEFAULT_SWEEPS, Hooks, StudyConfig, run_study
 

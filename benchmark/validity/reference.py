@@ -1,12 +1,12 @@
 """The reference world of a validity study: a stand-in for reality that the twin cannot copy.
 
-The reference world is an authored scene (:mod:`benchmark.authored`) standing exactly as the
+The reference world is an authored scene (:mod:`benchmark.scenes.authored`) standing exactly as the
 demonstration found it (objects at their first recorded poses), packaged so it runs through the
 same harness as the twin. What keeps it honest as "proxy-real":
 
 - **Camera.** It films through :data:`REFERENCE_SENSOR` (exposure, white balance, read noise,
   depth noise), in the demonstration and in every episode run in it (``twin.json``'s
-  ``"sensor"``, applied by :class:`benchmark.env.TwinEnv`). The twin gets only the noisy pixels.
+  ``"sensor"``, applied by :class:`benchmark.episodes.env.TwinEnv`). The twin gets only the noisy pixels.
 - **Appearance.** Its procedural textures and its own lights; a built twin draws with splats fitted
   to the recording and carries :data:`twin.physics.DEFAULT_LIGHTS`, never the scene's.
 - **Physics.** Its masses and frictions come from the scene spec; a built twin estimates mass from
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import CampaignError
-from benchmark.sim.scene_spec import SceneSpec, TaskSpec
 from benchmark.sim.sensor import SensorModel
+from twin.scene.spec import SceneSpec, TaskSpec
 
 # a slightly over-exposed, warm camera with visible read noise and 0.2 % depth noise
 REFERENCE_SENSOR = SensorModel(
@@ -92,7 +92,7 @@ def package_reference(
 ) -> Path:
     """Write the reference world (``scene`` with ``task``, filmed through ``sensor``) as a twin
     package at ``out``; an existing sound package at ``out`` with the same content is kept."""
-    from benchmark import authored
+    from benchmark.scenes import authored
     from twin.package import check_twin, finish_manifest, staging_folder, write_json
 
     out = Path(out)
@@ -127,7 +127,7 @@ def record_reference(
 ) -> Path:
     """Record one expert demonstration of the reference world at ``out`` (``out/episode_000000``),
     filmed through ``sensor``; return the episode folder."""
-    from benchmark.recording import RecordConfig, record
+    from benchmark.scenes.recording import RecordConfig, record
 
     summaries = record(scene, out, 1, seed, task.name, RecordConfig(scan_frames=scan_frames, sensor=sensor))
     return Path(summaries[0].path)
@@ -217,7 +217,7 @@ def honesty_checks(reference: str | Path, twin: str | Path, demo: str | Path) ->
 
 def scene_lights(scene_xml: Path) -> list[dict[str, list[float]]]:
     """The lights of a ``scene.xml``: direction and diffuse colour."""
-    from benchmark.sim.gl import import_mujoco
+    from twin.scene.gl import import_mujoco
 
     mujoco = import_mujoco()
     spec = mujoco.MjSpec.from_file(str(scene_xml))

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.campaign import CampaignSpec, RunSettings, Sweep, cells, digest
+from benchmark.campaigns.campaign import CampaignSpec, RunSettings, Sweep, cells, digest
 from benchmark.validity import metrics
 from benchmark.validity.reference import (
     REFERENCE_SENSOR,
@@ -82,7 +82,7 @@ def resolve_demo(
 ) -> tuple[Path, str, str]:
     """The demonstration episode folder, its scene and task; recorded from the reference world
     (through :data:`REFERENCE_SENSOR`) when ``demo`` does not exist yet."""
-    from benchmark.scenes import load_scene, scene_names
+    from benchmark.scenes.registry import load_scene, scene_names
 
     scene_name, _, task_name = reference.partition("/")
     if scene_name not in scene_names():
@@ -113,7 +113,7 @@ def resolve_demo(
 
 def reference_world(demo: Path, scene_name: str, task_name: str, out: Path) -> Path:
     """The reference world's package: the scene as the demonstration found it, with its sensor."""
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.registry import load_scene
 
     scene = load_scene(scene_name)
     return package_reference(reference_scene(scene, first_poses(demo)), scene.task(task_name), out)
@@ -132,7 +132,7 @@ def twin_of(demo: Path, twin: Path, splat_steps: int, hooks: Hooks) -> tuple[Pat
         if source is None or Path(source).resolve() != demo.resolve():
             raise ValidityError(f"twin {twin} was built from {source}, not {demo}; pass another --twin")
         return twin, None
-    from benchmark.twins import build_and_evaluate
+    from benchmark.scenes.twins import build_and_evaluate
     from twin.appearance import AppearanceConfig
     from twin.build import BuildConfig
 
@@ -153,7 +153,7 @@ def population(store, config: StudyConfig) -> tuple[str, ...]:
 def run_world(store, world: Path, label: str, policies, config: StudyConfig, executor, hooks: Hooks):
     """One campaign of ``policies`` in ``world``; return its name, its report and the outcomes
     ``{(policy, axis, level, seed): success}``."""
-    from benchmark.evaluate import run_campaign
+    from benchmark.campaigns.evaluate import run_campaign
     from twin.package import read_twin
 
     twin_hash = read_twin(world).content_hash
@@ -229,7 +229,7 @@ def run_study(
     hooks: Hooks | None = None,
 ) -> dict[str, Any]:
     """The whole study (see the module docstring); returns what it stored, as JSON-able data."""
-    from benchmark.executors import LocalExecutor
+    from benchmark.campaigns.executors import LocalExecutor
 
     config = config or StudyConfig()
     hooks = hooks or Hooks()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from benchmark.campaign import UNPERTURBED
+from benchmark.campaigns.campaign import UNPERTURBED
 from benchmark.store.queries import EPISODE_JUDGES, JUDGES
 from dashboard import board, data
 from dashboard.widgets import ALL, empty_store, optional

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from benchmark.campaign import cell_label
+from benchmark.campaigns.campaign import cell_label
 from benchmark.errors import StoreError
 from benchmark.report.gallery import episode_videos
 from dashboard import board, data

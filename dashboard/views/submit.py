@@ -73,7 +73,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _register(name: str, upload, overrides: dict, limit: int) -> None:
-    from benchmark.registry import submit
+    from benchmark.policies.submissions import submit
 
     with tempfile.TemporaryDirectory(prefix="twinarena-upload-") as tmp:
         try:
@@ -97,7 +97,7 @@ def _register(name: str, upload, overrides: dict, limit: int) -> None:
 
 
 def _queue_form() -> None:
-    from benchmark.perturbations import AXES
+    from benchmark.perturbations.axes import AXES
 
     st.subheader("Queue an evaluation campaign")
     db = data.url()

@@ -1,13 +1,13 @@
 """Blind A/B voting: two rollouts of one scenario side by side, no policy names; A, tie or B and
 a reason. Pairs, tokens, qualification and sanity checks are
-:class:`benchmark.preferences.PreferenceService`'s; the next regular pair comes from active
-selection (:func:`benchmark.preferences.active_scorer`)."""
+:class:`benchmark.judges.human.PreferenceService`'s; the next regular pair comes from active
+selection (:func:`benchmark.judges.human.active_scorer`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from benchmark.preferences import NoPairError, PreferenceService, VoteRejected, active_scorer
+from benchmark.judges.human import NoPairError, PreferenceService, VoteRejected, active_scorer
 from dashboard import auth, data
 
 SIDES = {"A": "left", "tie": "tie", "B": "right"}

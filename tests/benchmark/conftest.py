@@ -132,7 +132,7 @@ def outcomes() -> dict:
 def filled(store):
     """Three policies × two cells × four seeds in one twin, with known outcomes; campaign ``main``
     holds alpha and beta's unperturbed jobs only. Progress is 1 on success, else 0.1·seed."""
-    from benchmark.protocol import PolicyInfo
+    from benchmark.policies.protocol import PolicyInfo
     from benchmark.store import campaigns as rows
     from benchmark.store.policies import add_policy
 

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmark import authored
-from benchmark.authored import nominal_scene, package_scene, reference_twin
-from benchmark.rollout import run_expert_episode
-from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.scene_spec import SHAPES, SIZE_LENGTHS
-from benchmark.sim.twin_world import load_twin_world, twin_scene
-from benchmark.sim.world import World
-from benchmark.twins import check_package
+from benchmark.scenes import authored
+from benchmark.scenes.authored import nominal_scene, package_scene, reference_twin
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.rollout import run_expert_episode
+from benchmark.scenes.twins import check_package
 from twin.package import EXACT_SHAPES, TwinPackageError, check_twin, read_twin
+from twin.scene.spec import SHAPES, SIZE_LENGTHS
+from twin.scene.twin_world import load_twin_world, twin_scene
+from twin.scene.world import World
 
 TASKS = [(scene, task.name) for scene in scene_names() for task in load_scene(scene).tasks]
 FIELDS = ("shape", "size", "xy", "mass", "friction", "fixed", "visual_only", "rgba")

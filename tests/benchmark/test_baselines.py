@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import architectures as arch
-from benchmark.architectures import (
+from benchmark.errors import PolicyError, SubmissionError
+from benchmark.policies import architectures as arch
+from benchmark.policies.architectures import (
     ArchitectureConfig,
     WeightsPolicy,
     bounded_action,
@@ -19,9 +20,7 @@ from benchmark.architectures import (
     save_weights,
     spatial_soft_argmax,
 )
-from benchmark.errors import PolicyError, SubmissionError
-from benchmark.sim.control import ACTION_SPACES
-from benchmark.training import (
+from benchmark.policies.training import (
     TrainingDataError,
     collect_demonstrations,
     episode_folders,
@@ -29,6 +28,7 @@ from benchmark.training import (
     load_demonstrations,
     train_baseline,
 )
+from benchmark.sim.control import ACTION_SPACES
 from twin.video import write_mp4
 
 CNN = ArchitectureConfig("image_cnn", camera="front", image_size=(32, 24), hidden=(32,), channels=(8, 8))
@@ -62,7 +62,7 @@ def saved(tmp_path) -> Path:
 
 # -- the architectures -----------------------------------------------------------------------------
 def test_state_dim_is_the_environments():
-    from benchmark.env import STATE_DIM
+    from benchmark.episodes.env import STATE_DIM
 
     assert arch.STATE_DIM == STATE_DIM
 
@@ -276,9 +276,9 @@ def test_training_reduces_the_loss_and_is_deterministic(episodes, tmp_path):
 
 
 def test_trained_cnn_runs_an_episode(episodes, tmp_path):
-    from benchmark.authored import reference_twin
-    from benchmark.env import EnvConfig, TwinEnv
-    from benchmark.episode import run_episode
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+    from benchmark.episodes.episode import run_episode
+    from benchmark.scenes.authored import reference_twin
 
     calls = []
     summary = train_baseline(
@@ -301,7 +301,7 @@ def test_trained_cnn_runs_an_episode(episodes, tmp_path):
 
 
 def test_collected_expert_episodes_are_demonstrations(tmp_path):
-    from benchmark.authored import reference_twin
+    from benchmark.scenes.authored import reference_twin
 
     seen = []
     twin = reference_twin("tray_pick", "cube_in_tray")

@@ -4,8 +4,8 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from benchmark.rollout import run_expert_episode
-from benchmark.scenes import load_scene, scene_names
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.rollout import run_expert_episode
 from benchmark.sim.bullet_world import (
     BACKENDS,
     BulletWorld,
@@ -19,9 +19,9 @@ from benchmark.sim.bullet_world import (
     wxyz_from_xyzw,
     xyzw_from_wxyz,
 )
-from benchmark.sim.gl import import_mujoco
-from benchmark.sim.scene_builder import build_scene_spec, prism_vertices
-from benchmark.sim.world import World
+from twin.scene.builder import build_scene_spec, prism_vertices
+from twin.scene.gl import import_mujoco
+from twin.scene.world import World
 from twin.transforms import yaw_quat
 
 mujoco = import_mujoco()

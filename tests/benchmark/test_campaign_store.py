@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from benchmark.campaign import CampaignSpec, RunSettings, parse_sweep
+from benchmark.campaigns.campaign import CampaignSpec, RunSettings, parse_sweep
 from benchmark.errors import StoreError
 from benchmark.store import content_sha256, open_store
 from benchmark.store.models import CampaignJob, Episode, Judgment, Policy, Rating, Scenario, Twin
@@ -18,7 +18,7 @@ from benchmark.store.queries import mean_interval, wilson_interval
 
 @pytest.fixture(scope="module")
 def tray_pick():
-    from benchmark.authored import reference_twin
+    from benchmark.scenes.authored import reference_twin
 
     return reference_twin("tray_pick")
 
@@ -53,7 +53,7 @@ def test_a_twin_is_stored_once_by_content_hash(store, tray_pick, tmp_path):
 
 
 def test_planning_a_campaign_twice_creates_nothing_twice(store, tray_pick):
-    from benchmark.evaluate import plan_campaign
+    from benchmark.campaigns.evaluate import plan_campaign
 
     spec = CampaignSpec(
         ("random", "vision-expert"),
@@ -79,7 +79,7 @@ def test_planning_a_campaign_twice_creates_nothing_twice(store, tray_pick):
 
 
 def test_a_job_is_stored_once_with_its_state_judgment(store, tray_pick, tmp_path):
-    from benchmark.evaluate import plan_campaign
+    from benchmark.campaigns.evaluate import plan_campaign
 
     plan = plan_campaign(store, CampaignSpec(("random",), (str(tray_pick),), seeds=1))
     [(policy_id, scenario_id)] = plan.ids.values()
@@ -100,7 +100,7 @@ def test_a_job_is_stored_once_with_its_state_judgment(store, tray_pick, tmp_path
 
 
 def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
-    from benchmark.evaluate import plan_campaign
+    from benchmark.campaigns.evaluate import plan_campaign
 
     with open_store(db_url, tmp_path / "artefacts") as store:
         plan = plan_campaign(store, CampaignSpec(("random",), (str(tray_pick),), seeds=1))

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from benchmark.campaign import CampaignSpec, RunSettings, Sweep, cells, parse_sweep
+from benchmark.campaigns.campaign import CampaignSpec, RunSettings, Sweep, cells, parse_sweep
 from benchmark.errors import CampaignError, PerturbationError, ScenarioError
 
 CAMPAIGN = [
@@ -144,8 +144,8 @@ def test_unknown_policy_or_twin_is_a_one_line_error_before_anything_runs(tmp_pat
 
 
 def test_a_failed_submission_cannot_join_a_campaign(tmp_path):
-    from benchmark.evaluate import resolve_policies
-    from benchmark.protocol import PolicyInfo
+    from benchmark.campaigns.evaluate import resolve_policies
+    from benchmark.policies.protocol import PolicyInfo
     from benchmark.store import open_store
 
     with open_store(f"sqlite:///{tmp_path / 'db'}", tmp_path / "artefacts") as store:
@@ -176,7 +176,7 @@ def test_sweeps_parse_and_expand_one_axis_at_a_time():
 
 
 def test_scenario_keys_name_the_world_not_the_policy():
-    from benchmark.campaign import scenario_identity, scenario_key
+    from benchmark.campaigns.campaign import scenario_identity, scenario_key
 
     base = scenario_identity("h" * 64, "pick", "none", 0.0, 3, RunSettings())
     assert scenario_key(base) == scenario_key(

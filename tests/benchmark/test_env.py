@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.authored import reference_twin
-from benchmark.env import EnvConfig, ScenarioError, TwinEnv, cover_intrinsics
-from benchmark.episode import run_episode
-from benchmark.perception import VisionExpert
-from benchmark.perturbations import PerturbationError
+from benchmark.episodes.env import EnvConfig, ScenarioError, TwinEnv, cover_intrinsics
+from benchmark.episodes.episode import run_episode
+from benchmark.perturbations.axes import PerturbationError
+from benchmark.policies.perception import VisionExpert
+from benchmark.scenes.authored import reference_twin
 from benchmark.sim.control import EE_DELTA, JOINT_POSITION
 from twin.package import TwinPackageError
 
@@ -145,9 +145,9 @@ def test_render_splat_without_splats_is_refused(tray):
 # -- determinism across processes -----------------------------------------------------------------
 _PROBE = """
 import hashlib, json, sys
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.episode import run_episode
-from benchmark.perception import VisionExpert
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.episodes.episode import run_episode
+from benchmark.policies.perception import VisionExpert
 twin, perturb = sys.argv[1], tuple(p for p in sys.argv[2].split(',') if p)
 env = TwinEnv(twin, EnvConfig(image_size=(112, 112), perturbations=perturb))
 obs, _ = env.reset(seed=7)

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.campaign import CampaignSpec, RunSettings, Sweep
+from benchmark.campaigns.campaign import CampaignSpec, RunSettings, Sweep
+from benchmark.campaigns.evaluate import run_campaign
+from benchmark.campaigns.executors import LocalExecutor, RayExecutor, make_executor
 from benchmark.errors import CampaignError
-from benchmark.evaluate import run_campaign
-from benchmark.executors import LocalExecutor, RayExecutor, make_executor
 from benchmark.store import open_store
 
 # 2 policies × (unperturbed + object_placement=0.5) × 2 seeds = 8 jobs. 160 px is the vision

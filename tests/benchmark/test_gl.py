@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmark.sim import gl
+from twin.scene import gl
 
 
 def test_explicit_backend_wins(monkeypatch):

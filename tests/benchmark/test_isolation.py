@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.authored import reference_twin
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.episode import run_episode
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.episodes.episode import run_episode
 from benchmark.errors import InvalidAnswer, PolicyError, PolicyTimeout, SubmissionError
-from benchmark.loaders import check_checkpoint, load_policy, resolve
-from benchmark.worker import WorkerLimits, WorkerPolicy, brief
+from benchmark.policies.loaders import check_checkpoint, load_policy, resolve
+from benchmark.policies.worker import WorkerLimits, WorkerPolicy, brief
+from benchmark.scenes.authored import reference_twin
 
 LIMITS = WorkerLimits(memory_bytes=2 << 30, step_timeout=3.0, load_timeout=60.0, max_restarts=1)
 OBSERVATION = {
@@ -90,7 +90,7 @@ def test_a_pickle_that_runs_code_is_never_opened(tmp_path):
 def test_a_torch_save_pickle_is_refused_by_weights_only(env, tmp_path):
     import torch
 
-    from benchmark.architectures import ArchitectureConfig, build_model, load_weights_policy
+    from benchmark.policies.architectures import ArchitectureConfig, build_model, load_weights_policy
 
     marker = tmp_path / "pwned"
 

@@ -7,14 +7,14 @@ import re
 import numpy as np
 import pytest
 
-from benchmark.language import (
+from benchmark.perturbations.language import (
     ParsedInstruction,
     instruction_distance,
     paraphrase,
     parse_instruction,
     tier_of,
 )
-from benchmark.scenes import load_scene
+from benchmark.scenes.registry import load_scene
 from twin.roles import COLOUR_WORDS, family_from_instruction
 
 SCENES = ("tray_pick", "cube_stack", "block_push", "kitchen_clutter")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as Polygon
 
-from benchmark.authored import reference_twin
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.perception import (
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.policies.perception import (
     View,
     VisionExpert,
     backproject_to_plane,
@@ -18,8 +17,9 @@ from benchmark.perception import (
     project,
     seen_region,
 )
-from benchmark.sim.scene_builder import object_half_height
-from benchmark.sim.scene_spec import ObjectSpec
+from benchmark.scenes.authored import reference_twin
+from twin.scene.builder import object_half_height
+from twin.scene.spec import ObjectSpec
 from twin.tabletop import inside_hull
 from twin.transforms import intrinsics_from_fovy, look_at_rotation, pose_matrix
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from benchmark.authored import reference_twin
-from benchmark.env import EnvConfig, TwinEnv
-from benchmark.perturbations import AXES, Perturbation, axis_table, sample_edits
+from benchmark.episodes.env import EnvConfig, TwinEnv
+from benchmark.perturbations.axes import AXES, Perturbation, axis_table, sample_edits
+from benchmark.scenes.authored import reference_twin
 
 SIZE = (96, 96)
 
@@ -179,8 +179,8 @@ def test_initial_joints_move_the_start(tray, unperturbed):
 
 def test_levels_grade_the_same_draw():
     """Raising the level moves the same seed further along the same direction."""
-    from benchmark.sim.twin_world import twin_scene
     from twin.package import read_twin
+    from twin.scene.twin_world import twin_scene
 
     scene = twin_scene(read_twin(reference_twin("tray_pick")))
     half = sample_edits([Perturbation("camera_fov", 0.5)], 3, scene).focal_scale
@@ -193,8 +193,8 @@ def test_levels_grade_the_same_draw():
 
 
 def test_axes_compose_independently():
-    from benchmark.sim.twin_world import twin_scene
     from twin.package import read_twin
+    from twin.scene.twin_world import twin_scene
 
     scene = twin_scene(read_twin(reference_twin("tray_pick")))
     alone = sample_edits([Perturbation("object_placement", 0.7)], 9, scene)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from benchmark.preferences import (
+from benchmark.judges.human import (
     NoPairError,
     PreferenceConfig,
     PreferenceError,
@@ -31,7 +31,7 @@ from benchmark.preferences import (
     token_problem,
     wants_sanity,
 )
-from benchmark.protocol import PolicyInfo
+from benchmark.policies.protocol import PolicyInfo
 from benchmark.store import campaigns as rows
 from benchmark.store import open_store
 from benchmark.store.models import Annotator, Comparison, Episode, PairToken
@@ -529,7 +529,7 @@ def test_choices_sides_and_token_checks():
 def test_the_active_scorer_asks_for_the_pair_that_shrinks_the_widest_interval(store, tmp_path):
     from itertools import combinations
 
-    from benchmark.preferences import active_scorer
+    from benchmark.judges.human import active_scorer
 
     fill(store, tmp_path)
     # qualified votes among north, south and east only: west's interval stays the widest

@@ -5,8 +5,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from benchmark.recording import RecordConfig, record, scan_camera_poses
-from benchmark.scenes import load_scene
+from benchmark.scenes.recording import RecordConfig, record, scan_camera_poses
+from benchmark.scenes.registry import load_scene
 from twin.demonstration import read_demonstration, read_ground_truth
 
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from benchmark.errors import SubmissionError
-from benchmark.loaders import resolve
-from benchmark.policies import RandomPolicy
-from benchmark.protocol import PolicyInfo
-from benchmark.registry import check_probe_answer, probe_observation, submit
-from benchmark.remote import running_server
+from benchmark.policies.builtin import RandomPolicy
+from benchmark.policies.loaders import resolve
+from benchmark.policies.protocol import PolicyInfo
+from benchmark.policies.remote import running_server
+from benchmark.policies.submissions import check_probe_answer, probe_observation, submit
+from benchmark.policies.worker import WorkerLimits
 from benchmark.store import content_sha256, open_store
-from benchmark.worker import WorkerLimits
 
 LIMITS = WorkerLimits(memory_bytes=2 << 30, step_timeout=3.0, load_timeout=60.0)
 

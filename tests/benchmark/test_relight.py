@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.sim.relight import RATIO_RANGE, normals_from_depth, relight
+from twin.scene.relight import RATIO_RANGE, normals_from_depth, relight
 from twin.splats.camera import intrinsics
 
 W, H = 64, 48

@@ -22,9 +22,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from benchmark import wire
 from benchmark.errors import InvalidAnswer, PolicyError, PolicyTimeout
-from benchmark.remote import (
+from benchmark.policies import wire
+from benchmark.policies.remote import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
     RemotePolicy,
@@ -83,7 +83,7 @@ class ArithmeticPolicy:
 
 
 def random_policy():
-    from benchmark.policies import RandomPolicy
+    from benchmark.policies.builtin import RandomPolicy
 
     return RandomPolicy("ee_delta", seed=RANDOM_SEED)
 
@@ -400,9 +400,9 @@ def test_real_openpi_client_gets_the_policys_actions(openpi_python):
 
 
 def test_remote_policy_drives_an_episode(tmp_path):
-    from benchmark.authored import reference_twin
-    from benchmark.env import EnvConfig, TwinEnv
-    from benchmark.episode import run_episode
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+    from benchmark.episodes.episode import run_episode
+    from benchmark.scenes.authored import reference_twin
 
     env = TwinEnv(reference_twin("tray_pick"), EnvConfig(render="mesh", image_size=(64, 64), max_seconds=2))
     with server_process("test_remote:random_policy") as port, RemotePolicy(("127.0.0.1", port)) as remote:

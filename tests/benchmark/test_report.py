@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from benchmark.protocol import PolicyInfo
+from benchmark.policies.protocol import PolicyInfo
 from benchmark.report.build import SECTIONS, ReportError, build_report
 from benchmark.report.command import write_report
 from benchmark.report.document import fmt, lookup
@@ -148,7 +148,7 @@ def test_numbers_equal_the_store_queries_and_the_known_outcomes(report_store):
 
 
 def test_rating_is_read_from_the_store_when_stored(report_store):
-    from benchmark.standings import fit_and_store
+    from benchmark.judges.standings import fit_and_store
 
     fitted = build_report(report_store, "alpha").data["main"]["summary"]["rating"]
     assert (

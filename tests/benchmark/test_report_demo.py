@@ -14,7 +14,7 @@ from benchmark.report.paths import report_slug
 
 @pytest.mark.slow
 def test_the_demo_writes_a_report_for_each_baseline(tmp_path, monkeypatch):
-    from benchmark.authored import reference_twin
+    from benchmark.scenes.authored import reference_twin
 
     monkeypatch.setattr(demo, "STRESS_SWEEPS", ("object_placement=1", "camera_pose=1"))
     monkeypatch.setattr(demo, "DEMO_SEEDS", 1)

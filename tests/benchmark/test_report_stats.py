@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.campaign import (
+from benchmark.campaigns.campaign import (
     CampaignSpec,
     Sweep,
     axis_parts,

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from benchmark.scenes import load_scene
+from benchmark.scenes.registry import load_scene
 from benchmark.sim.control import (
     EEDeltaController,
     JointPositionController,
     dls_step,
     make_controller,
 )
-from benchmark.sim.robot import HOME_QPOS
-from benchmark.sim.world import World
+from twin.scene.robot import HOME_QPOS
+from twin.scene.world import World
 from twin.transforms import rotation_error
 
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.scene_spec import SceneSpecError, load_scene_spec, scene_from_dict
+from benchmark.scenes.registry import load_scene, scene_names
+from twin.scene.spec import SceneSpecError, load_scene_spec, scene_from_dict
 
 TASK_FAMILIES_REQUIRED = {"pick_place", "push", "stack"}
 
@@ -19,7 +19,7 @@ def test_at_least_four_scenes_cover_three_task_families():
 
 @pytest.mark.parametrize("name", scene_names())
 def test_reference_scene_compiles_with_robot_cameras_and_textures(name):
-    from benchmark.sim.world import World
+    from twin.scene.world import World
 
     scene = load_scene(name)
     with World(scene) as world:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.sensing import add_noise, gaussian_blur, jpeg_roundtrip
-from benchmark.sim.textures import TextureSpec, render_texture
+from benchmark.perturbations.sensing import add_noise, gaussian_blur, jpeg_roundtrip
+from twin.scene.textures import TextureSpec, render_texture
 
 
 def _image() -> np.ndarray:

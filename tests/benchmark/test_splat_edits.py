@@ -9,7 +9,9 @@ import pytest
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
-from benchmark.sim.splat_edits import (
+from twin.scene.textures import TextureSpec, render_texture
+from twin.splats.camera import Cameras, intrinsics, look_at
+from twin.splats.edits import (
     apply_texture,
     blend_colour,
     modulate,
@@ -19,8 +21,6 @@ from benchmark.sim.splat_edits import (
     splat_colours,
     table_mask,
 )
-from benchmark.sim.textures import TextureSpec, render_texture
-from twin.splats.camera import Cameras, intrinsics, look_at
 from twin.splats.gaussians import Splats
 from twin.splats.rigid import render_rigid
 

@@ -12,8 +12,8 @@ from itertools import combinations
 import pytest
 from sqlalchemy import select
 
+from benchmark.judges.standings import episode_judge_counts, fit_and_store, judge_table, read_comparisons_csv
 from benchmark.ranking import rank
-from benchmark.standings import episode_judge_counts, fit_and_store, judge_table, read_comparisons_csv
 from benchmark.store.models import Comparison, Episode, Rating
 
 

@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.pool import NullPool
 
-from benchmark.protocol import PolicyInfo
+from benchmark.policies.protocol import PolicyInfo
 from benchmark.store import StoreError, content_sha256, open_store
 from benchmark.store.engine import POSTGRES_CONNECT_TIMEOUT_S, SQLITE_BUSY_MS, create_store_engine, masked
 from benchmark.store.models import Base

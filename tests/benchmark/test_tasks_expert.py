@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from benchmark.rollout import run_expert_episode
-from benchmark.scenes import load_scene, scene_names
-from benchmark.sim.world import World
-from benchmark.tasks import TaskState, is_success, progress
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.rollout import run_expert_episode
+from benchmark.sim.tasks import TaskState, is_success, progress
+from twin.scene.world import World
 from twin.transforms import yaw_quat
 
 ALL_TASKS = [(name, task.name) for name in scene_names() for task in load_scene(name).tasks]

@@ -22,7 +22,7 @@ FAST_SPLATS = 20
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """(demonstration, reference package, twin package, paths opened while the twin was built)."""
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.registry import load_scene
     from benchmark.validity.study import reference_world
     from twin.appearance import AppearanceConfig
     from twin.build import BuildConfig, build_twin
@@ -72,7 +72,7 @@ def test_sensor_model_exposure_noise_and_round_trip():
 def test_the_reference_world_films_through_its_sensor(world):
     """The same package with and without its sensor: the sensor changes every first frame, the same
     seed gives the same noisy frame, and the demonstration was recorded through it."""
-    from benchmark.env import EnvConfig, TwinEnv
+    from benchmark.episodes.env import EnvConfig, TwinEnv
     from benchmark.validity.reference import demonstration_sensor
 
     demo, reference, _, _ = world
@@ -98,9 +98,9 @@ def test_reconstruction_never_opens_the_ground_truth(world):
 
 def test_the_twin_estimates_what_the_reference_world_sets(world):
     """Every honesty check holds; the twin's scene.xml carries its own masses and frictions."""
-    from benchmark.sim.gl import import_mujoco
     from benchmark.validity.reference import honesty_checks
     from twin.package import read_twin
+    from twin.scene.gl import import_mujoco
 
     demo, reference, twin, _ = world
     checks = honesty_checks(reference, twin, demo)
@@ -116,7 +116,7 @@ def test_the_twin_estimates_what_the_reference_world_sets(world):
 
 # -- ablation --------------------------------------------------------------------------------------
 def test_hybrids_swap_in_one_reference_part(world, tmp_path):
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
     from benchmark.validity.ablation import hybrid_package
     from benchmark.validity.reference import lights_equal, scene_lights
     from twin.package import read_twin
@@ -217,8 +217,8 @@ def test_validate_refuses_bad_input_with_one_line(world, tmp_path):
     from benchmark.validity.study import Hooks, StudyConfig, resolve_demo
 
     plain = tmp_path / "plain"
-    from benchmark.recording import RecordConfig, record
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.recording import RecordConfig, record
+    from benchmark.scenes.registry import load_scene
 
     record(load_scene("block_push"), plain, 1, 0, config=RecordConfig(scan_frames=2, hold_steps=0))
     with pytest.raises(ValidityError, match="not filmed through the reference world's sensor"):

@@ -77,9 +77,9 @@ def episodes(tmp_path_factory) -> Episodes:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = root / "ids.json"
         if not done.exists():
-            from benchmark.campaign import CampaignSpec, RunSettings
-            from benchmark.evaluate import run_campaign
-            from benchmark.executors import LocalExecutor
+            from benchmark.campaigns.campaign import CampaignSpec, RunSettings
+            from benchmark.campaigns.evaluate import run_campaign
+            from benchmark.campaigns.executors import LocalExecutor
 
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir()

@@ -82,7 +82,7 @@ def twin_folders(tmp_path_factory) -> list[Path]:
     """The authored tray_pick twin, and block_push dressed as a reconstructed twin."""
     from PIL import Image
 
-    from benchmark.authored import reference_twin
+    from benchmark.scenes.authored import reference_twin
 
     authored = reference_twin("tray_pick")
     dressed = tmp_path_factory.mktemp("twins") / "block_push"
@@ -101,8 +101,8 @@ def twin_folders(tmp_path_factory) -> list[Path]:
 
 def seed_store(store, work: Path, videos: dict[str, bytes], twin_folders: list[Path]) -> dict:
     """Fill an empty store as the module docstring says; returns what it wrote."""
-    from benchmark.protocol import PolicyInfo
-    from benchmark.standings import fit_and_store
+    from benchmark.judges.standings import fit_and_store
+    from benchmark.policies.protocol import PolicyInfo
     from benchmark.store.models import Judgment
 
     twins = [store.add_twin(folder) for folder in twin_folders]

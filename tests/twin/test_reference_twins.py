@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.scenes import load_scene, scene_names
-from benchmark.twins import reference_twin_row
+from benchmark.scenes.registry import load_scene, scene_names
+from benchmark.scenes.twins import reference_twin_row
 from twin.appearance import AppearanceConfig
 from twin.build import BuildConfig
 

@@ -147,8 +147,8 @@ def test_recorded_tray_pick_scan(recorded_demo):
 
 @pytest.fixture(scope="module")
 def kitchen_scan(tmp_path_factory):
-    from benchmark.recording import RecordConfig, record
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.recording import RecordConfig, record
+    from benchmark.scenes.registry import load_scene
 
     out = tmp_path_factory.mktemp("kitchen") / "demo"
     record(load_scene("kitchen_clutter"), out, episodes=1, seed=3, config=RecordConfig(scan_frames=12))

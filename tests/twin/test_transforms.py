@@ -36,8 +36,8 @@ def test_look_at_points_the_optical_axis_at_the_target():
 
 def test_rendered_depth_and_pixels_agree_with_K_and_pose():
     """Unproject a rendered depth pixel with K and T_world_camera: it lands on the table top."""
-    from benchmark.scenes import load_scene
-    from benchmark.sim.world import World
+    from benchmark.scenes.registry import load_scene
+    from twin.scene.world import World
 
     with World(load_scene("block_push")) as world:
         world.reset(0)

@@ -36,7 +36,7 @@ def built(tray_pick_twin) -> dict:
 @pytest.fixture(scope="module")
 def built_without_truth(demo, tmp_path_factory) -> dict:
     """A copy of the demonstration with its ground truth removed, built with the same config."""
-    from benchmark.twins import build_and_evaluate
+    from benchmark.scenes.twins import build_and_evaluate
 
     root = tmp_path_factory.mktemp("tb_blind")
     copy = shutil.copytree(demo, root / "demo_copy")
@@ -49,9 +49,9 @@ def built_without_truth(demo, tmp_path_factory) -> dict:
 
 def _record_variant(root: Path, name: str, change) -> Path:
     """block_push with ``change(scene_dict)`` applied, recorded quickly (short run, no wrist camera)."""
-    from benchmark.recording import RecordConfig, record
-    from benchmark.scenes import load_scene
-    from benchmark.sim.scene_spec import scene_from_dict
+    from benchmark.scenes.recording import RecordConfig, record
+    from benchmark.scenes.registry import load_scene
+    from twin.scene.spec import scene_from_dict
 
     data = json.loads(json.dumps(load_scene("block_push").to_dict()))
     data["name"] = name
@@ -100,7 +100,7 @@ def _copy_demo(demo: Path, tmp_path: Path) -> Path:
 
 # -- 1. a sound twin of tray_pick ----------------------------------------------------------------
 def test_build_makes_a_sound_package_with_the_right_task(built, demo):
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
 
     path = Path(built["twin"])
     assert check_package(path) == []
@@ -156,8 +156,8 @@ def test_build_ignores_ground_truth(built, built_without_truth):
 
 # -- 3. the scripted expert in the twin -------------------------------------------------------------
 def test_expert_solves_the_task_inside_the_twin(built):
-    from benchmark.rollout import run_expert_episode
-    from benchmark.sim.twin_world import load_twin_world
+    from benchmark.scenes.rollout import run_expert_episode
+    from twin.scene.twin_world import load_twin_world
 
     with load_twin_world(built["twin"]) as world:
         task = world.scene.tasks[0]
@@ -330,7 +330,7 @@ def _camera_without_k(root: Path) -> None:
     ids=["edited-scene", "deleted-background", "truncated-object-ply", "unknown-task-object", "no-K"],
 )
 def test_check_package_finds_damage(built, tmp_path, damage, words):
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
 
     assert built["task"]["object"] == "red_object"
     copy = Path(shutil.copytree(built["twin"], tmp_path / "twin"))
@@ -341,7 +341,7 @@ def test_check_package_finds_damage(built, tmp_path, damage, words):
 
 
 def test_check_package_names_a_missing_background(built, tmp_path):
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
 
     copy = Path(shutil.copytree(built["twin"], tmp_path / "twin"))
     _delete_background(copy)

@@ -159,7 +159,7 @@ def test_no_zones_leaves_the_background_alone():
 def test_marks_are_laid_on_the_background_despite_its_depth_noise():
     """A mark a few centimetres behind the background's (noisy) depth is drawn over it; one far
     behind it (background standing in front) is not; empty mark pixels show the background."""
-    from benchmark.sim.twin_render import MARK_TOLERANCE, marks_on
+    from twin.scene.render import MARK_TOLERANCE, marks_on
 
     shape = (1, 4)
     background = (np.full((*shape, 3), 0.5), np.full(shape, 1.0), np.ones(shape))
@@ -174,8 +174,8 @@ def test_marks_are_laid_on_the_background_despite_its_depth_noise():
 @pytest.fixture(scope="module")
 def block_push(tmp_path_factory):
     """(demonstration, twin folder): block_push recorded with a 12-frame scan, built quickly."""
-    from benchmark.recording import RecordConfig, record
-    from benchmark.scenes import load_scene
+    from benchmark.scenes.recording import RecordConfig, record
+    from benchmark.scenes.registry import load_scene
     from twin.build import BuildConfig, build_twin
 
     root = tmp_path_factory.mktemp("zone_twin")
@@ -214,7 +214,7 @@ def ring_mask(K, T_world_camera, pose, half_xy, size) -> np.ndarray:  # noqa: N8
 
 
 def test_a_built_twin_gives_its_zone_a_splat_layer(block_push):
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
     from twin.package import read_twin
     from twin.splats.ply import read_ply
 
@@ -231,7 +231,7 @@ def test_a_built_twin_gives_its_zone_a_splat_layer(block_push):
 
 def test_moving_the_zone_moves_its_mark_and_leaves_table_behind(block_push):
     """object_placement moves the zone: its colour is seen at the new place, table at the old one."""
-    from benchmark.env import EnvConfig, TwinEnv
+    from benchmark.episodes.env import EnvConfig, TwinEnv
     from twin.package import read_twin
     from twin.transforms import quat_to_mat
 
@@ -282,11 +282,11 @@ def test_moving_the_zone_moves_its_mark_and_leaves_table_behind(block_push):
 def test_edit_splats_recolours_a_zone_mark_not_with_the_table(block_push):
     """An object_colour edit recolours the zone's mark; a table_colour edit leaves the mark alone
     and recolours the table-coloured copy under it."""
-    from benchmark.perturbations import Edits
-    from benchmark.sim.perturbed import edit_splats
-    from benchmark.sim.twin_render import twin_splats
-    from benchmark.sim.twin_world import twin_scene
+    from benchmark.perturbations.axes import Edits
+    from benchmark.perturbations.scene import edit_splats
     from twin.package import read_twin
+    from twin.scene.render import twin_splats
+    from twin.scene.twin_world import twin_scene
 
     _, folder = block_push
     twin = read_twin(folder)
@@ -309,7 +309,7 @@ def test_edit_splats_recolours_a_zone_mark_not_with_the_table(block_push):
 def test_geometry_hybrid_keeps_the_zone_mark_where_it_was_seen(block_push, tmp_path):
     """The ablation's geometry hybrid re-expresses the zone's splats in the reference zone's frame:
     posed at the new body pose, they land where the twin drew them."""
-    from benchmark.twins import check_package
+    from benchmark.scenes.twins import check_package
     from benchmark.validity.ablation import hybrid_package
     from benchmark.validity.study import reference_world
     from twin.package import read_twin

@@ -1,0 +1,322 @@
+"""A Gymnasium environment over any twin package, reconstructed or authored, with perturbations.
+
+``TwinEnv(twin, EnvConfig(...))``; ``reset(seed=s)`` builds the scenario (twin, task,
+perturbations, seed) and returns the first observation; ``step(action)`` returns the 5-tuple.
+
+Observations (``../shared/DESIGN.md``): ``images`` (camera name → H×W×3 uint8), ``state``
+(:meth:`World.proprioception`, 15 numbers) and ``instruction``. Actions: ``ee_delta`` (7) or
+``joint_position`` (8), see :mod:`benchmark.sim.control`. The reward is the change in the task's
+progress measure, so an episode's rewards sum to its final progress. An episode terminates on
+success or on an invalid action (NaN, inf, wrong shape, out of bounds) and is truncated at the
+task's time limit; ``info["termination"]`` names the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from benchmark.errors import ScenarioError
+from benchmark.perturbations.axes import Edits, Perturbation, parse_perturbation, sample_edits
+from benchmark.policies.protocol import action_problem
+from benchmark.sim.control import ACTION_SPACES, make_controller
+from benchmark.sim.tasks import is_success, progress, state_from_world
+from twin.package import Twin, read_twin
+from twin.scene.builder import ROBOT_PREFIX
+from twin.scene.render import SplatLighting, TwinRenderer, twin_splats
+from twin.scene.robot import HOME_QPOS, WRIST_CAMERA
+from twin.scene.world import World
+
+TERMINATIONS = ("success", "timeout", "policy_error", "policy_timeout", "invalid_action")
+RENDER_MODES = ("auto", "splat", "mesh")
+STATE_DIM = 15
+INSTRUCTION_CHARSET = string.printable + "’‘“”—–°éèàçüöä"
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """How a twin is run. ``image_size`` is (width, height); cameras are the twin's static cameras
+    (all of them when None) plus the wrist camera when asked; ``render`` picks splat compositing
+    ("auto": when the twin has splats) or MuJoCo's meshes alone; ``control_hz`` and
+    ``max_seconds`` default to the twin's."""
+
+    action_space: str = "ee_delta"
+    image_size: tuple[int, int] = (224, 224)
+    cameras: tuple[str, ...] | None = None
+    wrist_camera: bool = False
+    render: str = "auto"
+    backend: str = "mujoco"
+    control_hz: float | None = None
+    max_seconds: float | None = None
+    perturbations: tuple[Perturbation, ...] = ()
+
+    def __post_init__(self):
+        if self.action_space not in ACTION_SPACES:
+            raise ScenarioError(
+                f"unknown action space {self.action_space!r}; expected one of {', '.join(ACTION_SPACES)}"
+            )
+        if self.render not in RENDER_MODES:
+            raise ScenarioError(
+                f"unknown render mode {self.render!r}; expected one of {', '.join(RENDER_MODES)}"
+            )
+        w, h = self.image_size
+        if not (16 <= w <= 1024 and 16 <= h <= 1024):
+            raise ScenarioError(f"image size must be 16–1024 pixels a side, got {w}×{h}")
+        object.__setattr__(
+            self,
+            "perturbations",
+            tuple(
+                p if isinstance(p, Perturbation) else parse_perturbation(str(p)) for p in self.perturbations
+            ),
+        )
+
+
+def cover_intrinsics(K: np.ndarray, size: tuple[int, int], new_size: tuple[int, int]) -> np.ndarray:  # noqa: N803
+    """K of a camera image scaled to cover ``new_size`` and centre-cropped to it (no distortion)."""
+    (w, h), (W, H) = size, new_size  # noqa: N806
+    s = max(W / w, H / h)
+    out = np.asarray(K, dtype=float).copy()
+    out[:2] *= s
+    out[0, 2] -= (w * s - W) / 2
+    out[1, 2] -= (h * s - H) / 2
+    return out
+
+
+def sized_calibration(calibration: dict, size: tuple[int, int]) -> dict:
+    """Every camera of ``calibration`` re-aimed at images of ``size`` (width, height)."""
+    cameras = {}
+    for name, cam in calibration["cameras"].items():
+        K = cover_intrinsics(np.asarray(cam["K"]), (int(cam["width"]), int(cam["height"])), size)
+        cameras[name] = {**cam, "K": K.tolist(), "width": size[0], "height": size[1]}
+    return {**calibration, "cameras": cameras}
+
+
+def sensed(image: np.ndarray, edits: Edits, rng: np.random.Generator) -> np.ndarray:
+    """A rendered image through the perturbed camera: blur, then noise, then JPEG."""
+    if edits.blur_sigma == 0 and edits.noise_sigma == 0 and edits.jpeg_quality is None:
+        return image
+    from benchmark.perturbations.sensing import add_noise, gaussian_blur, jpeg_roundtrip
+
+    if edits.blur_sigma > 0:
+        image = gaussian_blur(image, edits.blur_sigma)
+    if edits.noise_sigma > 0:
+        image = add_noise(image, edits.noise_sigma, rng)
+    if edits.jpeg_quality is not None:
+        image = jpeg_roundtrip(image, edits.jpeg_quality)
+    return image
+
+
+def camera_sensor(twin: Twin):
+    """The :class:`~benchmark.sim.sensor.SensorModel` a twin's ``twin.json`` names (``"sensor"``),
+    applied to every rendered image; None when it names none."""
+    data = twin.manifest.get("sensor")
+    if data is None:
+        return None
+    from benchmark.sim.sensor import SensorModel
+
+    try:
+        return SensorModel.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise ScenarioError(f"twin {twin.root}: twin.json 'sensor': {err}") from None
+
+
+def camera_names(twin: Twin, config: EnvConfig) -> list[str]:
+    """The cameras an observation holds: the twin's static cameras (or those asked for), then the
+    wrist camera when asked; an unknown name raises :class:`ScenarioError`."""
+    known = twin.calibration["cameras"]
+    static = list(known) if config.cameras is None else list(config.cameras)
+    for name in static:
+        if name not in known:
+            raise ScenarioError(f"twin {twin.root}: no camera {name!r}; it has {', '.join(known)}")
+    return static + ([ROBOT_PREFIX + WRIST_CAMERA] if config.wrist_camera else [])
+
+
+class Scenario:
+    """One realised scenario: the perturbed world, its renderer and its edits."""
+
+    def __init__(self, twin: Twin, config: EnvConfig, seed: int, splats):
+        from benchmark.perturbations.scene import (
+            edit_lights,
+            edit_spec,
+            edit_splats,
+            perturbed_calibration,
+            perturbed_scene,
+        )
+        from twin.scene.twin_world import twin_scene, twin_spec
+
+        base = twin_scene(twin)
+        if config.control_hz is not None:
+            base = dataclasses.replace(
+                base, physics=dataclasses.replace(base.physics, control_hz=float(config.control_hz))
+            )
+        self.base_scene = base
+        self.edits = edits = sample_edits(config.perturbations, seed, base)
+        self.perturbed = edits.changed()  # what the perturbations changed, reported in every info
+        self.scene = perturbed_scene(base, edits)
+        table_z = base.table.top_z
+        calibration = perturbed_calibration(twin.calibration, edits, table_z)
+        calibration = sized_calibration(calibration, config.image_size)
+        spec = twin_spec(dataclasses.replace(twin, calibration=calibration))
+        edit_spec(spec, base, edits)
+        main_light = (
+            np.asarray(spec.lights[0].dir, dtype=float) if len(spec.lights) else np.array([0, 0, -1.0])
+        )
+        if config.backend == "mujoco":
+            self.world = World(self.scene, spec=spec)
+        else:
+            from benchmark.sim.bullet_world import make_world
+
+            self.world = make_world(self.scene, spec=spec, backend=config.backend)
+        centre = np.array([*np.mean([o.xy for o in base.objects], axis=0), table_z])
+        edit_lights(self.world.model, edits, centre)
+        self.cameras = camera_names(twin, config)
+        background, objects = splats
+        mesh_only = config.render == "mesh"
+        if config.render == "splat" and background is None and not objects:
+            raise ScenarioError(f"twin {twin.root}: render 'splat' asked for, but the twin has no splats")
+        if not mesh_only and (background is not None or objects):
+            background, objects = edit_splats(background, objects, base, edits, twin.manifest["table"])
+        new_light = edits.light_rotation @ main_light
+        self.renderer = TwinRenderer(
+            self.world,
+            background=background,
+            objects=objects,
+            lighting=SplatLighting(
+                tuple(float(g) for g in edits.light_gain),
+                tuple(float(v) for v in main_light),
+                tuple(float(v) for v in new_light),
+            ),
+            mesh_only=mesh_only,
+        )
+
+    def close(self) -> None:
+        self.world.close()
+
+
+class TwinEnv(gym.Env):
+    """Gymnasium 1.x environment: a policy acting in a (perturbed) twin."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, twin: str | Path | Twin, config: EnvConfig | None = None):
+        self.twin = twin if isinstance(twin, Twin) else read_twin(twin)
+        self.config = config or EnvConfig()
+        self.render_mode = "rgb_array"
+        self._splats = (None, {}) if self.config.render == "mesh" else twin_splats(self.twin)
+        self.sensor = camera_sensor(self.twin)  # the twin's own camera response, if it names one
+        self.scenario: Scenario | None = None
+        self._scenario_seed: int | None = None
+        self.space = ACTION_SPACES[self.config.action_space]
+        self.action_space = gym.spaces.Box(
+            np.array(self.space.low, dtype=np.float32), np.array(self.space.high, dtype=np.float32)
+        )
+        w, h = self.config.image_size
+        names = camera_names(self.twin, self.config)
+        self.observation_space = gym.spaces.Dict(
+            {
+                "images": gym.spaces.Dict(
+                    {n: gym.spaces.Box(0, 255, (h, w, 3), dtype=np.uint8) for n in names}
+                ),
+                "state": gym.spaces.Box(-np.inf, np.inf, (STATE_DIM,), dtype=np.float32),
+                "instruction": gym.spaces.Text(max_length=1000, charset=INSTRUCTION_CHARSET),
+            }
+        )
+
+    # -- gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        seed = 0 if seed is None else int(seed)
+        if self.scenario is None or (self.config.perturbations and seed != self._scenario_seed):
+            if self.scenario is not None:
+                self.scenario.close()
+            self.scenario = Scenario(self.twin, self.config, seed, self._splats)
+            self._scenario_seed = seed
+        sc = self.scenario
+        world = sc.world
+        arm = np.clip(HOME_QPOS + sc.edits.arm_offset, *world.arm_range)
+        world.reset(seed, arm_qpos=arm)
+        self.controller = make_controller(world, self.config.action_space)
+        self.controller.reset()
+        self.task = sc.scene.tasks[0]
+        self.objects = {o.name: o for o in sc.scene.objects}
+        self.initial = state_from_world(world)
+        self.max_steps = int(round(self._max_seconds() * world.scene.physics.control_hz))
+        self.steps = 0
+        self.last_progress = 0.0
+        self._sensor_rng = np.random.default_rng([seed, zlib.crc32(b"sensing")])
+        self._camera_rng = np.random.default_rng([seed, zlib.crc32(b"camera")])
+        self._pending = deque([self._hold_action()] * sc.edits.latency_steps)
+        return self._observation(), self._info(None)
+
+    def step(self, action):
+        if self.scenario is None:
+            raise RuntimeError("call reset() before step()")
+        problem = self.check_action(action)
+        if problem is not None:
+            info = self._info("invalid_action")
+            info["invalid_action"] = problem
+            return self._observation(), 0.0, True, False, info
+        self._pending.append(np.asarray(action, dtype=float).copy())
+        self.controller.apply(self._pending.popleft())
+        self.scenario.world.step()
+        self.steps += 1
+        state = state_from_world(self.scenario.world)
+        success = is_success(self.task, self.objects, state)
+        now = progress(self.task, self.objects, state, self.initial)
+        reward, self.last_progress = now - self.last_progress, now
+        truncated = not success and self.steps >= self.max_steps
+        reason = "success" if success else ("timeout" if truncated else None)
+        return self._observation(), float(reward), success, truncated, self._info(reason)
+
+    def render(self):
+        return self._images()[self.scenario.cameras[0]]
+
+    def close(self):
+        if self.scenario is not None:
+            self.scenario.close()
+            self.scenario = None
+
+    # -- pieces ----------------------------------------------------------------------------------
+    def check_action(self, action) -> str | None:
+        """Why ``action`` is invalid (shape, NaN or inf, out of bounds), or None."""
+        return action_problem(action, self.space)
+
+    def _hold_action(self) -> np.ndarray:
+        if self.space.name == "ee_delta":
+            return np.zeros(7)
+        return np.r_[self.scenario.world.arm_joints(), 0.0]
+
+    def _max_seconds(self) -> float:
+        return float(self.config.max_seconds or self.scenario.scene.tasks[0].max_seconds)
+
+    def _images(self) -> dict[str, np.ndarray]:
+        w, h = self.config.image_size
+        sc = self.scenario
+        images = {name: sc.renderer.render(name, w, h)[0] for name in sc.cameras}
+        if self.sensor is not None:
+            images = {name: self.sensor.rgb(image, self._camera_rng) for name, image in images.items()}
+        return {name: sensed(image, sc.edits, self._sensor_rng) for name, image in images.items()}
+
+    def _observation(self) -> dict:
+        return {
+            "images": self._images(),
+            "state": self.scenario.world.proprioception().astype(np.float32),
+            "instruction": self.task.instruction,
+        }
+
+    def _info(self, termination: str | None) -> dict:
+        world = self.scenario.world
+        return {
+            "termination": termination,
+            "progress": self.last_progress if termination != "success" else 1.0,
+            "steps": self.steps,
+            "object_poses": {n: np.r_[p.pos, p.quat] for n, p in world.object_poses().items()},
+            "perturbed": self.scenario.perturbed,
+        }

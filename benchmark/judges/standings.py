@@ -1,0 +1,176 @@
+"""From the store's judgments to its ratings: the comparisons each judge stands for, fitted with
+:mod:`benchmark.ranking` and written to the ``ratings`` table (which pairwise leaderboards read).
+
+- ``human``: the valid votes of qualified annotators (:func:`benchmark.judges.human.human_comparisons`);
+- ``vlm-pairwise``: the VLM's A/B/tie verdicts;
+- ``state`` and ``vlm``: episode judges, turned into comparisons of every two policies that
+  played the same scenario (the better score wins; the state judge ranks success first, then
+  progress), so every judge is ranked the same way and their rankings can be compared.
+
+The comparisons are counted in SQL; the rows never pass through Python one by one.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import and_, case, delete, func, literal, select
+from sqlalchemy.orm import aliased
+
+from benchmark.ranking import A_WINS, B_WINS, TIE, Comparisons, Ratings, comparisons, rank
+from benchmark.store.models import Comparison, Episode, Judgment, Policy, Rating
+from benchmark.store.queries import EPISODE_JUDGES, JUDGES, in_campaign
+
+SCORE_TOLERANCE = 1e-6  # episode scores closer than this are a tie
+CSV_COLUMNS = ("policy_a", "policy_b", "winner")
+
+
+def table_from_counts(counts: list[tuple[str, str, str, int]]) -> Comparisons:
+    """The comparisons table of ``(policy_a, policy_b, winner, count)`` rows."""
+    counts = [row for row in counts if row[3] > 0]
+    if not counts:
+        raise ValueError("no comparisons to rank")
+    names = tuple(sorted({p for row in counts for p in row[:2]}))
+    index = {name: k for k, name in enumerate(names)}
+    code = {"a": A_WINS, "b": B_WINS, "tie": TIE}
+    repeats = np.array([row[3] for row in counts], np.int64)
+    return Comparisons(
+        names,
+        np.repeat([index[row[0]] for row in counts], repeats),
+        np.repeat([index[row[1]] for row in counts], repeats),
+        np.repeat([code[row[2]] for row in counts], repeats).astype(np.int8),
+    )
+
+
+def episode_judge_counts(session, judge: str, campaign_id: int | None = None, model: str | None = None):
+    """Comparisons implied by an episode judge: for every scenario and every two policies with an
+    episode judged there, who scored higher (``a`` is the policy with the lower id)."""
+    ea, eb = aliased(Episode), aliased(Episode)
+    ja, jb = aliased(Judgment), aliased(Judgment)
+    pa, pb = aliased(Policy), aliased(Policy)
+
+    def key(j):  # success outranks any progress for the state judge
+        return j.score + case((j.success.is_(True), 1000.0), else_=0.0) if judge == "state" else j.score
+
+    winner = case(
+        (key(ja) > key(jb) + SCORE_TOLERANCE, literal("a")),
+        (key(jb) > key(ja) + SCORE_TOLERANCE, literal("b")),
+        else_=literal("tie"),
+    )
+    query = (
+        select(pa.name, pb.name, winner, func.count())
+        .select_from(ea)
+        .join(eb, and_(eb.scenario_id == ea.scenario_id, eb.policy_id > ea.policy_id))
+        .join(ja, and_(ja.episode_id == ea.id, ja.judge == judge))
+        .join(jb, and_(jb.episode_id == eb.id, jb.judge == judge, jb.model == ja.model))
+        .join(pa, pa.id == ea.policy_id)
+        .join(pb, pb.id == eb.policy_id)
+        .group_by(pa.name, pb.name, winner)
+    )
+    if model is not None:
+        query = query.where(ja.model == model)
+    for episode in (ea, eb):  # both episodes of a pair belong to the campaign
+        query = in_campaign(query, campaign_id, episode.policy_id, episode.scenario_id)
+    return [tuple(row) for row in session.execute(query).all()]
+
+
+def pairwise_judge_counts(session, judge: str, campaign_id: int | None = None):
+    """A pairwise judge's stored comparisons, counted per (policy_a, policy_b, winner)."""
+    pa, pb = aliased(Policy), aliased(Policy)
+    query = (
+        select(pa.name, pb.name, Comparison.winner, func.count())
+        .select_from(Comparison)
+        .join(pa, pa.id == Comparison.policy_a_id)
+        .join(pb, pb.id == Comparison.policy_b_id)
+        .where(Comparison.judge == judge)
+        .group_by(pa.name, pb.name, Comparison.winner)
+    )
+    query = in_campaign(query, campaign_id, Comparison.policy_a_id, Comparison.scenario_id)
+    return [tuple(row) for row in session.execute(query).all()]
+
+
+def judge_table(store, judge: str, campaign: str | None = None, model: str | None = None) -> Comparisons:
+    """The comparisons ``judge`` stands for in the store (or in one campaign)."""
+    if judge not in JUDGES:
+        raise ValueError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
+    if judge == "human":
+        from benchmark.judges.human import human_comparisons
+
+        if campaign is not None:
+            raise ValueError("human votes are ranked over the whole store, not per campaign")
+        rows = [tuple(row) for row in human_comparisons(store)]
+        if not rows:
+            raise ValueError(f"no valid human votes in {store.url}")
+        return comparisons(rows)
+    with store.session() as session:
+        campaign_id = store.campaign_id(session, campaign)
+        if judge in EPISODE_JUDGES:
+            counts = episode_judge_counts(session, judge, campaign_id, model)
+        else:
+            counts = pairwise_judge_counts(session, judge, campaign_id)
+    if not counts:
+        where = f" in campaign {campaign!r}" if campaign else ""
+        raise ValueError(f"no {judge} judgments to compare{where} in {store.url}")
+    return table_from_counts(counts)
+
+
+def fit_and_store(
+    store,
+    judge: str,
+    campaign: str | None = None,
+    ci: str = "bootstrap",
+    rounds: int = 100,
+    seed: int = 0,
+    model: str | None = None,
+) -> Ratings:
+    """Fit Bradley–Terry ratings with intervals for ``judge`` and replace its stored ratings (scope:
+    the campaign's name, or empty for the whole store)."""
+    ratings = rank(judge_table(store, judge, campaign, model), ci=ci, rounds=rounds, seed=seed)
+    scope = campaign or ""
+    with store.session() as session:
+        query = select(Policy.name, Policy.id).where(Policy.name.in_(ratings.policies))
+        ids = {name: policy_id for name, policy_id in session.execute(query)}
+        session.execute(delete(Rating).where(Rating.judge == judge, Rating.scope == scope))
+        session.add_all(
+            Rating(
+                judge=judge,
+                scope=scope,
+                policy_id=ids[row["policy"]],
+                method=ratings.method[:32],
+                **{k: row[k] for k in ("rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "n")},
+            )
+            for row in ratings.rows()
+        )
+    return ratings
+
+
+def read_comparisons_csv(path: str | Path) -> Comparisons:
+    """A table from a CSV file with the columns ``policy_a``, ``policy_b`` and ``winner`` (``a``,
+    ``b`` or ``tie``): comparisons exported from elsewhere, ranked without the store."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as stream:
+            reader = csv.DictReader(stream)
+            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected a header with "
+                    f"{', '.join(CSV_COLUMNS)}"
+                )
+            rows = [
+                (r["policy_a"].strip(), r["policy_b"].strip(), (r["winner"] or "").strip().lower())
+                for r in reader
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{path}: cannot read it as CSV ({err})") from None
+    try:
+        return comparisons(rows)
+    except ValueError as err:  # name the line a person can find (the header is line 1)
+        text = str(err)
+        if text.startswith("row "):
+            number, _, rest = text[4:].partition(" ")
+            if number.isdigit():
+                text = f"line {int(number) + 2} {rest}"
+        raise ValueError(f"{path}: {text}") from None

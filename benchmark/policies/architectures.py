@@ -1,0 +1,435 @@
+"""Built-in architectures for weight-only submissions: ``config.json`` and ``model.safetensors``.
+
+No submitted code runs: the evaluator builds the network that ``config.json`` names and fills it
+from the safetensors file, after checking both strictly (never pickle, never ``torch.load``).
+
+- ``state_mlp``: an MLP from the 15-number proprioceptive state to one action.
+- ``image_cnn``: a small CNN over one camera's uint8 image, read out by a spatial soft-argmax
+  (where each feature map peaks), joined with the state, then an MLP to one action. Each conv
+  layer halves the image except the last; the first has a 5×5 kernel, the others 3×3.
+
+Both standardise the state and un-standardise the action with statistics held in the weights
+file (``state_mean``, ``state_std``, ``action_mean``, ``action_std``), and clip the action into
+the bounds of the action space (:data:`benchmark.sim.control.ACTION_SPACES`), gripper included.
+With ``binary_gripper`` (the default) the gripper command, the last number of both action
+spaces, goes out as whichever bound is nearer: a regressed command between open and closed
+half-closes the fingers, which no demonstration shows, and a policy drifts from there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.errors import PolicyError, SubmissionError
+from benchmark.policies.protocol import ACTION_SPACE_DIMS, ACTION_SPACES, PolicyInfo
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+STATE_DIM = 15  # benchmark.episodes.env.STATE_DIM, repeated so that checking a submission loads no simulator
+MAX_CONFIG_BYTES = 64 * 1024
+STATE_DICT_FILE = "model.pt"  # the alternative to WEIGHTS_FILE, read with weights_only=True
+MAX_WEIGHTS_BYTES = 512 * 1024**2
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32; checked on a meta-device model, before allocating
+MAX_WIDTH, MAX_HIDDEN_LAYERS = 8192, 8
+MAX_CHANNELS, MAX_CONV_LAYERS = 512, 6
+REQUIRED_FIELDS = ("architecture", "format_version", "action_space")
+STATISTICS = ("state_mean", "state_std", "action_mean", "action_std")
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig:
+    """What ``config.json`` holds. ``image_size`` is (width, height) of the camera image the
+    environment renders; ``camera`` and ``channels`` are read by ``image_cnn`` only (``state_mlp``
+    has no camera, and its small ``image_size`` keeps the unread renders cheap)."""
+
+    architecture: str
+    action_space: str = "ee_delta"
+    hidden: tuple[int, ...] = (256, 256)
+    camera: str | None = None
+    image_size: tuple[int, int] = (96, 96)
+    channels: tuple[int, ...] = (16, 32, 32)
+    control_hz: float | None = None
+    binary_gripper: bool = True
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self):
+        check_config(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("hidden", "image_size", "channels"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = CONFIG_FILE) -> ArchitectureConfig:
+        """A config from parsed JSON, refusing unknown and missing fields and wrong types."""
+        if not isinstance(data, dict):
+            raise SubmissionError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise SubmissionError(f"{where}: unknown field(s) {unknown}; known: {known}")
+        missing = [k for k in REQUIRED_FIELDS if k not in data]
+        if missing:
+            raise SubmissionError(f"{where}: missing field(s) {missing}")
+        values = dict(data)
+        for key in ("hidden", "image_size", "channels"):
+            if key in values:
+                if not isinstance(values[key], list | tuple):
+                    raise SubmissionError(f"{where}: {key} must be a list of integers, got {values[key]!r}")
+                values[key] = tuple(values[key])
+        try:
+            return cls(**values)
+        except SubmissionError as err:
+            raise SubmissionError(f"{where}: {err}") from None
+
+
+def check_config(c: ArchitectureConfig) -> None:
+    """Raise :class:`SubmissionError` naming the first field of ``c`` that is wrong, or the
+    parameter count when the network it describes is over :data:`MAX_PARAMETERS`."""
+    if c.architecture not in ARCHITECTURES:
+        raise SubmissionError(
+            f"unknown architecture {c.architecture!r}; built-in ones: {', '.join(ARCHITECTURES)}"
+        )
+    if not _is_int(c.format_version) or c.format_version != FORMAT_VERSION:
+        raise SubmissionError(
+            f"format_version {c.format_version!r} is not supported; expected {FORMAT_VERSION}"
+        )
+    if c.action_space not in ACTION_SPACE_DIMS:
+        raise SubmissionError(f"action_space {c.action_space!r} is not one of {', '.join(ACTION_SPACE_DIMS)}")
+    _check_ints("hidden", c.hidden, 0, MAX_HIDDEN_LAYERS, MAX_WIDTH)
+    _check_ints("channels", c.channels, 1, MAX_CONV_LAYERS, MAX_CHANNELS)
+    size = c.image_size
+    if len(size) != 2 or not all(_is_int(v) and 16 <= v <= 1024 for v in size):
+        raise SubmissionError(f"image_size {list(size)!r} must be two integers (width, height) in 16..1024")
+    if c.architecture == "image_cnn" and not (isinstance(c.camera, str) and c.camera):
+        raise SubmissionError(f"image_cnn needs a camera name, got {c.camera!r}")
+    if c.architecture == "state_mlp" and c.camera is not None:
+        raise SubmissionError(f"state_mlp reads no camera; camera must be null, got {c.camera!r}")
+    if not isinstance(c.binary_gripper, bool):
+        raise SubmissionError(f"binary_gripper {c.binary_gripper!r} must be true or false")
+    hz = c.control_hz
+    if hz is not None and (isinstance(hz, bool) or not isinstance(hz, int | float) or not 0 < hz <= 1000):
+        raise SubmissionError(f"control_hz {hz!r} must be null or a number in (0, 1000]")
+    count = parameter_count(c)
+    if count > MAX_PARAMETERS:
+        raise SubmissionError(
+            f"the network would have {count:,} parameters, over the limit of {MAX_PARAMETERS:,}"
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_ints(name: str, values: tuple, min_count: int, max_count: int, max_value: int) -> None:
+    ok = all(_is_int(v) and 1 <= v <= max_value for v in values)
+    if not ok or not min_count <= len(values) <= max_count:
+        raise SubmissionError(
+            f"{name} {list(values)!r} must be {min_count}..{max_count} integers in 1..{max_value}"
+        )
+
+
+# -- the networks --------------------------------------------------------------------------------
+def mlp(inputs: int, hidden: tuple[int, ...], outputs: int) -> nn.Sequential:
+    """Linear layers with ReLUs between them."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(inputs, width), nn.ReLU()]
+        inputs = width
+    layers.append(nn.Linear(inputs, outputs))
+    return nn.Sequential(*layers)
+
+
+def spatial_soft_argmax(features: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] feature maps → [B, 2C]: each channel's softmax-weighted mean (x, y), in [-1, 1]."""
+    b, c, h, w = features.shape
+    weights = torch.softmax(features.reshape(b, c, h * w), dim=-1).reshape(b, c, h, w)
+    xs = torch.linspace(-1.0, 1.0, w, dtype=features.dtype, device=features.device)
+    ys = torch.linspace(-1.0, 1.0, h, dtype=features.dtype, device=features.device)
+    x = (weights.sum(dim=2) * xs).sum(dim=-1)
+    y = (weights.sum(dim=3) * ys).sum(dim=-1)
+    return torch.cat([x, y], dim=1)
+
+
+class Normalised(nn.Module):
+    """The statistics of the training data, as buffers so that they travel in the weights file.
+    ``forward`` predicts the standardised action; :meth:`action` the action itself (unclipped)."""
+
+    def __init__(self, action_dim: int):
+        super().__init__()
+        self.register_buffer("state_mean", torch.zeros(STATE_DIM))
+        self.register_buffer("state_std", torch.ones(STATE_DIM))
+        self.register_buffer("action_mean", torch.zeros(action_dim))
+        self.register_buffer("action_std", torch.ones(action_dim))
+
+    def standard_state(self, state: torch.Tensor) -> torch.Tensor:
+        return (state - self.state_mean) / self.state_std
+
+    def action(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        return self(state, image) * self.action_std + self.action_mean
+
+
+class StateMLP(Normalised):
+    """``state_mlp``: state → action."""
+
+    def __init__(self, config: ArchitectureConfig):
+        dim = ACTION_SPACE_DIMS[config.action_space]
+        super().__init__(dim)
+        self.head = mlp(STATE_DIM, config.hidden, dim)
+
+    def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.standard_state(state))
+
+
+class ImageCNN(Normalised):
+    """``image_cnn``: (uint8 image [B, H, W, 3], state) → action."""
+
+    def __init__(self, config: ArchitectureConfig):
+        dim = ACTION_SPACE_DIMS[config.action_space]
+        super().__init__(dim)
+        layers: list[nn.Module] = []
+        inputs = 3
+        for i, width in enumerate(config.channels):
+            last = i == len(config.channels) - 1
+            kernel = 5 if i == 0 else 3
+            layers.append(nn.Conv2d(inputs, width, kernel, stride=1 if last else 2, padding=kernel // 2))
+            if not last:
+                layers.append(nn.ReLU())
+            inputs = width
+        self.encoder = nn.Sequential(*layers)
+        self.head = mlp(2 * inputs + STATE_DIM, config.hidden, dim)
+
+    def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        if image is None:
+            raise ValueError("image_cnn needs an image")
+        pixels = image.permute(0, 3, 1, 2).to(state.dtype) / 255.0 - 0.5
+        points = spatial_soft_argmax(self.encoder(pixels))
+        return self.head(torch.cat([points, self.standard_state(state)], dim=1))
+
+
+ARCHITECTURES: dict[str, type[Normalised]] = {"state_mlp": StateMLP, "image_cnn": ImageCNN}
+
+
+def build_model(config: ArchitectureConfig, device: str | torch.device | None = None) -> Normalised:
+    """The network ``config`` describes, freshly initialised (from torch's global generator)."""
+    with torch.device(device or "cpu"):
+        return ARCHITECTURES[config.architecture](config)
+
+
+def expected_tensors(config: ArchitectureConfig) -> dict[str, tuple[int, ...]]:
+    """Name → shape of every tensor of the weights file (all float32); allocates nothing."""
+    with torch.device("meta"):
+        model = ARCHITECTURES[config.architecture](config)
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
+
+
+def parameter_count(config: ArchitectureConfig) -> int:
+    """Numbers in the weights file of ``config``'s network (statistics included)."""
+    return sum(math.prod(shape) for shape in expected_tensors(config).values())
+
+
+# -- the files -----------------------------------------------------------------------------------
+def check_tensors(
+    found: dict[str, tuple[tuple[int, ...], str]], config: ArchitectureConfig, where: str
+) -> None:
+    """Compare name → (shape, dtype) with what ``config``'s network holds; raise on the first
+    difference (missing, unexpected, wrong shape, not float32)."""
+    expected = expected_tensors(config)
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    arch = config.architecture
+    if missing:
+        raise SubmissionError(f"{where}: tensor(s) {missing} missing for {arch} with this config.json")
+    if extra:
+        raise SubmissionError(f"{where}: unexpected tensor(s) {extra} for {arch}; it has {sorted(expected)}")
+    for name, shape in expected.items():
+        got_shape, dtype = found[name]
+        if tuple(got_shape) != shape:
+            raise SubmissionError(
+                f"{where}: tensor {name!r} has shape {list(got_shape)}, "
+                f"expected {list(shape)} for this config.json"
+            )
+        if dtype not in ("F32", "float32", "torch.float32"):
+            raise SubmissionError(f"{where}: tensor {name!r} is {dtype}, expected float32 (F32)")
+
+
+def check_values(tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Every number finite and every standard deviation positive."""
+    for name, tensor in tensors.items():
+        if not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise SubmissionError(f"{where}: tensor {name!r} holds {bad} non-finite value(s) (NaN or inf)")
+    for name in ("state_std", "action_std"):
+        if not bool((tensors[name] > 0).all()):
+            raise SubmissionError(f"{where}: normalisation tensor {name!r} must be positive everywhere")
+
+
+def save_weights(
+    model_or_state: nn.Module | dict[str, torch.Tensor], config: ArchitectureConfig, folder: str | Path
+) -> Path:
+    """Write ``model.safetensors`` and ``config.json`` into ``folder`` (created if needed), after
+    the same checks as loading; each file is replaced whole or not at all."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
+    tensors = {name: t.detach().cpu().contiguous() for name, t in state.items()}
+    where = str(folder / WEIGHTS_FILE)
+    check_tensors({n: (tuple(t.shape), str(t.dtype)) for n, t in tensors.items()}, config, where)
+    check_values(tensors, where)
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = folder / f".{WEIGHTS_FILE}.partial"
+    save_file(tensors, str(scratch), metadata={"format": "twinarena-weights"})
+    os.replace(scratch, folder / WEIGHTS_FILE)
+    scratch = folder / f".{CONFIG_FILE}.partial"
+    scratch.write_text(json.dumps(config.to_dict(), indent=1) + "\n")
+    os.replace(scratch, folder / CONFIG_FILE)
+    return folder
+
+
+def check_file(path: Path, limit: int) -> None:
+    """A submission file that is there and no larger than ``limit`` bytes, else :class:`SubmissionError`."""
+    if not path.is_file():
+        raise SubmissionError(f"{path}: missing; a weights submission needs {CONFIG_FILE} and {WEIGHTS_FILE}")
+    size = path.stat().st_size
+    if size > limit:
+        raise SubmissionError(f"{path}: {size:,} bytes, over the limit of {limit:,}")
+
+
+def read_config(path: Path) -> ArchitectureConfig:
+    """``config.json`` checked: present, small, JSON, known fields of the right types."""
+    check_file(path, MAX_CONFIG_BYTES)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SubmissionError(f"{path}: not valid JSON ({err})") from None
+    return ArchitectureConfig.from_dict(data, where=str(path))
+
+
+def read_weights(path: Path, config: ArchitectureConfig) -> dict[str, torch.Tensor]:
+    """The tensors of ``model.safetensors``, checked against ``config``'s network: the header
+    (names, shapes, dtypes) before any data is read, then the values."""
+    from safetensors import SafetensorError, safe_open
+
+    check_file(path, MAX_WEIGHTS_BYTES)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = f.keys()
+            header = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in names}
+            check_tensors(header, config, str(path))
+            tensors = {k: f.get_tensor(k).clone() for k in header}
+    except SafetensorError as err:
+        raise SubmissionError(f"{path}: not a readable safetensors file ({err})") from None
+    check_values(tensors, str(path))
+    return tensors
+
+
+def read_state_dict(path: Path, config: ArchitectureConfig) -> dict[str, torch.Tensor]:
+    """The tensors of a ``torch.save``'d state dict, read with ``weights_only=True``: a pickle
+    that asks for anything but tensors and plain containers is refused, never run."""
+    check_file(path, MAX_WEIGHTS_BYTES)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError for forbidden globals, RuntimeError for bad zips
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SubmissionError(f"{path}: refused by torch.load(weights_only=True): {first}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SubmissionError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    header = {k: (tuple(v.shape), str(v.dtype)) for k, v in state.items()}
+    check_tensors(header, config, str(path))
+    check_values(state, str(path))
+    return state
+
+
+def load_weights_model(folder: str | Path) -> tuple[Normalised, ArchitectureConfig]:
+    """The checked network of a weights submission folder, in eval mode, and its config."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SubmissionError(f"{folder}: not a folder (a weights submission is a folder)")
+    config = read_config(folder / CONFIG_FILE)
+    if not (folder / WEIGHTS_FILE).exists() and (folder / STATE_DICT_FILE).exists():
+        tensors = read_state_dict(folder / STATE_DICT_FILE, config)
+    else:
+        tensors = read_weights(folder / WEIGHTS_FILE, config)
+    model = build_model(config)
+    model.load_state_dict(tensors, strict=True)
+    return model.eval(), config
+
+
+def action_bounds(action_space: str) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of an action space."""
+    space = ACTION_SPACES[action_space]
+    return np.asarray(space.low, dtype=float), np.asarray(space.high, dtype=float)
+
+
+def bounded_action(raw: np.ndarray, low: np.ndarray, high: np.ndarray, binary_gripper: bool) -> np.ndarray:
+    """``raw`` clipped into [low, high]; the last number (the gripper) snapped to the nearer
+    bound when ``binary_gripper``."""
+    action = np.clip(np.asarray(raw, dtype=float), low, high)
+    if binary_gripper:
+        action[-1] = high[-1] if action[-1] >= (low[-1] + high[-1]) / 2 else low[-1]
+    return action
+
+
+class WeightsPolicy:
+    """A built-in network with submitted weights, behind the policy protocol."""
+
+    def __init__(self, model: Normalised, config: ArchitectureConfig, name: str = "weights"):
+        self.model = model.eval()
+        self.config = config
+        self.low, self.high = action_bounds(config.action_space)
+        self.info = PolicyInfo(
+            name=name,
+            kind="weights",
+            action_space=config.action_space,
+            cameras=(config.camera,) if config.camera else (),
+            image_size=tuple(config.image_size),
+            control_hz=config.control_hz,
+            extra={"architecture": config.architecture},
+        )
+
+    def reset(self, instruction: str = "") -> None:
+        """Nothing to reset: the network has no memory."""
+
+    def act(self, observation: dict[str, Any]) -> np.ndarray:
+        state = np.asarray(observation["state"], dtype=np.float32)
+        if state.shape != (STATE_DIM,):
+            raise PolicyError(f"state of shape {state.shape}, expected ({STATE_DIM},)")
+        image = None
+        if self.config.camera is not None:
+            image = torch.from_numpy(self._image(observation)[None])
+        with torch.inference_mode():
+            out = self.model.action(torch.from_numpy(state[None]), image)[0]
+        return bounded_action(out.double().numpy(), self.low, self.high, self.config.binary_gripper)
+
+    def _image(self, observation: dict[str, Any]) -> np.ndarray:
+        camera, (w, h) = self.config.camera, self.config.image_size
+        images = observation.get("images", {})
+        if camera not in images:
+            raise PolicyError(f"no image from camera {camera!r}; the observation has {sorted(images)}")
+        image = np.ascontiguousarray(images[camera])
+        if image.shape != (h, w, 3) or image.dtype != np.uint8:
+            raise PolicyError(
+                f"camera {camera!r}: expected a {w}×{h} (width×height) RGB uint8 image, "
+                f"got shape {image.shape} {image.dtype}"
+            )
+        return image
+
+
+def load_weights_policy(folder: str | Path, name: str | None = None) -> WeightsPolicy:
+    """A :class:`WeightsPolicy` from a submission folder; :class:`SubmissionError` names the file
+    and what is wrong with it."""
+    model, config = load_weights_model(folder)
+    return WeightsPolicy(model, config, name or Path(folder).resolve().name or "weights")

@@ -1,0 +1,361 @@
+"""Baseline policies by behaviour cloning: demonstrations collected from the vision expert in a
+twin, and the built-in architectures of :mod:`benchmark.policies.architectures` fitted to them.
+
+Demonstrations are episode folders written by :func:`benchmark.episodes.episode.run_episode`: step ``t``
+pairs ``state[t]`` (and frame ``t`` of the camera's video) with ``actions[t]``. Training regresses
+the standardised action (mean squared error, Adam with a cosine schedule); ``image_cnn`` also
+sees each image shifted by a few pixels at random. Idle steps (the expert waiting: no motion and
+no change of gripper command) are left out by default: a deterministic policy that learns to wait
+in a state it has not left yet waits there for ever. A seed fixes initialisation and batches, and
+training runs on ``threads`` CPU threads, so the same seed gives the same weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmark.errors import TrainingDataError
+from benchmark.policies.architectures import (
+    ARCHITECTURES,
+    STATE_DIM,
+    ArchitectureConfig,
+    build_model,
+    save_weights,
+)
+from benchmark.policies.protocol import ACTION_SPACE_DIMS
+
+Progress = Callable[[dict[str, Any]], None]
+DEFAULT_EPOCHS = {"state_mlp": 150, "image_cnn": 45}
+TRAINING_FILE = "training.json"
+
+
+@dataclass(frozen=True)
+class Demonstrations:
+    """Step-aligned training pairs from one or more episodes."""
+
+    states: np.ndarray  # [N, 15] float32
+    actions: np.ndarray  # [N, A] float32
+    images: np.ndarray | None  # [N, H, W, 3] uint8, or None without a camera
+    action_space: str
+    camera: str | None
+    episodes: int
+    control_hz: float | None
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyper-parameters of :func:`train_baseline`."""
+
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    hidden: tuple[int, ...] = (256, 256)
+    channels: tuple[int, ...] = (16, 32, 32)
+    shift: int = 4  # pixels of random-shift augmentation (image_cnn)
+    drop_idle: bool = True  # leave out steps that change nothing (see idle_steps)
+    binary_gripper: bool = True  # see benchmark.policies.architectures
+    threads: int = 1
+
+
+# -- demonstrations ------------------------------------------------------------------------------
+def episode_record(folder: Path) -> dict[str, Any]:
+    """``episode.json`` of an episode folder, with the fields training reads."""
+    path = Path(folder) / "episode.json"
+    try:
+        record = json.loads(path.read_text())
+        _ = record["outcome"]["success"], record["scenario"]["config"]["action_space"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise TrainingDataError(f"{path}: not a readable episode record ({err!r})") from None
+    return record
+
+
+def episode_folders(root: str | Path, successful_only: bool = True) -> list[Path]:
+    """The episode folders under ``root`` in name order (the successful ones by default)."""
+    found = sorted(p.parent for p in Path(root).glob("*/episode.json"))
+    if successful_only:
+        found = [p for p in found if episode_record(p)["outcome"]["success"]]
+    return found
+
+
+def recorded_cameras(folder: str | Path) -> list[str]:
+    """The static cameras recorded in an episode folder, from its video names (the wrist camera's
+    ``robot_wrist.mp4`` is left out: its name, ``robot/wrist``, does not survive as a file name)."""
+    return sorted(p.stem for p in Path(folder).glob("*.mp4") if not p.stem.startswith("robot_"))
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """T×H×W×3 uint8 frames at ``size`` (width, height), bilinear with antialiasing."""
+    from PIL import Image
+
+    w, h = size
+    if frames.shape[1:3] == (h, w):
+        return frames
+    resample = Image.Resampling.BILINEAR
+    return np.stack([np.asarray(Image.fromarray(f).resize((w, h), resample)) for f in frames])
+
+
+def idle_steps(actions: np.ndarray, action_space: str) -> np.ndarray:
+    """Steps [T] that change nothing: ``ee_delta`` with no motion and the gripper command of the
+    step before; ``joint_position`` with the targets of the step before. The first step is kept."""
+    actions = np.asarray(actions)
+    previous = np.r_[actions[:1] * np.nan, actions[:-1]]
+    if action_space == "ee_delta":
+        return np.all(actions[:, :6] == 0, axis=1) & (actions[:, 6] == previous[:, 6])
+    return np.all(actions == previous, axis=1)
+
+
+def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | None):
+    record = episode_record(folder)
+    config = record["scenario"]["config"]
+    path = folder / "trajectory.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            actions = np.asarray(data["actions"], dtype=np.float32)
+            states = np.asarray(data["state"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as err:
+        raise TrainingDataError(f"{path}: not a readable trajectory ({err})") from None
+    steps = len(actions)
+    dim = ACTION_SPACE_DIMS.get(config["action_space"])
+    if actions.shape != (steps, dim) or steps == 0 or states.shape != (steps + 1, STATE_DIM):
+        raise TrainingDataError(
+            f"{path}: expected actions [T, {dim}] with T ≥ 1 and state [T+1, {STATE_DIM}], "
+            f"got {actions.shape} and {states.shape}"
+        )
+    images = None
+    if camera is not None:
+        from twin.video import VideoError, read_mp4
+
+        video = folder / f"{camera.replace('/', '_')}.mp4"
+        try:
+            frames = read_mp4(video)
+        except VideoError as err:
+            raise TrainingDataError(str(err)) from None
+        w, h = config["image_size"]
+        frames = frames[:, :h, :w]  # the encoder pads odd sizes to even ones
+        if len(frames) != steps + 1:
+            raise TrainingDataError(f"{video}: {len(frames)} frames for {steps + 1} observations")
+        images = resize_frames(frames[:steps], tuple(image_size or (w, h)))
+    return states[:steps], actions, images, config
+
+
+def load_demonstrations(
+    folders: Sequence[str | Path],
+    camera: str | None = None,
+    image_size: tuple[int, int] | None = None,
+    drop_idle: bool = True,
+) -> Demonstrations:
+    """Training pairs from episode folders: ``state[t]`` (and frame ``t`` of ``camera``'s video,
+    resized to ``image_size`` (width, height) when given) with ``actions[t]``, without the
+    :func:`idle_steps` when ``drop_idle``."""
+    if not folders:
+        raise TrainingDataError("no demonstrations to load")
+    parts = [_episode(Path(f), camera, image_size) for f in folders]
+    spaces = {p[3]["action_space"] for p in parts}
+    rates = {p[3].get("control_hz") for p in parts}
+    if len(spaces) > 1 or len(rates) > 1:
+        raise TrainingDataError(f"demonstrations mix action spaces {spaces} or control rates {rates}")
+    space = spaces.pop()
+    keep = [~idle_steps(p[1], space) if drop_idle else np.ones(len(p[1]), dtype=bool) for p in parts]
+    return Demonstrations(
+        states=np.concatenate([p[0][k] for p, k in zip(parts, keep, strict=True)]),
+        actions=np.concatenate([p[1][k] for p, k in zip(parts, keep, strict=True)]),
+        images=None
+        if camera is None
+        else np.concatenate([p[2][k] for p, k in zip(parts, keep, strict=True)]),
+        action_space=space,
+        camera=camera,
+        episodes=len(parts),
+        control_hz=rates.pop(),
+    )
+
+
+def collect_demonstrations(
+    twin,
+    out_root: str | Path,
+    episodes: int,
+    seed: int = 0,
+    perturb: Sequence[str] = ("object_placement=0.5",),
+    image_size: tuple[int, int] = (128, 128),
+    render: str = "mesh",
+    progress: Progress | None = None,
+    noise: float = 0.0,
+) -> dict[str, Any]:
+    """Run the vision expert in ``twin`` for seeds ``seed … seed+episodes-1`` and write episode
+    folders ``out_root/episode_NNNNNN``. ``perturb`` varies the start between seeds (at level 0
+    every seed starts alike). ``noise`` (m per step) perturbs the expert's moves, which it corrects
+    on the following steps (in the tray_pick twin, 0.005 made image_cnn worse, not better).
+    Returns the folders, and which succeeded (the training data)."""
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+    from benchmark.episodes.episode import run_episode
+    from benchmark.perturbations.axes import parse_perturbation
+    from benchmark.policies.builtin import builtin_policy
+
+    start = time.perf_counter()
+    config = EnvConfig(
+        image_size=tuple(image_size),
+        render=render,
+        perturbations=tuple(parse_perturbation(p) for p in perturb),
+    )
+    env = TwinEnv(twin, config)
+    folders, successful = [], []
+    try:
+        expert = builtin_policy("vision-expert", env, seed, noise)
+        for i in range(episodes):
+            folder = Path(out_root) / f"episode_{i:06d}"
+            outcome = run_episode(env, expert, seed + i, out=folder)
+            folders.append(str(folder))
+            if outcome.success:
+                successful.append(str(folder))
+            if progress:
+                progress(
+                    {"episode": i + 1, "episodes": episodes, "seed": seed + i, "success": outcome.success}
+                )
+    finally:
+        env.close()
+    return {
+        "episodes": episodes,
+        "successes": len(successful),
+        "folders": folders,
+        "successful": successful,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+# -- training ------------------------------------------------------------------------------------
+def standardisation(values: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation, the deviation at least ``floor``."""
+    values = np.asarray(values, dtype=np.float64)
+    return values.mean(axis=0), np.maximum(values.std(axis=0), floor)
+
+
+def random_shift(images, pad: int, generator):
+    """Each uint8 image [B, H, W, 3] moved by up to ``pad`` pixels each way (edges repeated)."""
+    if pad <= 0:
+        return images
+    b, h, w, _ = images.shape
+    padded = torch.nn.functional.pad(images.permute(0, 3, 1, 2).float(), (pad,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * pad + 1, (b, 2), generator=generator).tolist()
+    crops = [padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets)]
+    return torch.stack(crops).permute(0, 2, 3, 1).to(images.dtype)
+
+
+def fit(model, data: Demonstrations, settings: TrainSettings, epochs: int, seed: int, progress=None) -> list:
+    """Fit ``model`` to ``data`` in place; return the mean loss of every epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    states = torch.from_numpy(data.states)
+    targets = torch.from_numpy((data.actions - model.action_mean.numpy()) / model.action_std.numpy()).float()
+    images = None if data.images is None else torch.from_numpy(data.images)
+    n = len(states)
+    batches = max(1, -(-n // settings.batch_size))
+    optimiser = torch.optim.AdamW(
+        model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * batches)
+    losses = []
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for b in range(batches):
+            index = order[b * settings.batch_size : (b + 1) * settings.batch_size]
+            image = None if images is None else random_shift(images[index], settings.shift, generator)
+            loss = torch.mean((model(states[index], image) - targets[index]) ** 2)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(index)
+        losses.append(total / n)
+        if progress:
+            progress({"epoch": epoch + 1, "epochs": epochs, "loss": losses[-1]})
+    model.eval()
+    return losses
+
+
+def train_baseline(
+    episode_folders: Sequence[str | Path],
+    architecture: str,
+    out_folder: str | Path,
+    epochs: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    camera: str | None = None,
+    image_size: tuple[int, int] | None = None,
+    settings: TrainSettings | None = None,
+) -> dict[str, Any]:
+    """Behaviour-clone ``architecture`` (``state_mlp`` or ``image_cnn``) on the episodes and save
+    a weights submission into ``out_folder`` (with ``training.json``, a record of the run).
+
+    ``image_cnn`` reads ``camera`` (default: the first recorded video) at ``image_size``
+    (default: as recorded). Returns the summary that ``training.json`` holds.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; built-in ones: {', '.join(ARCHITECTURES)}")
+    start = time.perf_counter()
+    settings = settings or TrainSettings()
+    epochs = epochs or DEFAULT_EPOCHS[architecture]
+    folders = [Path(f) for f in episode_folders]
+    if architecture == "image_cnn":
+        if not folders:
+            raise TrainingDataError("no demonstrations to train on")
+        camera = camera or next(iter(recorded_cameras(folders[0])), None)
+        if camera is None:
+            raise TrainingDataError(f"{folders[0]}: no camera video to train image_cnn on")
+    else:
+        camera = None
+    data = load_demonstrations(folders, camera, image_size, settings.drop_idle)
+    if image_size is None:
+        image_size = (data.images.shape[2], data.images.shape[1]) if data.images is not None else (96, 96)
+    config = ArchitectureConfig(
+        architecture=architecture,
+        action_space=data.action_space,
+        hidden=tuple(settings.hidden),
+        camera=camera,
+        image_size=(int(image_size[0]), int(image_size[1])),
+        channels=tuple(settings.channels),
+        control_hz=data.control_hz,
+        binary_gripper=settings.binary_gripper,
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_model(config)
+            for name, (mean, std) in {
+                "state": standardisation(data.states, 1e-2),
+                "action": standardisation(data.actions, 1e-3),
+            }.items():
+                getattr(model, f"{name}_mean").copy_(torch.from_numpy(mean))
+                getattr(model, f"{name}_std").copy_(torch.from_numpy(std))
+            losses = fit(model, data, settings, epochs, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+    save_weights(model, config, out_folder)
+    summary = {
+        "architecture": architecture,
+        "out": str(out_folder),
+        "episodes": data.episodes,
+        "samples": len(data.states),
+        "camera": camera,
+        "image_size": list(config.image_size),
+        "epochs": epochs,
+        "seed": seed,
+        "settings": dataclasses.asdict(settings),
+        "first_loss": losses[0],
+        "final_loss": losses[-1],
+        "losses": [round(v, 6) for v in losses],
+        "seconds": round(time.perf_counter() - start, 1),
+        "demonstrations": [str(f) for f in folders],
+    }
+    (Path(out_folder) / TRAINING_FILE).write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
