@@ -3,7 +3,7 @@
 ``TwinEnv(twin, EnvConfig(...))``; ``reset(seed=s)`` builds the scenario (twin, task,
 perturbations, seed) and returns the first observation; ``step(action)`` returns the 5-tuple.
 
-Observations (``../shared/DESIGN.md``): ``images`` (camera name → H×W×3 uint8), ``state``
+Observations (``docs/evaluation.md``): ``images`` (camera name → H×W×3 uint8), ``state``
 (:meth:`World.proprioception`, 15 numbers) and ``instruction``. Actions: ``ee_delta`` (7) or
 ``joint_position`` (8), see :mod:`benchmark.sim.control`. The reward is the change in the task's
 progress measure, so an episode's rewards sum to its final progress. An episode terminates on
@@ -24,15 +24,15 @@ import gymnasium as gym
 import numpy as np
 
 from benchmark.errors import ScenarioError
-from benchmark.perturbations.axes import Edits, Perturbation, parse_perturbation, sample_edits
-from benchmark.policies.protocol import action_problem
+from benchmark.perturbations.axes import Perturbation, parse_perturbation, sample_edits
+from benchmark.perturbations.pipeline import realise, sensed
+from benchmark.sim.actions import action_problem
 from benchmark.sim.control import ACTION_SPACES, make_controller
 from benchmark.sim.tasks import is_success, progress, state_from_world
 from twin.package import Twin, read_twin
 from twin.scene.builder import ROBOT_PREFIX
-from twin.scene.render import SplatLighting, TwinRenderer, twin_splats
+from twin.scene.render import twin_splats
 from twin.scene.robot import HOME_QPOS, WRIST_CAMERA
-from twin.scene.world import World
 
 TERMINATIONS = ("success", "timeout", "policy_error", "policy_timeout", "invalid_action")
 RENDER_MODES = ("auto", "splat", "mesh")
@@ -78,41 +78,6 @@ class EnvConfig:
         )
 
 
-def cover_intrinsics(K: np.ndarray, size: tuple[int, int], new_size: tuple[int, int]) -> np.ndarray:  # noqa: N803
-    """K of a camera image scaled to cover ``new_size`` and centre-cropped to it (no distortion)."""
-    (w, h), (W, H) = size, new_size  # noqa: N806
-    s = max(W / w, H / h)
-    out = np.asarray(K, dtype=float).copy()
-    out[:2] *= s
-    out[0, 2] -= (w * s - W) / 2
-    out[1, 2] -= (h * s - H) / 2
-    return out
-
-
-def sized_calibration(calibration: dict, size: tuple[int, int]) -> dict:
-    """Every camera of ``calibration`` re-aimed at images of ``size`` (width, height)."""
-    cameras = {}
-    for name, cam in calibration["cameras"].items():
-        K = cover_intrinsics(np.asarray(cam["K"]), (int(cam["width"]), int(cam["height"])), size)
-        cameras[name] = {**cam, "K": K.tolist(), "width": size[0], "height": size[1]}
-    return {**calibration, "cameras": cameras}
-
-
-def sensed(image: np.ndarray, edits: Edits, rng: np.random.Generator) -> np.ndarray:
-    """A rendered image through the perturbed camera: blur, then noise, then JPEG."""
-    if edits.blur_sigma == 0 and edits.noise_sigma == 0 and edits.jpeg_quality is None:
-        return image
-    from benchmark.perturbations.sensing import add_noise, gaussian_blur, jpeg_roundtrip
-
-    if edits.blur_sigma > 0:
-        image = gaussian_blur(image, edits.blur_sigma)
-    if edits.noise_sigma > 0:
-        image = add_noise(image, edits.noise_sigma, rng)
-    if edits.jpeg_quality is not None:
-        image = jpeg_roundtrip(image, edits.jpeg_quality)
-    return image
-
-
 def camera_sensor(twin: Twin):
     """The :class:`~benchmark.sim.sensor.SensorModel` a twin's ``twin.json`` names (``"sensor"``),
     applied to every rendered image; None when it names none."""
@@ -139,17 +104,11 @@ def camera_names(twin: Twin, config: EnvConfig) -> list[str]:
 
 
 class Scenario:
-    """One realised scenario: the perturbed world, its renderer and its edits."""
+    """One realised scenario: the twin's scene, the edits sampled for the seed, and the perturbed
+    world and renderer (:func:`benchmark.perturbations.pipeline.realise`)."""
 
     def __init__(self, twin: Twin, config: EnvConfig, seed: int, splats):
-        from benchmark.perturbations.scene import (
-            edit_lights,
-            edit_spec,
-            edit_splats,
-            perturbed_calibration,
-            perturbed_scene,
-        )
-        from twin.scene.twin_world import twin_scene, twin_spec
+        from twin.scene.twin_world import twin_scene
 
         base = twin_scene(twin)
         if config.control_hz is not None:
@@ -157,44 +116,19 @@ class Scenario:
                 base, physics=dataclasses.replace(base.physics, control_hz=float(config.control_hz))
             )
         self.base_scene = base
-        self.edits = edits = sample_edits(config.perturbations, seed, base)
-        self.perturbed = edits.changed()  # what the perturbations changed, reported in every info
-        self.scene = perturbed_scene(base, edits)
-        table_z = base.table.top_z
-        calibration = perturbed_calibration(twin.calibration, edits, table_z)
-        calibration = sized_calibration(calibration, config.image_size)
-        spec = twin_spec(dataclasses.replace(twin, calibration=calibration))
-        edit_spec(spec, base, edits)
-        main_light = (
-            np.asarray(spec.lights[0].dir, dtype=float) if len(spec.lights) else np.array([0, 0, -1.0])
+        self.edits = sample_edits(config.perturbations, seed, base)
+        self.perturbed = self.edits.changed()  # what the perturbations changed, reported in every info
+        realised = realise(
+            twin,
+            base,
+            self.edits,
+            splats,
+            image_size=config.image_size,
+            backend=config.backend,
+            render=config.render,
         )
-        if config.backend == "mujoco":
-            self.world = World(self.scene, spec=spec)
-        else:
-            from benchmark.sim.bullet_world import make_world
-
-            self.world = make_world(self.scene, spec=spec, backend=config.backend)
-        centre = np.array([*np.mean([o.xy for o in base.objects], axis=0), table_z])
-        edit_lights(self.world.model, edits, centre)
+        self.scene, self.world, self.renderer = realised.scene, realised.world, realised.renderer
         self.cameras = camera_names(twin, config)
-        background, objects = splats
-        mesh_only = config.render == "mesh"
-        if config.render == "splat" and background is None and not objects:
-            raise ScenarioError(f"twin {twin.root}: render 'splat' asked for, but the twin has no splats")
-        if not mesh_only and (background is not None or objects):
-            background, objects = edit_splats(background, objects, base, edits, twin.manifest["table"])
-        new_light = edits.light_rotation @ main_light
-        self.renderer = TwinRenderer(
-            self.world,
-            background=background,
-            objects=objects,
-            lighting=SplatLighting(
-                tuple(float(g) for g in edits.light_gain),
-                tuple(float(v) for v in main_light),
-                tuple(float(v) for v in new_light),
-            ),
-            mesh_only=mesh_only,
-        )
 
     def close(self) -> None:
         self.world.close()

@@ -2,8 +2,8 @@
 
 A spec is one of:
 
-- a built-in policy: ``random`` or ``vision-expert`` (``vision-expert?noise=0.02``); trusted
-  code, run in the evaluator's process;
+- a built-in policy of :data:`benchmark.policies.builtin.BUILTINS` (``random``,
+  ``vision-expert?noise=0.02``); trusted code, run in the evaluator's process;
 - ``ws://HOST:PORT`` (or ``wss://``): a remote policy server speaking the openpi protocol;
 - a path to a submission:
   - a folder with ``config.json`` and ``model.safetensors`` (or ``model.pt`` holding a state
@@ -28,14 +28,11 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
-
-import numpy as np
 
 from benchmark.errors import PolicyError, SubmissionError
+from benchmark.policies.builtin import BUILTINS, RandomPolicy, builtin_policy, parse_builtin
 from benchmark.policies.protocol import PolicyInfo
 
-BUILTINS = ("random", "vision-expert")
 MANIFEST = "policy.json"
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill")
 
@@ -54,22 +51,6 @@ class PolicySource:
     def path(self) -> Path | None:
         where = self.detail.get("path") or self.detail.get("code")
         return Path(where) if where else None
-
-
-def parse_builtin(spec: str) -> tuple[str, dict[str, float]] | None:
-    """``"vision-expert?noise=0.02"`` → ``("vision-expert", {"noise": 0.02})``; None if not built-in."""
-    name, _, query = spec.partition("?")
-    if name not in BUILTINS:
-        return None
-    params: dict[str, float] = {}
-    for key, value in parse_qsl(query, strict_parsing=bool(query)):
-        if key not in ("noise",):
-            raise SubmissionError(f"built-in policy {name!r} has no parameter {key!r} (known: noise)")
-        try:
-            params[key] = float(value)
-        except ValueError:
-            raise SubmissionError(f"{spec}: {key} must be a number, not {value!r}") from None
-    return name, params
 
 
 def resolve(spec: str, store=None) -> PolicySource:
@@ -256,8 +237,6 @@ def load_policy(spec: str, env=None, seed: int = 0, limits=None, name: str | Non
 
     source = resolve(spec, store)
     if source.kind == "builtin":
-        from benchmark.policies.builtin import RandomPolicy, builtin_policy
-
         base, params = parse_builtin(spec)
         if env is None:
             if base != "random":
@@ -285,82 +264,3 @@ def remote_info(metadata: dict[str, Any], name: str) -> PolicyInfo:
     return PolicyInfo.from_dict(
         {"name": name, "kind": "remote", **values, "extra": extra}, f"{name} metadata"
     )
-
-
-# -- inside the worker process ------------------------------------------------------------------
-
-
-def load_isolated(source: dict[str, Any], threads: int = 1):
-    """Load a submission; runs only inside a worker process (:mod:`benchmark.policies.worker`)."""
-    kind = source.get("kind")
-    if kind == "builtin":
-        from benchmark.policies.builtin import RandomPolicy
-
-        if source.get("name") != "random":
-            raise PolicyError(f"built-in policy {source.get('name')!r} cannot run in a worker")
-        return RandomPolicy(source.get("action_space", "ee_delta"), int(source.get("seed", 0)))
-    if kind == "entrypoint":
-        return _entrypoint(source["entry"], Path(source["code"]))
-    import torch
-
-    torch.set_num_threads(threads)
-    if kind == "torchscript":
-        return TorchScriptPolicy(torch.jit.load(source["path"], map_location="cpu"))
-    if kind == "weights":
-        from benchmark.policies.architectures import load_weights_policy
-
-        return load_weights_policy(Path(source["path"]))
-    raise PolicyError(f"unknown source kind {kind!r}")
-
-
-class TorchScriptPolicy:
-    """The policy protocol over a TorchScript module (see the module docstring for its inputs)."""
-
-    def __init__(self, module):
-        self.module = module.eval()
-
-    def reset(self, instruction: str) -> None:
-        if hasattr(self.module, "reset"):
-            self.module.reset()
-
-    def act(self, observation: dict[str, Any]) -> np.ndarray:
-        import torch
-
-        inputs = {"state": torch.as_tensor(np.asarray(observation["state"], dtype=np.float32))}
-        for name, image in observation["images"].items():
-            inputs[f"image/{name}"] = torch.as_tensor(np.asarray(image, dtype=np.uint8))
-        with torch.no_grad():
-            out = self.module(inputs)
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(f"forward returned a {type(out).__name__}, not a Tensor")
-        return out.detach().cpu().numpy()
-
-
-def _entrypoint(entry: str, code: Path):
-    import importlib
-    import sys
-
-    folder = code
-    if code.suffix == ".whl":
-        folder = Path("wheel")
-        _extract_wheel(code, folder)
-    sys.path.insert(0, str(folder.resolve()))
-    module_name, _, attr = entry.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
-    policy = target()
-    if not callable(getattr(policy, "act", None)):
-        raise TypeError(f"{entry}() returned a {type(policy).__name__} without an act(observation) method")
-    if not callable(getattr(policy, "reset", None)):
-        raise TypeError(f"{entry}() returned a {type(policy).__name__} without a reset(instruction) method")
-    return policy
-
-
-def _extract_wheel(wheel: Path, into: Path) -> None:
-    with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            target = (into / name).resolve()
-            if not target.is_relative_to(into.resolve()):
-                raise SubmissionError(f"{wheel}: member {name!r} points outside the wheel")
-        archive.extractall(into)

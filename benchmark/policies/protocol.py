@@ -1,14 +1,12 @@
-"""The policy protocol (``../shared/DESIGN.md``) and what a submission says about itself.
+"""The policy protocol (``docs/policies.md``) and what a submission says about itself.
 
 A policy is anything with ``reset(instruction)`` and ``act(observation) -> action``:
 
 - ``observation``: ``images`` (camera name → H×W×3 uint8), ``state`` (float32 proprioception,
   15 numbers: 7 arm joints, finger opening, TCP position and quaternion) and ``instruction``;
-- ``action``: one action of the action space, or a chunk of them as a 2-D array ``[H, dim]``
-  that the runner plays out before asking again. The two spaces (DESIGN's conventions):
-  ``ee_delta`` (Bridge/SIMPLER), 7 numbers: TCP translation (m) and a world-frame rotation vector
-  (rad) to add to the commanded TCP target, then the gripper (0 open, 1 closed);
-  ``joint_position`` (DROID), 8 numbers: the seven arm joint targets (rad) and the gripper.
+- ``action``: one action of the action space (:mod:`benchmark.sim.actions`: ``ee_delta`` or
+  ``joint_position``), or a chunk of them as a 2-D array ``[H, dim]`` that the runner plays out
+  before asking again.
 
 What can go wrong is raised as the errors of :mod:`benchmark.errors`: ``PolicyTimeout``,
 ``InvalidAnswer`` or any other exception; the episode runner turns each into a termination reason.
@@ -22,57 +20,18 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from benchmark.errors import SubmissionError
-
-
-@dataclass(frozen=True)
-class ActionSpace:
-    """Name, size and bounds of an action space."""
-
-    name: str
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-    description: str
-
-    @property
-    def dim(self) -> int:
-        return len(self.low)
-
-
-EE_DELTA = ActionSpace(
-    "ee_delta",
-    low=(-0.05, -0.05, -0.05, -0.3, -0.3, -0.3, 0.0),
-    high=(0.05, 0.05, 0.05, 0.3, 0.3, 0.3, 1.0),
-    description="TCP delta xyz (m), world-frame rotation vector (rad), gripper (0 open, 1 closed)",
+from benchmark.sim.actions import (  # noqa: F401 (part of the protocol)
+    ACTION_SPACE_DIMS,
+    ACTION_SPACES,
+    BOUND_SLACK,
+    EE_DELTA,
+    JOINT_POSITION,
+    ActionSpace,
+    action_problem,
 )
-JOINT_POSITION = ActionSpace(
-    "joint_position",
-    low=(-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0),
-    high=(2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 1.0),
-    description="seven arm joint targets (rad), gripper (0 open, 1 closed)",
-)
-ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION)}
-ACTION_SPACE_DIMS = {name: space.dim for name, space in ACTION_SPACES.items()}
-BOUND_SLACK = 1e-6  # actions this far outside the bounds still count as inside
 
 SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote")
 LICENCE_DEFAULT = "unspecified"
-
-
-def action_problem(action: Any, space: ActionSpace) -> str | None:
-    """Why ``action`` is not one action of ``space`` (not numeric, shape, NaN or inf, out of
-    bounds), or None."""
-    try:
-        a = np.asarray(action, dtype=float)
-    except (TypeError, ValueError):
-        return f"not numeric ({type(action).__name__})"
-    if a.shape != (space.dim,):
-        return f"shape {a.shape}, expected ({space.dim},) for {space.name}"
-    if not np.all(np.isfinite(a)):
-        return f"non-finite values (NaN or inf) at {np.flatnonzero(~np.isfinite(a)).tolist()}"
-    outside = (a < np.asarray(space.low) - BOUND_SLACK) | (a > np.asarray(space.high) + BOUND_SLACK)
-    if outside.any():
-        return f"outside the {space.name} bounds at {np.flatnonzero(outside).tolist()}"
-    return None
 
 
 @runtime_checkable

@@ -298,7 +298,7 @@ def serve_pipe(proto_in: int, proto_out: int) -> None:
     """The worker's loop: ``start`` (isolate, then load), then ``reset``/``act`` until the pipe closes."""
     import traceback
 
-    from benchmark.policies.loaders import load_isolated
+    from benchmark.policies.isolated import load_isolated
 
     policy = None
     max_answer_bytes = 64 * MIB

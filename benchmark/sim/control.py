@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.policies.protocol import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
+from benchmark.sim.actions import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
 from twin.scene.gl import import_mujoco
 from twin.scene.robot import FINGER_OPEN, HOME_QPOS
 from twin.transforms import axis_angle_to_mat, rotation_error

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.sim.control import EE_DELTA
+from benchmark.sim.actions import EE_DELTA
 from benchmark.sim.tasks import footprint
 from twin.scene.builder import object_half_height
 from twin.scene.spec import TaskSpec

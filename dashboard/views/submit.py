@@ -9,9 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from benchmark.errors import CampaignError, PerturbationError, ScenarioError, StoreError, SubmissionError
+from benchmark.policies.builtin import BUILTINS
 from dashboard import data, queue, uploads
 
-BASELINES = ("vision-expert", "random")
+BASELINES = tuple(sorted(BUILTINS, key=lambda name: name == "random"))  # the random floor last
 FROM_SUBMISSION = "(as the submission says)"
 
 

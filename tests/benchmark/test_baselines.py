@@ -28,7 +28,7 @@ from benchmark.policies.training import (
     load_demonstrations,
     train_baseline,
 )
-from benchmark.sim.control import ACTION_SPACES
+from benchmark.sim.actions import ACTION_SPACES
 from twin.video import write_mp4
 
 CNN = ArchitectureConfig("image_cnn", camera="front", image_size=(32, 24), hidden=(32,), channels=(8, 8))

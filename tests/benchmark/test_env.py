@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.episodes.env import EnvConfig, ScenarioError, TwinEnv, cover_intrinsics
+from benchmark.episodes.env import EnvConfig, ScenarioError, TwinEnv
 from benchmark.episodes.episode import run_episode
 from benchmark.perturbations.axes import PerturbationError
+from benchmark.perturbations.pipeline import cover_intrinsics
 from benchmark.policies.perception import VisionExpert
 from benchmark.scenes.authored import reference_twin
-from benchmark.sim.control import EE_DELTA, JOINT_POSITION
+from benchmark.sim.actions import EE_DELTA, JOINT_POSITION
 from twin.package import TwinPackageError
 
 SMALL = EnvConfig(image_size=(96, 96), render="mesh")

@@ -5,8 +5,9 @@ Public names load on first use, so ``import twin.splats`` itself pulls in neithe
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from twin.lazy import lazy_exports
 
 __all__ = [
     "BackendUnavailableError",
@@ -30,39 +31,18 @@ __all__ = [
     "write_ply",
 ]
 
-_WHERE = {
-    "BackendUnavailableError": "errors",
-    "PlyFormatError": "errors",
-    "SplatInputError": "errors",
-    "Cameras": "camera",
-    "look_at": "camera",
-    "points_from_rgbd": "camera",
-    "voxel_downsample": "camera",
-    "FitConfig": "fit",
-    "FitResult": "fit",
-    "evaluate_psnr": "fit",
-    "fit_splats": "fit",
-    "render_frames": "fit",
-    "RasterConfig": "rendering",
-    "Render": "rendering",
-    "rasterization": "rendering",
-    "Splats": "gaussians",
-    "read_ply": "ply",
-    "write_ply": "ply",
-    "render_rigid": "rigid",
+_PUBLIC = {
+    "errors": ("BackendUnavailableError", "PlyFormatError", "SplatInputError"),
+    "camera": ("Cameras", "look_at", "points_from_rgbd", "voxel_downsample"),
+    "fit": ("FitConfig", "FitResult", "evaluate_psnr", "fit_splats", "render_frames"),
+    "rendering": ("RasterConfig", "Render", "rasterization"),
+    "gaussians": ("Splats",),
+    "ply": ("read_ply", "write_ply"),
+    "rigid": ("render_rigid",),
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"twin.splats.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'twin.splats' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, _ = lazy_exports(__name__, _PUBLIC)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
