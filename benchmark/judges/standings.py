@@ -1,13 +1,14 @@
 """From the store's judgments to its ratings: the comparisons each judge stands for, fitted with
 :mod:`benchmark.ranking` and written to the ``ratings`` table (which pairwise leaderboards read).
 
-- ``human``: the valid votes of qualified annotators (:func:`benchmark.judges.human.human_comparisons`);
+- ``human``: the valid votes of qualified annotators (:func:`benchmark.judges.preferences.human_comparisons`);
 - ``vlm-pairwise``: the VLM's A/B/tie verdicts;
 - ``state`` and ``vlm``: episode judges, turned into comparisons of every two policies that
   played the same scenario (the better score wins; the state judge ranks success first, then
   progress), so every judge is ranked the same way and their rankings can be compared.
 
-The comparisons are counted in SQL; the rows never pass through Python one by one.
+The comparisons are counted in SQL (:mod:`benchmark.store.standings`); the rows never pass
+through Python one by one.
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, case, delete, func, literal, select
-from sqlalchemy.orm import aliased
 
 from benchmark.ranking import A_WINS, B_WINS, TIE, Comparisons, Ratings, comparisons, rank
-from benchmark.store.models import Comparison, Episode, Judgment, Policy, Rating
-from benchmark.store.queries import EPISODE_JUDGES, JUDGES, in_campaign
+from benchmark.store.queries import JUDGES
+from benchmark.store.standings import judge_counts, replace_ratings
 
-SCORE_TOLERANCE = 1e-6  # episode scores closer than this are a tie
 CSV_COLUMNS = ("policy_a", "policy_b", "winner")
 
 
@@ -44,59 +42,12 @@ def table_from_counts(counts: list[tuple[str, str, str, int]]) -> Comparisons:
     )
 
 
-def episode_judge_counts(session, judge: str, campaign_id: int | None = None, model: str | None = None):
-    """Comparisons implied by an episode judge: for every scenario and every two policies with an
-    episode judged there, who scored higher (``a`` is the policy with the lower id)."""
-    ea, eb = aliased(Episode), aliased(Episode)
-    ja, jb = aliased(Judgment), aliased(Judgment)
-    pa, pb = aliased(Policy), aliased(Policy)
-
-    def key(j):  # success outranks any progress for the state judge
-        return j.score + case((j.success.is_(True), 1000.0), else_=0.0) if judge == "state" else j.score
-
-    winner = case(
-        (key(ja) > key(jb) + SCORE_TOLERANCE, literal("a")),
-        (key(jb) > key(ja) + SCORE_TOLERANCE, literal("b")),
-        else_=literal("tie"),
-    )
-    query = (
-        select(pa.name, pb.name, winner, func.count())
-        .select_from(ea)
-        .join(eb, and_(eb.scenario_id == ea.scenario_id, eb.policy_id > ea.policy_id))
-        .join(ja, and_(ja.episode_id == ea.id, ja.judge == judge))
-        .join(jb, and_(jb.episode_id == eb.id, jb.judge == judge, jb.model == ja.model))
-        .join(pa, pa.id == ea.policy_id)
-        .join(pb, pb.id == eb.policy_id)
-        .group_by(pa.name, pb.name, winner)
-    )
-    if model is not None:
-        query = query.where(ja.model == model)
-    for episode in (ea, eb):  # both episodes of a pair belong to the campaign
-        query = in_campaign(query, campaign_id, episode.policy_id, episode.scenario_id)
-    return [tuple(row) for row in session.execute(query).all()]
-
-
-def pairwise_judge_counts(session, judge: str, campaign_id: int | None = None):
-    """A pairwise judge's stored comparisons, counted per (policy_a, policy_b, winner)."""
-    pa, pb = aliased(Policy), aliased(Policy)
-    query = (
-        select(pa.name, pb.name, Comparison.winner, func.count())
-        .select_from(Comparison)
-        .join(pa, pa.id == Comparison.policy_a_id)
-        .join(pb, pb.id == Comparison.policy_b_id)
-        .where(Comparison.judge == judge)
-        .group_by(pa.name, pb.name, Comparison.winner)
-    )
-    query = in_campaign(query, campaign_id, Comparison.policy_a_id, Comparison.scenario_id)
-    return [tuple(row) for row in session.execute(query).all()]
-
-
 def judge_table(store, judge: str, campaign: str | None = None, model: str | None = None) -> Comparisons:
     """The comparisons ``judge`` stands for in the store (or in one campaign)."""
     if judge not in JUDGES:
         raise ValueError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
     if judge == "human":
-        from benchmark.judges.human import human_comparisons
+        from benchmark.judges.preferences import human_comparisons
 
         if campaign is not None:
             raise ValueError("human votes are ranked over the whole store, not per campaign")
@@ -104,12 +55,7 @@ def judge_table(store, judge: str, campaign: str | None = None, model: str | Non
         if not rows:
             raise ValueError(f"no valid human votes in {store.url}")
         return comparisons(rows)
-    with store.session() as session:
-        campaign_id = store.campaign_id(session, campaign)
-        if judge in EPISODE_JUDGES:
-            counts = episode_judge_counts(session, judge, campaign_id, model)
-        else:
-            counts = pairwise_judge_counts(session, judge, campaign_id)
+    counts = judge_counts(store, (judge,), campaign, model)[judge]
     if not counts:
         where = f" in campaign {campaign!r}" if campaign else ""
         raise ValueError(f"no {judge} judgments to compare{where} in {store.url}")
@@ -128,21 +74,7 @@ def fit_and_store(
     """Fit Bradley–Terry ratings with intervals for ``judge`` and replace its stored ratings (scope:
     the campaign's name, or empty for the whole store)."""
     ratings = rank(judge_table(store, judge, campaign, model), ci=ci, rounds=rounds, seed=seed)
-    scope = campaign or ""
-    with store.session() as session:
-        query = select(Policy.name, Policy.id).where(Policy.name.in_(ratings.policies))
-        ids = {name: policy_id for name, policy_id in session.execute(query)}
-        session.execute(delete(Rating).where(Rating.judge == judge, Rating.scope == scope))
-        session.add_all(
-            Rating(
-                judge=judge,
-                scope=scope,
-                policy_id=ids[row["policy"]],
-                method=ratings.method[:32],
-                **{k: row[k] for k in ("rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "n")},
-            )
-            for row in ratings.rows()
-        )
+    replace_ratings(store, judge, campaign or "", ratings.method, ratings.rows())
     return ratings
 
 

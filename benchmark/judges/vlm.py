@@ -32,18 +32,16 @@ from string import Template
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from benchmark.errors import StoreError, VlmError
 from benchmark.judges.client import NO_ENDPOINT_MESSAGE, Answer, VlmClient, cost_usd
 from benchmark.judges.frames import EpisodeFrames, episode_frames
 from benchmark.judges.parsing import parse_progress, parse_winner
-from benchmark.store.models import Comparison, Episode, Judgment
+from benchmark.store import judgments as rows
+from benchmark.store.judgments import EpisodeJudgment
 
 PROGRESS_JUDGE, PAIRWISE_JUDGE = "vlm", "vlm-pairwise"
 PROGRESS_PROMPT, PAIRWISE_PROMPT = "progress_v1", "pairwise_v1"
-CHUNK = 500  # ids per IN (…) list
 SWAPPED = {"a": "b", "b": "a", "tie": "tie"}  # a verdict read with the sides exchanged
 
 
@@ -260,25 +258,6 @@ def _id(episode: Any) -> int:
     return int(getattr(episode, "id", episode))
 
 
-def _chunks(ids: Iterable[int]) -> list[list[int]]:
-    """Ids in lists of :data:`CHUNK` (well under every backend's limit on an IN list)."""
-    ids = sorted(set(ids))
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-
-
-def _episodes(session, ids: Iterable[int]) -> dict[int, Episode]:
-    ids = sorted(set(ids))
-    rows = {
-        e.id: e
-        for chunk in _chunks(ids)
-        for e in session.scalars(select(Episode).where(Episode.id.in_(chunk)))
-    }
-    missing = [i for i in ids if i not in rows]
-    if missing:
-        raise ValueError(f"no episode {', '.join(map(str, missing))} in the store")
-    return rows
-
-
 def judge_episodes(
     store,
     client: VlmClient | None,
@@ -305,16 +284,7 @@ def judge_episodes(
     spec = load_prompt(prompt)
     summary = JudgeSummary(PROGRESS_JUDGE, client.model, spec.version)
     ids = list(dict.fromkeys(_id(e) for e in episodes))
-    with store.session() as session:
-        artefacts = {i: e.artefact for i, e in _episodes(session, ids).items()}
-        query = select(Judgment.episode_id).where(
-            Judgment.judge == PROGRESS_JUDGE,
-            Judgment.model == client.model,
-            Judgment.prompt_version == spec.version,
-        )
-        done = {
-            i for chunk in _chunks(ids) for i in session.scalars(query.where(Judgment.episode_id.in_(chunk)))
-        }
+    artefacts, done = rows.episodes_to_judge(store, ids, PROGRESS_JUDGE, client.model, spec.version)
     for n, episode_id in enumerate(ids, start=1):
         if episode_id in done:
             summary.cached += 1
@@ -365,24 +335,17 @@ def _store_judgment(store, episode_id, client, spec, frames, verdict: ProgressVe
         "completion_tokens": verdict.completion_tokens,
         "temperature": client.config.temperature,
     }
-    try:
-        with store.session() as session:
-            session.add(
-                Judgment(
-                    episode_id=episode_id,
-                    judge=PROGRESS_JUDGE,
-                    model=client.model,
-                    prompt_version=spec.version,
-                    score=verdict.score,
-                    success=None,
-                    cost_usd=verdict.cost_usd,
-                    latency_s=verdict.latency_s,
-                    detail=detail,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    judgment = EpisodeJudgment(
+        judge=PROGRESS_JUDGE,
+        score=verdict.score,
+        success=None,
+        model=client.model,
+        prompt_version=spec.version,
+        cost_usd=verdict.cost_usd,
+        latency_s=verdict.latency_s,
+        detail=detail,
+    )
+    return rows.add_judgment(store, episode_id, judgment)
 
 
 def judge_pairs(
@@ -410,25 +373,14 @@ def judge_pairs(
     spec = load_prompt(prompt)
     summary = JudgeSummary(PAIRWISE_JUDGE, client.model, spec.version)
     pairs = list(dict.fromkeys((_id(a), _id(b)) for a, b in pairs))
-    with store.session() as session:
-        rows = _episodes(session, [i for pair in pairs for i in pair])
-        info = {i: (e.scenario_id, e.policy_id, e.artefact) for i, e in rows.items()}
-        for a, b in pairs:
-            if info[a][0] != info[b][0] or info[a][1] == info[b][1]:
-                raise ValueError(
-                    f"episodes {a} and {b} are not two policies in one scenario "
-                    f"(scenarios {info[a][0]} and {info[b][0]}, policies {info[a][1]} and {info[b][1]})"
-                )
-        query = select(Comparison.episode_a_id, Comparison.episode_b_id).where(
-            Comparison.judge == PAIRWISE_JUDGE,
-            Comparison.model == client.model,
-            Comparison.prompt_version == spec.version,
-        )
-        done = {
-            frozenset(pair)
-            for chunk in _chunks(info)
-            for pair in session.execute(query.where(Comparison.episode_a_id.in_(chunk)))
-        }
+    ids = [i for pair in pairs for i in pair]
+    info, done = rows.pairs_to_compare(store, ids, PAIRWISE_JUDGE, client.model, spec.version)
+    for a, b in pairs:
+        if info[a][0] != info[b][0] or info[a][1] == info[b][1]:
+            raise ValueError(
+                f"episodes {a} and {b} are not two policies in one scenario "
+                f"(scenarios {info[a][0]} and {info[b][0]}, policies {info[a][1]} and {info[b][1]})"
+            )
     frames: dict[int, EpisodeFrames] = {}
     for n, (a, b) in enumerate(pairs, start=1):
         if frozenset((a, b)) in done:
@@ -446,24 +398,22 @@ def judge_pairs(
                     verdict = judge_pair(client, frames[a], frames[b], repeats, spec)
                 except VlmError as err:
                     raise VlmError(f"{err} (episodes {a} and {b}; {_stored(summary)})") from None
-                with store.session() as session:
-                    session.add(
-                        Comparison(
-                            judge=PAIRWISE_JUDGE,
-                            scenario_id=info[a][0],
-                            policy_a_id=info[a][1],
-                            policy_b_id=info[b][1],
-                            episode_a_id=a,
-                            episode_b_id=b,
-                            winner=verdict.winner,
-                            annotator="",
-                            model=client.model,
-                            reason=verdict.reason,
-                            prompt_version=spec.version,
-                            cost_usd=verdict.cost_usd,
-                            latency_s=verdict.latency_s,
-                        )
-                    )
+                rows.add_comparison(
+                    store,
+                    judge=PAIRWISE_JUDGE,
+                    scenario_id=info[a][0],
+                    policy_a_id=info[a][1],
+                    policy_b_id=info[b][1],
+                    episode_a_id=a,
+                    episode_b_id=b,
+                    winner=verdict.winner,
+                    annotator="",
+                    model=client.model,
+                    reason=verdict.reason,
+                    prompt_version=spec.version,
+                    cost_usd=verdict.cost_usd,
+                    latency_s=verdict.latency_s,
+                )
                 done.add(frozenset((a, b)))
                 summary._add(verdict.cost_usd, verdict.latency_s)
         if progress is not None:
@@ -474,13 +424,8 @@ def judge_pairs(
 def same_scenario_pairs(store, episodes: Iterable[Any] | None = None) -> list[tuple[int, int]]:
     """Every pair of episodes (of ``episodes``, else of the whole store) that two policies played in
     the same scenario, the lower policy id first: the pairs :func:`judge_pairs` takes."""
-    query = select(Episode.scenario_id, Episode.policy_id, Episode.id).order_by(
-        Episode.scenario_id, Episode.policy_id
-    )
-    if episodes is not None:
-        query = query.where(Episode.id.in_([_id(e) for e in episodes]))
+    ids = None if episodes is None else [_id(e) for e in episodes]
     by_scenario: dict[int, list[int]] = {}
-    with store.session() as session:
-        for scenario, _policy, episode in session.execute(query):
-            by_scenario.setdefault(scenario, []).append(episode)
+    for scenario, _policy, episode in rows.same_scenario_episodes(store, ids):
+        by_scenario.setdefault(scenario, []).append(episode)
     return [pair for ids in by_scenario.values() for pair in combinations(ids, 2)]

@@ -76,16 +76,10 @@ class Standings:
 
 def read_standings(store, campaign: str | None) -> Standings:
     """The judges' leaderboards and comparisons in the store (or one campaign)."""
-    from benchmark.judges.standings import episode_judge_counts, pairwise_judge_counts
+    from benchmark.store.standings import judge_counts
 
-    counts = {}
-    with store.session() as session:
-        campaign_id = store.campaign_id(session, campaign)
-        for judge in JUDGES:
-            if judge in EPISODE_JUDGES:
-                counts[judge] = episode_judge_counts(session, judge, campaign_id)
-            elif judge == "vlm-pairwise":
-                counts[judge] = pairwise_judge_counts(session, judge, campaign_id)
+    stored = [judge for judge in JUDGES if judge in EPISODE_JUDGES or judge == "vlm-pairwise"]
+    counts = judge_counts(store, stored, campaign)
     counts["human"] = _human_counts(store)
     boards = {judge: store.leaderboard(judge, campaign) for judge in JUDGES}
     return Standings(boards, counts, store.ratings("state", campaign))
@@ -105,8 +99,7 @@ def build_report(
     if vs == policy:
         raise ReportError(f"--vs {vs!r} is the report's own policy; name another policy")
     if campaign is not None:
-        with store.session() as session:
-            store.campaign_id(session, campaign)  # StoreError naming the known campaigns
+        store.resolve_campaign(campaign)  # StoreError naming the known campaigns
     images: dict[str, bytes] = {}
     per_reason = EPISODES_PER_REASON if gallery is None else gallery
     standings = read_standings(store, campaign)
@@ -382,7 +375,7 @@ def _by_model(rows) -> dict[str, list]:
 def _human_counts(store) -> list[tuple[str, str, str, int]]:
     from collections import Counter
 
-    from benchmark.judges.human import human_comparisons
+    from benchmark.judges.preferences import human_comparisons
 
     return [(*key, n) for key, n in Counter(tuple(r)[:3] for r in human_comparisons(store)).items()]
 

@@ -17,6 +17,7 @@ from benchmark.store import campaigns, policies, queries
 from benchmark.store.artefacts import ArtefactFolder
 from benchmark.store.campaigns import CampaignRecord, TwinRecord
 from benchmark.store.engine import create_store_engine, data_home, masked, resolve_url
+from benchmark.store.judgments import EpisodeJudgment
 from benchmark.store.models import ValidityResult
 from benchmark.store.policies import PolicyRecord
 from benchmark.store.schema import upgrade
@@ -188,10 +189,13 @@ class Store:
         outcome: dict,
         folder: str | Path,
         worker: str = "",
+        judgment: EpisodeJudgment | None = None,
     ) -> int | None:
-        """Store an episode folder as an artefact, then its row and the state judge's judgment in
-        one transaction. Return the episode id, or None when the (policy, scenario) already has an
-        episode: a job is stored once, however often it runs."""
+        """Store an episode folder as an artefact, then its row and ``judgment`` (the state judge's,
+        :func:`benchmark.judges.state.judge_state`; without one, the outcome as recorded, see
+        :func:`benchmark.store.campaigns.recorded_outcome`) in one transaction. Return the episode
+        id, or None when the (policy, scenario) already has an episode: a job is stored once,
+        however often it runs."""
         folder = Path(folder)
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         sha, rel = self.put_artefact(folder)
@@ -200,7 +204,7 @@ class Store:
                 if campaigns.has_episode(session, policy_id, scenario_id):
                     return None
                 return campaigns.add_episode(
-                    session, policy_id, scenario_id, outcome, sha, rel, files, worker
+                    session, policy_id, scenario_id, outcome, sha, rel, files, worker, judgment
                 )
         except IntegrityError:  # another evaluator stored the same job since we looked
             return None
@@ -230,6 +234,12 @@ class Store:
         """Every campaign with its job count and how many are done."""
         with self.session() as session:
             return queries.campaign_progress(session)
+
+    def resolve_campaign(self, name: str | None) -> int | None:
+        """:meth:`campaign_id` in its own transaction: the id of campaign ``name`` (None for None),
+        :class:`StoreError` naming the known ones."""
+        with self.session() as session:
+            return self.campaign_id(session, name)
 
     def campaign_id(self, session, name: str | None) -> int | None:
         """The id of campaign ``name`` (None for None); :class:`StoreError` naming the known ones."""

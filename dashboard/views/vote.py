@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from benchmark.judges.human import NoPairError, PreferenceService, VoteRejected, active_scorer
+from benchmark.judges.human import NoPairError, VoteRejected
+from benchmark.judges.preferences import PreferenceService, active_scorer
 from dashboard import auth, data
 
 SIDES = {"A": "left", "tie": "tie", "B": "right"}

@@ -19,7 +19,6 @@ from benchmark.judges.human import (
     NoPairError,
     PreferenceConfig,
     PreferenceError,
-    PreferenceService,
     Standing,
     Ticket,
     TokenState,
@@ -31,6 +30,7 @@ from benchmark.judges.human import (
     token_problem,
     wants_sanity,
 )
+from benchmark.judges.preferences import PreferenceService
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.store import campaigns as rows
 from benchmark.store import open_store
@@ -529,7 +529,7 @@ def test_choices_sides_and_token_checks():
 def test_the_active_scorer_asks_for_the_pair_that_shrinks_the_widest_interval(store, tmp_path):
     from itertools import combinations
 
-    from benchmark.judges.human import active_scorer
+    from benchmark.judges.preferences import active_scorer
 
     fill(store, tmp_path)
     # qualified votes among north, south and east only: west's interval stays the widest

@@ -12,9 +12,10 @@ from itertools import combinations
 import pytest
 from sqlalchemy import select
 
-from benchmark.judges.standings import episode_judge_counts, fit_and_store, judge_table, read_comparisons_csv
+from benchmark.judges.standings import fit_and_store, judge_table, read_comparisons_csv
 from benchmark.ranking import rank
 from benchmark.store.models import Comparison, Episode, Rating
+from benchmark.store.standings import episode_judge_counts
 
 
 def cli(*args, env=None):
