@@ -36,6 +36,7 @@ from benchmark.campaigns.campaign import (
     scenario_key,
 )
 from benchmark.errors import CampaignError, StoreError
+from benchmark.judges.state import judge_state
 from benchmark.policies.protocol import PolicyInfo
 
 ENV_CACHE_SIZE = 2  # environments a worker keeps (jobs come grouped by cell)
@@ -241,7 +242,8 @@ def run_job(job: Job) -> JobResult:
 
 # -- storing results (the evaluator) -------------------------------------------------------------
 def store_result(store, plan: Plan, job: Job, result: JobResult) -> int | None:
-    """Write a job's episode; None if the job already had one (it is never stored twice)."""
+    """Write a job's episode with its state judgment; None if the job already had one (it is never
+    stored twice)."""
     policy_id, scenario_id = plan.ids[job.key]
     staging = store.artefacts.root / ".incoming"
     staging.mkdir(parents=True, exist_ok=True)
@@ -250,7 +252,8 @@ def store_result(store, plan: Plan, job: Job, result: JobResult) -> int | None:
             path = Path(tmp, name)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        return store.add_episode(policy_id, scenario_id, result.outcome, tmp, result.worker)
+        judged = judge_state(result.outcome)
+        return store.add_episode(policy_id, scenario_id, result.outcome, tmp, result.worker, judged)
 
 
 def run_campaign(
