@@ -270,7 +270,7 @@ ANSWERS = (*SIDES, "tie")
 
 
 class Annotator(Base):
-    """A person comparing pairs in the blind preference service (:mod:`benchmark.judges.human`):
+    """A person comparing pairs in the blind preference service (:mod:`benchmark.judges.preferences`):
     ``qualifying`` until the known-answer pairs are done, then ``qualified`` or ``failed``;
     ``disqualified`` by failed hidden sanity pairs. The counters count answered pairs by kind
     (``votes``: regular ones); ``seen_at`` is touched first in every call, which serialises one

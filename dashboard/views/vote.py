@@ -1,7 +1,7 @@
 """Blind A/B voting: two rollouts of one scenario side by side, no policy names; A, tie or B and
 a reason. Pairs, tokens, qualification and sanity checks are
-:class:`benchmark.judges.human.PreferenceService`'s; the next regular pair comes from active
-selection (:func:`benchmark.judges.human.active_scorer`)."""
+:class:`benchmark.judges.preferences.PreferenceService`'s; the next regular pair comes from active
+selection (:func:`benchmark.judges.preferences.active_scorer`)."""
 
 from __future__ import annotations
 
