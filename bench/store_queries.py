@@ -51,6 +51,8 @@ LEVELS = (0.25, 0.5, 0.75, 1.0)
 TERMINATIONS = ("timeout", "dropped", "out_of_reach", "policy_error")
 BATCH = 5000  # rows per executemany
 VIDEO_BYTES = 50_000
+START = datetime(2026, 1, 1, tzinfo=UTC)  # the campaign's first row
+CAMPAIGN = "bench-campaign"
 SETTINGS = {  # a scenario's run settings (its config column)
     "render": "auto",
     "backend": "mujoco",
@@ -78,8 +80,50 @@ def populate(store: Store, n_policies: int, n_episodes: int, analyze: bool = Fal
     n_scenarios = max(1, n_episodes // n_policies)
     cells = cell_list()
     seeds = -(-n_scenarios // (TWINS * len(cells)))
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    policies = [
+    policies = policy_rows(rng, n_policies)
+    twins = twin_rows(rng)
+    scenarios = scenario_rows(rng, twins, cells, seeds, n_scenarios)
+    jobs = [(p["id"], s["id"]) for s in scenarios for p in policies]
+    rng.shuffle(jobs)  # the order an evaluator's workers finish them in
+    skill = {p["id"]: rng.uniform(0.1, 0.9) for p in policies}
+    campaign = {
+        "id": 1,
+        "key": hexdigest(rng),
+        "name": CAMPAIGN,
+        "spec": {"seeds": seeds},
+        "created_at": START,
+    }
+    with store.engine.begin() as connection:
+        connection.execute(insert(Policy), policies)
+        connection.execute(insert(Twin), twins)
+        connection.execute(insert(Campaign), [campaign])
+        for chunk in batches(scenarios):
+            connection.execute(insert(Scenario), chunk)
+        for chunk in batches(jobs):
+            connection.execute(
+                insert(CampaignJob), [{"campaign_id": 1, "policy_id": p, "scenario_id": s} for p, s in chunk]
+            )
+        for first in range(0, len(jobs), BATCH):
+            episodes, judgments = episode_rows(rng, jobs[first : first + BATCH], first + 1, skill)
+            connection.execute(insert(Episode), episodes)
+            connection.execute(insert(Judgment), judgments)
+    finish_load(store, analyze)
+    return {
+        "campaign": CAMPAIGN,
+        "policies": [p["name"] for p in policies],
+        "rows": {
+            "policies": len(policies),
+            "twins": len(twins),
+            "scenarios": len(scenarios),
+            "campaign_jobs": len(jobs),
+            "episodes": len(jobs),
+            "judgments": len(jobs),
+        },
+    }
+
+
+def policy_rows(rng: random.Random, n_policies: int) -> list[dict]:
+    return [
         {
             "id": i + 1,
             "name": f"policy-{i:03d}",
@@ -94,12 +138,15 @@ def populate(store: Store, n_policies: int, n_episodes: int, analyze: bool = Fal
             "licence": "MIT",
             "owner": "lab",
             "status": "registered",
-            "created_at": start,
+            "created_at": START,
             "extra": {"paper": "arXiv:0000.00000"},
         }
         for i in range(n_policies)
     ]
-    twins = [
+
+
+def twin_rows(rng: random.Random) -> list[dict]:
+    return [
         {
             "id": t + 1,
             "content_hash": hexdigest(rng),
@@ -108,12 +155,18 @@ def populate(store: Store, n_policies: int, n_episodes: int, analyze: bool = Fal
             "source": f"/data/twins/twin-{t}",
             "sha256": hexdigest(rng),
             "artefact": f"cd/{hexdigest(rng)}",
-            "created_at": start,
+            "created_at": START,
             "manifest": {"format": 1, "name": f"twin-{t}"},
         }
         for t in range(TWINS)
     ]
-    scenarios = []
+
+
+def scenario_rows(
+    rng: random.Random, twins: list[dict], cells: list[tuple[str, float]], seeds: int, n_scenarios: int
+) -> list[dict]:
+    """Every (twin, cell, seed) scenario, then ``n_scenarios`` of them drawn at random, by id."""
+    scenarios: list[dict] = []
     for t in range(TWINS):
         for axis, level in cells:
             for s in range(seeds):
@@ -131,66 +184,59 @@ def populate(store: Store, n_policies: int, n_episodes: int, analyze: bool = Fal
                     }
                 )
     rng.shuffle(scenarios)  # keep the first n_scenarios of a mix of twins, cells and seeds
-    scenarios = sorted(scenarios[:n_scenarios], key=lambda row: row["id"])
-    jobs = [(p["id"], s["id"]) for s in scenarios for p in policies]
-    rng.shuffle(jobs)  # the order an evaluator's workers finish them in
-    skill = {p["id"]: rng.uniform(0.1, 0.9) for p in policies}
-    name = "bench-campaign"
-    with store.engine.begin() as connection:
-        connection.execute(insert(Policy), policies)
-        connection.execute(insert(Twin), twins)
-        connection.execute(
-            insert(Campaign),
-            [{"id": 1, "key": hexdigest(rng), "name": name, "spec": {"seeds": seeds}, "created_at": start}],
+    return sorted(scenarios[:n_scenarios], key=lambda row: row["id"])
+
+
+def episode_rows(
+    rng: random.Random, jobs: list[tuple[int, int]], first_id: int, skill: dict[int, float]
+) -> tuple[list[dict], list[dict]]:
+    """The episodes of ``jobs`` (ids from ``first_id``), each succeeding with its policy's skill,
+    and their state judgments."""
+    episodes, judgments = [], []
+    for i, (policy_id, scenario_id) in enumerate(jobs, start=first_id):
+        success = rng.random() < skill[policy_id]
+        progress = 1.0 if success else round(rng.random(), 3)
+        termination = "success" if success else rng.choice(TERMINATIONS)
+        created = START + timedelta(seconds=2 * i)
+        sha = hexdigest(rng)
+        episodes.append(
+            {
+                "id": i,
+                "policy_id": policy_id,
+                "scenario_id": scenario_id,
+                "success": success,
+                "progress": progress,
+                "steps": rng.randint(20, 400),
+                "termination": termination,
+                "detail": "",
+                "seconds": round(rng.uniform(2, 40), 3),
+                "sha256": sha,
+                "artefact": f"{sha[:2]}/{sha}",
+                "files": ["episode.json", "front.mp4", "trajectory.npz", "wrist.mp4"],
+                "worker": f"host-{i % 8}",
+                "created_at": created,
+            }
         )
-        for chunk in batches(scenarios):
-            connection.execute(insert(Scenario), chunk)
-        for chunk in batches(jobs):
-            connection.execute(
-                insert(CampaignJob), [{"campaign_id": 1, "policy_id": p, "scenario_id": s} for p, s in chunk]
-            )
-        for first in range(0, len(jobs), BATCH):
-            episodes, judgments = [], []
-            for i, (policy_id, scenario_id) in enumerate(jobs[first : first + BATCH], start=first + 1):
-                success = rng.random() < skill[policy_id]
-                progress = 1.0 if success else round(rng.random(), 3)
-                termination = "success" if success else rng.choice(TERMINATIONS)
-                created = start + timedelta(seconds=2 * i)
-                sha = hexdigest(rng)
-                episodes.append(
-                    {
-                        "id": i,
-                        "policy_id": policy_id,
-                        "scenario_id": scenario_id,
-                        "success": success,
-                        "progress": progress,
-                        "steps": rng.randint(20, 400),
-                        "termination": termination,
-                        "detail": "",
-                        "seconds": round(rng.uniform(2, 40), 3),
-                        "sha256": sha,
-                        "artefact": f"{sha[:2]}/{sha}",
-                        "files": ["episode.json", "front.mp4", "trajectory.npz", "wrist.mp4"],
-                        "worker": f"host-{i % 8}",
-                        "created_at": created,
-                    }
-                )
-                judgments.append(
-                    {
-                        "id": i,
-                        "episode_id": i,
-                        "judge": "state",
-                        "model": "",
-                        "prompt_version": "",
-                        "score": 100.0 * progress,
-                        "success": success,
-                        "detail": {"termination": termination},
-                        "created_at": created,
-                    }
-                )
-            connection.execute(insert(Episode), episodes)
-            connection.execute(insert(Judgment), judgments)
-    if store.engine.dialect.name == "postgresql":  # ids were given: move the sequences past them
+        judgments.append(
+            {
+                "id": i,
+                "episode_id": i,
+                "judge": "state",
+                "model": "",
+                "prompt_version": "",
+                "score": 100.0 * progress,
+                "success": success,
+                "detail": {"termination": termination},
+                "created_at": created,
+            }
+        )
+    return episodes, judgments
+
+
+def finish_load(store: Store, analyze: bool) -> None:
+    """After the bulk load: on PostgreSQL, move the id sequences past the given ids and ANALYZE;
+    on SQLite, fold the WAL into the database file (ANALYZE only with ``analyze``)."""
+    if store.engine.dialect.name == "postgresql":
         with store.engine.begin() as connection:
             for table in ("policies", "twins", "campaigns", "scenarios", "episodes", "judgments"):
                 sequence = f"pg_get_serial_sequence('{table}', 'id')"
@@ -202,18 +248,6 @@ def populate(store: Store, n_policies: int, n_episodes: int, analyze: bool = Fal
             if analyze:
                 connection.exec_driver_sql("ANALYZE")
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return {
-        "campaign": name,
-        "policies": [p["name"] for p in policies],
-        "rows": {
-            "policies": len(policies),
-            "twins": len(twins),
-            "scenarios": len(scenarios),
-            "campaign_jobs": len(jobs),
-            "episodes": len(jobs),
-            "judgments": len(jobs),
-        },
-    }
 
 
 def batches(rows: list) -> Iterator[list]:

@@ -23,7 +23,7 @@ from twin import meshes, roles, tabletop, tsdf
 from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats, split_zones
 from twin.demonstration import Demonstration, DemonstrationError, read_demonstration
 from twin.errors import TwinBuildError
-from twin.package import finish_manifest, staging_folder, write_json
+from twin.package import TwinManifest, staging_folder, write_json, write_twin
 from twin.splats.camera import points_from_rgbd, voxel_downsample
 from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 
@@ -356,18 +356,13 @@ def build_twin(
     on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Reconstruct the demonstration at ``source`` into a new twin package at ``out``."""
-    from twin.physics import TableGeometry, twin_scene_spec
-    from twin.splats.ply import write_ply
-
     stages = _Stages(on_stage)
     where = str(source)
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
     with stages("read"):
-        demo = load_demonstration(source, episode)
-        if demo.num_frames < 2:
-            raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
+        demo = _read(source, episode, where)
     view = _robot_view(demo)
     with stages("cameras"):
         scan = prepare_scan(demo, config, where, view)
@@ -378,101 +373,143 @@ def build_twin(
     with stages("meshes"):
         objects = _physical_objects(found, names, config)
     with stages("task"):
-        candidates = [
-            roles.Candidate(o.name, o.kind, o.pos, float(f.yaw), o.half_extents, np.asarray(f.color))
-            for o, f in zip(objects, found, strict=True)
-        ]
-        task = infer_task(demo, candidates, table.height, scan.world_frame, view)
+        task = _task(demo, scan, table, found, objects, view)
     # every 8th frame, starting mid-way so the sweep's two ends (seen by no neighbour) stay in
     heldout = np.arange(config.holdout_every // 2, len(scan.frames), config.holdout_every)
     train = np.setdiff1d(np.arange(len(scan.frames)), heldout)
     with stages("splats"):
-        ignore = None if scan.robot is None else scan.robot[train]
-        fit = fit_scene(
-            scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config.appearance
-        )
-        background, object_splats = split_splats(fit.splats, _boxes(objects), config.appearance.object_margin)
-        background, zone_splats = split_zones(background, _boxes(objects, "zone"), config.appearance)
-        object_splats |= zone_splats
+        splats = _splats(scan, train, objects, config.appearance)
     with stages("fidelity"):
-        fidelity = _fidelity(scan, heldout, background, object_splats, objects)
+        fidelity = _fidelity(scan, heldout, splats.background, splats.objects, objects)
     with staging_folder(out, overwrite) as stage, stages("package"):
-        table_rgba = (*np.clip(np.median(scan.rgb.reshape(-1, 3), axis=0) / 255.0, 0, 1).tolist(), 1.0)
-        table_geom = TableGeometry(
-            height=float(table.height),
-            center_xy=tuple(float(v) for v in table.center_xy),
-            half_extents_xy=tuple(float(v) for v in table.half_extents_xy),
-            yaw=float(table.yaw),
-            rgba=table_rgba,
-        )
-        spec = twin_scene_spec("twin", table_geom, objects)
-        (stage / "scene.xml").write_text(spec.to_xml())
-        write_ply(stage / "background.ply", background)
-        (stage / "objects").mkdir()
-        entries = []
-        for obj in objects:
-            entry = {
-                "name": obj.name,
-                "kind": obj.kind,
-                "pos": np.round(obj.pos, 6).tolist(),
-                "quat": np.round(obj.quat, 8).tolist(),
-                "half_extents": np.round(obj.half_extents, 6).tolist(),
-                "rgba": np.round(obj.rgba, 4).tolist(),
-                "mass": round(obj.mass, 6),
-                "primitive": obj.primitive,
-                "friction": obj.friction,
-            }
-            write_ply(stage / "objects" / f"{obj.name}.ply", object_splats[obj.name])
-            entry["splats"] = f"objects/{obj.name}.ply"  # zones too: their mark moves with them
-            if obj.kind == "solid":
-                meshes.write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
-                entry["mesh"] = f"meshes/{obj.name}.obj"
-                entry["collision_parts"] = len(obj.collision)
-            entries.append(entry)
+        _write_scene(stage, scan, table, objects)
+        entries = _write_objects(stage, objects, splats)
         calibration = _calibration(demo, scan)
         write_json(stage / "calibration.json", calibration)
         write_json(stage / "task.json", task)
-        fidelity |= {"splats": {"count": len(fit.splats), "steps": fit.steps}}
+        fidelity |= {"splats": {"count": splats.count, "steps": splats.steps}}
         write_json(stage / "fidelity.json", fidelity)
-        robot = demo.robot
-        manifest = {
-            "name": out.name,
-            "source": {"path": str(source), "episode": episode, "instruction": demo.instruction},
-            "units": "m",
-            "up": "+z",
-            "world_frame": scan.world_frame,
-            "robot": {
-                "name": robot.name if robot else "franka_panda",
-                "base_pose": np.asarray(
-                    robot.base_pose
-                    if robot is not None and robot.base_pose is not None
-                    else _default_base(table)
-                ).tolist(),
-            },
-            "table": {
-                "height": round(float(table.height), 6),
-                "center_xy": np.round(table.center_xy, 6).tolist(),
-                "half_extents_xy": np.round(table.half_extents_xy, 6).tolist(),
-                "yaw": round(float(table.yaw), 6),
-            },
-            "objects": entries,
-            "physics": {"timestep": 0.002, "control_hz": float(demo.fps) if demo.fps <= 30 else 10.0},
-            "files": {
-                "scene": "scene.xml",
-                "background": "background.ply",
-                "calibration": "calibration.json",
-                "task": "task.json",
-                "fidelity": "fidelity.json",
-                "preview": "preview.png",
-            },
-            "build": {
-                "config": json.loads(json.dumps(asdict(config), default=str)),
-                "frames": scan.frames.tolist(),
-            },
-        }
-        manifest = finish_manifest(stage, manifest)
+        source_entry = {"path": str(source), "episode": episode}
+        manifest = write_twin(stage, _manifest(out.name, source_entry, demo, scan, table, entries, config))
         _write_preview(stage, demo, calibration)
     return BuildReport(out, manifest, fidelity, stages.seconds)
+
+
+# -- the stages of build_twin ------------------------------------------------------------------
+def _read(source: str | Path, episode: int | None, where: str) -> Demonstration:
+    demo = load_demonstration(source, episode)
+    if demo.num_frames < 2:
+        raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
+    return demo
+
+
+def _task(demo: Demonstration, scan: Scan, table, found, objects, view) -> dict[str, Any]:
+    """task.json's roles among the reconstructed objects (see :func:`infer_task`)."""
+    candidates = [
+        roles.Candidate(o.name, o.kind, o.pos, float(f.yaw), o.half_extents, np.asarray(f.color))
+        for o, f in zip(objects, found, strict=True)
+    ]
+    return infer_task(demo, candidates, table.height, scan.world_frame, view)
+
+
+@dataclass
+class _Splats:
+    """The fitted splats, cut into the background and each object's (zones' marks included)."""
+
+    background: Any
+    objects: dict[str, Any]
+    count: int
+    steps: int
+
+
+def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) -> _Splats:
+    ignore = None if scan.robot is None else scan.robot[train]
+    fit = fit_scene(scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config)
+    background, object_splats = split_splats(fit.splats, _boxes(objects), config.object_margin)
+    background, zone_splats = split_zones(background, _boxes(objects, "zone"), config)
+    return _Splats(background, object_splats | zone_splats, len(fit.splats), fit.steps)
+
+
+def _write_scene(stage: Path, scan: Scan, table, objects) -> None:
+    """``scene.xml``: the table (in the scan's median colour) and the objects, composed by MjSpec."""
+    from twin.physics import TableGeometry, twin_scene_spec
+
+    table_rgba = (*np.clip(np.median(scan.rgb.reshape(-1, 3), axis=0) / 255.0, 0, 1).tolist(), 1.0)
+    table_geom = TableGeometry(
+        height=float(table.height),
+        center_xy=tuple(float(v) for v in table.center_xy),
+        half_extents_xy=tuple(float(v) for v in table.half_extents_xy),
+        yaw=float(table.yaw),
+        rgba=table_rgba,
+    )
+    spec = twin_scene_spec("twin", table_geom, objects)
+    (stage / "scene.xml").write_text(spec.to_xml())
+
+
+def _write_objects(stage: Path, objects, splats: _Splats) -> list[dict[str, Any]]:
+    """The splat files (background, each object's) and the solids' meshes; their manifest entries."""
+    from twin.splats.ply import write_ply
+
+    write_ply(stage / "background.ply", splats.background)
+    (stage / "objects").mkdir()
+    entries = []
+    for obj in objects:
+        entry = {
+            "name": obj.name,
+            "kind": obj.kind,
+            "pos": np.round(obj.pos, 6).tolist(),
+            "quat": np.round(obj.quat, 8).tolist(),
+            "half_extents": np.round(obj.half_extents, 6).tolist(),
+            "rgba": np.round(obj.rgba, 4).tolist(),
+            "mass": round(obj.mass, 6),
+            "primitive": obj.primitive,
+            "friction": obj.friction,
+        }
+        write_ply(stage / "objects" / f"{obj.name}.ply", splats.objects[obj.name])
+        entry["splats"] = f"objects/{obj.name}.ply"  # zones too: their mark moves with them
+        if obj.kind == "solid":
+            meshes.write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
+            entry["mesh"] = f"meshes/{obj.name}.obj"
+            entry["collision_parts"] = len(obj.collision)
+        entries.append(entry)
+    return entries
+
+
+def _manifest(
+    name: str,
+    source: dict[str, Any],
+    demo: Demonstration,
+    scan: Scan,
+    table,
+    entries: list[dict[str, Any]],
+    config: BuildConfig,
+) -> TwinManifest:
+    """``twin.json``'s fields for a reconstructed twin."""
+    robot = demo.robot
+    base_pose = robot.base_pose if robot is not None and robot.base_pose is not None else _default_base(table)
+    return TwinManifest(
+        name=name,
+        source={**source, "instruction": demo.instruction},
+        world_frame=scan.world_frame,
+        robot={"name": robot.name if robot else "franka_panda", "base_pose": np.asarray(base_pose).tolist()},
+        table={
+            "height": round(float(table.height), 6),
+            "center_xy": np.round(table.center_xy, 6).tolist(),
+            "half_extents_xy": np.round(table.half_extents_xy, 6).tolist(),
+            "yaw": round(float(table.yaw), 6),
+        },
+        objects=entries,
+        physics={"timestep": 0.002, "control_hz": float(demo.fps) if demo.fps <= 30 else 10.0},
+        files={
+            "scene": "scene.xml",
+            "background": "background.ply",
+            "calibration": "calibration.json",
+            "task": "task.json",
+            "fidelity": "fidelity.json",
+            "preview": "preview.png",
+        },
+        build={"config": json.loads(json.dumps(asdict(config), default=str)), "frames": scan.frames.tolist()},
+    )
 
 
 def _default_base(table) -> np.ndarray:

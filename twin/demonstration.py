@@ -131,7 +131,8 @@ def write_demonstration(
         if demo.robot.base_pose is not None:
             robot["base_pose"] = np.asarray(demo.robot.base_pose).tolist()
         (folder / "robot.json").write_text(json.dumps(robot, indent=1))
-        np.savez_compressed(folder / "robot_states.npz", **demo.robot.arrays)
+        # allow_pickle=True is numpy's default, named so that no array can be taken for it
+        np.savez_compressed(folder / "robot_states.npz", allow_pickle=True, **demo.robot.arrays)
     if ground_truth is not None:
         gt = folder / "ground_truth"
         gt.mkdir()

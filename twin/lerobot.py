@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,11 +171,14 @@ def _features(ep: _Episode, fps: int, version: str) -> dict[str, dict[str, Any]]
     return features
 
 
-def _prepare(demos: list[Demonstration] | list[Path], root: Path, version: str):
+def _prepare(
+    demos: Sequence[Demonstration | Path], root: Path, version: str
+) -> tuple[list[_Episode], int, dict[str, dict[str, Any]] | None, dict[str, int]]:
     """Episodes, fps, features and {task: index}; all demonstrations must agree on fps and features."""
     if not demos:
         raise LeRobotFormatError(f"{root}: no demonstrations to export")
-    episodes, fps, features = [], 0, None
+    episodes: list[_Episode] = []
+    fps, features = 0, None
     for i, demo in enumerate(demos):
         where = f"demos[{i}]"
         if not isinstance(demo, Demonstration):
@@ -196,7 +200,7 @@ def _prepare(demos: list[Demonstration] | list[Path], root: Path, version: str):
 def _columns(ep: _Episode, episode: int, first: int, task: int, fps: int) -> dict[str, np.ndarray]:
     frames = len(ep.state)
     extras = {EXTRA_PREFIX + name: value for name, value in ep.extras.items()}
-    indices = {
+    indices: dict[str, np.ndarray] = {
         "timestamp": (np.arange(frames) / fps).astype(np.float32),
         "frame_index": np.arange(frames, dtype=np.int64),
         "episode_index": np.full(frames, episode, dtype=np.int64),

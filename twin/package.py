@@ -21,6 +21,10 @@ Objects of authored scenes (:mod:`benchmark.scenes.authored`) also carry their e
 convention for that shape, and ``fixed`` (a solid welded to the table). Reconstructed twins leave
 them out.
 
+:class:`TwinManifest` holds the fields of ``twin.json`` its writers choose and :func:`write_twin`
+is the one writer: it adds ``units``, ``up``, ``format`` and the hashes, in one key order.
+:func:`read_twin` reads it back.
+
 ``content_hash`` is the SHA-256 over every file a simulation reads (path and bytes) plus
 ``twin.json`` without its provenance (name, source, build settings), so two builds of the same
 input give the same hash and any edit shows. The reports (``fidelity.json``, ``preview.png``,
@@ -39,7 +43,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +53,11 @@ from twin.demonstration import load_json_object
 from twin.scene.spec import SIZE_LENGTHS
 
 FORMAT = "twinarena-twin/1"
+UNITS, UP = "m", "+z"
 REQUIRED_FILES = ("scene", "calibration", "task", "fidelity")
 REPORT_FILES = ("twin.json", "fidelity.json", "preview.png", "reference.png")  # outside the hash
 PROVENANCE = ("content_hash", "file_hashes", "name", "source", "build")  # manifest keys outside the hash
+STAMPS = ("format", "file_hashes", "content_hash")  # the keys write_twin adds
 TASK_KEYS = ("name", "family", "object", "target", "instruction")
 # exact shapes an object may declare, with the length of its size (ObjectSpec's convention)
 EXACT_SHAPES = {shape: n for shape, n in SIZE_LENGTHS.items() if shape != "mesh"}
@@ -158,13 +164,61 @@ def staging_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def finish_manifest(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Stamp ``manifest`` with its content hash and write ``twin.json``."""
-    manifest = {**manifest, "format": FORMAT}
-    manifest["file_hashes"] = file_hashes(root)
-    manifest["content_hash"] = content_hash(root, manifest)
-    write_json(root / "twin.json", manifest)
-    return manifest
+# -- writing -----------------------------------------------------------------------------------
+@dataclass
+class TwinManifest:
+    """What a writer says in ``twin.json``: everything but the units, the format and the hashes.
+
+    ``objects`` are entries as :func:`read_twin` parses them into :class:`TwinObject`; ``sensor``
+    (a :class:`benchmark.sim.sensor.SensorModel` as a dict) and ``build`` are left out of the file
+    when None; ``extra`` holds keys no writer here knows, kept (after the known ones) as they are.
+    """
+
+    name: str
+    source: dict[str, Any]
+    world_frame: str
+    robot: dict[str, Any]  # {"name", "base_pose": 4x4}
+    table: dict[str, Any]  # {"height", "center_xy", "half_extents_xy", "yaw"}
+    objects: list[dict[str, Any]]
+    physics: dict[str, Any]  # {"timestep", "control_hz"}
+    files: dict[str, str]  # key -> path relative to the package
+    sensor: dict[str, Any] | None = None
+    build: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest, unstamped, in ``twin.json``'s key order."""
+        body: dict[str, Any] = {"name": self.name, "source": self.source, "units": UNITS, "up": UP}
+        body |= {"world_frame": self.world_frame, "robot": self.robot, "table": self.table}
+        body |= {"objects": self.objects, "physics": self.physics, "files": self.files}
+        optional = {"sensor": self.sensor, "build": self.build}
+        return body | {k: v for k, v in optional.items() if v is not None} | self.extra
+
+    @classmethod
+    def from_dict(cls, manifest: dict[str, Any]) -> TwinManifest:
+        """The fields of a written manifest (a :class:`Twin`'s), without its stamps; a copy is
+        not made, so edit a deep copy."""
+        where = f"twin.json of {manifest.get('name')!r}"
+        for key, value in (("units", UNITS), ("up", UP)):
+            if manifest.get(key, value) != value:
+                raise TwinPackageError(f"{where}: {key} {manifest[key]!r}, expected {value!r}")
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        missing = sorted(k for k in known - {"sensor", "build"} if k not in manifest)
+        if missing:
+            raise TwinPackageError(f"{where}: missing {', '.join(map(repr, missing))}")
+        given = {k: v for k, v in manifest.items() if k in known}
+        extra = {k: v for k, v in manifest.items() if k not in known | {*STAMPS, "units", "up"}}
+        return cls(**given, extra=extra)
+
+
+def write_twin(root: Path, manifest: TwinManifest) -> dict[str, Any]:
+    """Write ``root/twin.json``: ``manifest`` stamped with the format, the hash of every file under
+    ``root`` (write it last) and the content hash; return what was written."""
+    body = {**manifest.to_dict(), "format": FORMAT}
+    body["file_hashes"] = file_hashes(root)
+    body["content_hash"] = content_hash(root, body)
+    write_json(root / "twin.json", body)
+    return body
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ MuJoCo cameras look down their -z axis with y up, so they differ from OpenCV by 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MUJOCO_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 
@@ -30,7 +31,7 @@ def mat_to_quat(m: np.ndarray) -> np.ndarray:
     trace = np.trace(m)
     if trace > 0:
         s = 2.0 * np.sqrt(trace + 1.0)
-        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+        q = np.array([0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s])
     else:
         i = int(np.argmax(np.diag(m)))
         j, k = (i + 1) % 3, (i + 2) % 3
@@ -95,7 +96,9 @@ def pose_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     return out
 
 
-def look_at_rotation(eye: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+def look_at_rotation(
+    eye: ArrayLike, target: ArrayLike, up: tuple[float, float, float] | np.ndarray = (0.0, 0.0, 1.0)
+) -> np.ndarray:
     """OpenCV camera-to-world rotation for a camera at ``eye`` looking at ``target``."""
     forward = np.asarray(target, float) - np.asarray(eye, float)
     forward /= np.linalg.norm(forward)

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from benchmark.scenes.registry import load_scene
-from twin.package import FORMAT, check_twin, finish_manifest, staging_folder, write_json
+from twin.package import FORMAT, TwinManifest, check_twin, staging_folder, write_json, write_twin
 from twin.scene.builder import build_scene_spec, object_half_height, prism_vertices
 from twin.scene.spec import CameraSpec, ObjectSpec, SceneSpec, TaskSpec
 from twin.transforms import intrinsics_from_fovy, look_at_rotation, pose_matrix, yaw_quat
@@ -109,26 +109,24 @@ def task_entry(task: TaskSpec) -> dict[str, Any]:
     }
 
 
-def manifest(scene: SceneSpec, task: TaskSpec) -> dict[str, Any]:
-    """``twin.json`` before :func:`twin.package.finish_manifest` stamps its hashes."""
+def manifest(scene: SceneSpec, task: TaskSpec) -> TwinManifest:
+    """``twin.json``'s fields, for :func:`twin.package.write_twin`."""
     table = scene.table
-    return {
-        "name": f"{scene.name}-{task.name}",
-        "source": {"authored": scene.name, "task": task.name},
-        "units": "m",
-        "up": "+z",
-        "world_frame": "scene",
-        "robot": {"name": "franka_panda", "base_pose": pose_matrix(np.eye(3), scene.robot_base).tolist()},
-        "table": {
+    return TwinManifest(
+        name=f"{scene.name}-{task.name}",
+        source={"authored": scene.name, "task": task.name},
+        world_frame="scene",
+        robot={"name": "franka_panda", "base_pose": pose_matrix(np.eye(3), scene.robot_base).tolist()},
+        table={
             "height": table.top_z,
             "center_xy": [0.0, 0.0],
             "half_extents_xy": list(table.half_extents[:2]),
             "yaw": 0.0,
         },
-        "objects": [object_entry(o, table.top_z) for o in scene.objects],
-        "physics": {"timestep": scene.physics.timestep, "control_hz": scene.physics.control_hz},
-        "files": dict(FILES),
-    }
+        objects=[object_entry(o, table.top_z) for o in scene.objects],
+        physics={"timestep": scene.physics.timestep, "control_hz": scene.physics.control_hz},
+        files=dict(FILES),
+    )
 
 
 def write_textures(spec, root: Path) -> None:
@@ -178,7 +176,7 @@ def package_scene(
         write_json(stage / FILES["calibration"], {"cameras": cameras})
         write_json(stage / FILES["task"], task_entry(chosen))
         write_json(stage / FILES["fidelity"], {"authored": True})
-        finish_manifest(stage, manifest(scene, chosen))
+        write_twin(stage, manifest(scene, chosen))
         write_preview(stage, scene.cameras[0])
     return out
 

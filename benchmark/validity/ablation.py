@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmark.store.models import BLAMES as STAGES  # the stages a study may blame
 from benchmark.validity.reference import ValidityError, matched_objects
+from twin.package import TwinManifest
 from twin.scene.gl import import_mujoco
 
 mujoco = import_mujoco()
@@ -44,8 +45,8 @@ def _table_friction(spec) -> float:
 
 
 # -- the three hybrids ---------------------------------------------------------------------------
-def _physics(spec, manifest: dict, pairs, ref_spec) -> None:
-    entries = {e["name"]: e for e in manifest["objects"]}
+def _physics(spec, manifest: TwinManifest, pairs, ref_spec) -> None:
+    entries = {e["name"]: e for e in manifest.objects}
     for tw, ref in pairs:
         if tw.kind != "solid":
             continue
@@ -59,14 +60,14 @@ def _physics(spec, manifest: dict, pairs, ref_spec) -> None:
     top.friction = [_table_friction(ref_spec), *list(top.friction)[1:]]
 
 
-def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
+def _geometry(spec, manifest: TwinManifest, pairs, reference, root: Path) -> None:
     from benchmark.scenes.authored import object_entry
     from twin.scene.builder import add_object
     from twin.scene.twin_world import twin_scene
     from twin.splats.ply import read_ply, write_ply
     from twin.splats.rigid import transform_splats
 
-    entries = {e["name"]: e for e in manifest["objects"]}
+    entries = {e["name"]: e for e in manifest.objects}
     top_z = float(reference.manifest["table"]["height"])
     shapes = {o.name: o for o in twin_scene(reference).objects}  # the reference's scene, as packaged
     for tw, ref in pairs:
@@ -87,7 +88,7 @@ def _geometry(spec, manifest: dict, pairs, reference, root: Path) -> None:
         entry.pop("collision_parts", None)
 
 
-def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
+def _appearance(spec, manifest: TwinManifest, pairs, reference, root: Path) -> None:
     from benchmark.scenes.registry import load_scene
     from twin.scene.builder import add_object, build_scene_spec, new_scene_spec, object_half_height
     from twin.transforms import mat_to_quat
@@ -102,7 +103,7 @@ def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
     spec.attach(room, prefix="gt_", frame=spec.worldbody.add_frame())
     for name in ("table_top", "floor"):  # the twin's table and floor keep colliding, unseen
         spec.geom(name).group = 3
-    entries = {e["name"]: e for e in manifest["objects"]}
+    entries = {e["name"]: e for e in manifest.objects}
     for tw, ref in pairs:
         obj = authored[ref.name]
         look = new_scene_spec(f"look_{tw.name}", scene.physics)
@@ -118,17 +119,17 @@ def _appearance(spec, manifest: dict, pairs, reference, root: Path) -> None:
         spec.attach(look, prefix=f"gt_{tw.name}_", frame=frame)
     for entry in entries.values():
         entry.pop("splats", None)
-    manifest["files"].pop("background", None)
+    manifest.files.pop("background", None)
     for path in [root / "background.ply", *(root / "objects").glob("*.ply")]:
         path.unlink(missing_ok=True)
     if reference.manifest.get("sensor") is not None:
-        manifest["sensor"] = reference.manifest["sensor"]
+        manifest.sensor = reference.manifest["sensor"]
 
 
 def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str | Path) -> Path:
     """Write the twin at ``twin`` with the reference's ``stage`` part swapped in, as a package at ``out``."""
     from benchmark.scenes.authored import write_textures
-    from twin.package import PROVENANCE, finish_manifest, read_twin, staging_folder
+    from twin.package import read_twin, staging_folder, write_twin
 
     if stage not in STAGES:
         raise ValidityError(f"unknown twin stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -138,10 +139,10 @@ def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str
         raise ValidityError(f"twin {tw.root}: no object within 5 cm of a reference object, nothing to swap")
     with staging_folder(out, overwrite=True) as root:
         shutil.copytree(tw.root, root, dirs_exist_ok=True)
-        manifest = {k: v for k, v in copy.deepcopy(tw.manifest).items() if k not in PROVENANCE}
-        manifest["name"] = f"{tw.name}+reference-{stage}"
-        manifest["source"] = {**tw.manifest.get("source", {}), "ablation": stage, "reference": ref.name}
-        manifest["build"] = tw.manifest.get("build", {})
+        manifest = TwinManifest.from_dict(copy.deepcopy(tw.manifest))
+        manifest.name = f"{tw.name}+reference-{stage}"
+        manifest.source = {**tw.manifest.get("source", {}), "ablation": stage, "reference": ref.name}
+        manifest.build = tw.manifest.get("build", {})
         spec = mujoco.MjSpec.from_file(str(root / "scene.xml"))
         if stage == "physics":
             _physics(spec, manifest, pairs, mujoco.MjSpec.from_file(str(ref.path("scene"))))
@@ -151,5 +152,5 @@ def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str
             _appearance(spec, manifest, pairs, ref, root)
         write_textures(spec, root)
         (root / "scene.xml").write_text(spec.to_xml())
-        finish_manifest(root, manifest)
+        write_twin(root, manifest)
     return Path(out)

@@ -93,15 +93,14 @@ def package_reference(
     """Write the reference world (``scene`` with ``task``, filmed through ``sensor``) as a twin
     package at ``out``; an existing sound package at ``out`` with the same content is kept."""
     from benchmark.scenes import authored
-    from twin.package import check_twin, finish_manifest, staging_folder, write_json
+    from twin.package import check_twin, staging_folder, write_json, write_twin
 
     out = Path(out)
-    body = authored.manifest(scene, task)
-    body["source"] = {**body["source"], "reference": REFERENCE_FORMAT, "spec": authored.spec_key(scene)}
-    if sensor is not None:
-        body["sensor"] = sensor.to_dict()
+    fields = authored.manifest(scene, task)
+    fields.source |= {"reference": REFERENCE_FORMAT, "spec": authored.spec_key(scene)}
+    fields.sensor = None if sensor is None else sensor.to_dict()
     if (out / "twin.json").is_file() and not check_twin(out):
-        known = json.loads((out / "twin.json").read_text())
+        known, body = json.loads((out / "twin.json").read_text()), fields.to_dict()
         if {k: known.get(k) for k in ("objects", "sensor", "source")} == {
             k: body.get(k) for k in ("objects", "sensor", "source")
         }:
@@ -112,7 +111,7 @@ def package_reference(
         write_json(stage / authored.FILES["calibration"], {"cameras": cameras})
         write_json(stage / authored.FILES["task"], authored.task_entry(task))
         write_json(stage / authored.FILES["fidelity"], {"authored": True, "reference": True})
-        finish_manifest(stage, body)
+        write_twin(stage, fields)
         authored.write_preview(stage, scene.cameras[0])
     return out
 

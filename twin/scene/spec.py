@@ -161,7 +161,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if value is None:
             return None
         return _coerce(value, options[0], where)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _from_mapping(hint, value, where)
     if origin is tuple:
         args = typing.get_args(hint)
@@ -191,7 +191,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     raise TypeError(f"unsupported field type {hint!r} at {where}")  # pragma: no cover
 
 
-def _from_mapping(cls: type, data: Any, where: str):
+def _from_mapping(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise SceneSpecError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)

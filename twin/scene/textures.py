@@ -27,7 +27,7 @@ class TextureSpec:
     seed: int = 0
     size: int = 256
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown texture kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         if not (8 <= self.size <= 2048):
