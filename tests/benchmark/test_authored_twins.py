@@ -105,7 +105,7 @@ def test_textures_are_files_of_the_package(packages):
 def scenes_copy(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "scenes"
     folder.mkdir()
-    shutil.copy(Path(authored.__file__).parent.parent / "assets/scenes/block_push.yaml", folder)
+    shutil.copy(Path(authored.__file__).parents[2] / "assets/scenes/block_push.yaml", folder)
     monkeypatch.setenv("TWINARENA_SCENES", str(folder))
     return folder / "block_push.yaml"
 
