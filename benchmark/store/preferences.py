@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import CursorResult, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -54,11 +55,14 @@ class PreferenceLedger:
     def touch(self, name: str, now: datetime) -> Annotator | None:
         """Touch the annotator's row (the lock serialising their calls) and load it; None for an
         unknown name."""
-        touched = self._session.execute(
-            update(Annotator)
-            .where(Annotator.name == name)
-            .values(seen_at=now)
-            .execution_options(synchronize_session=False)
+        touched = cast(
+            CursorResult,
+            self._session.execute(
+                update(Annotator)
+                .where(Annotator.name == name)
+                .values(seen_at=now)
+                .execution_options(synchronize_session=False)
+            ),
         )
         if touched.rowcount != 1:
             return None
@@ -123,11 +127,14 @@ class PreferenceLedger:
 
     def claim(self, token_id: int, now: datetime, answer: str, seconds: float) -> bool:
         """Record the answer on the token unless it has one already; whether it was recorded."""
-        claimed = self._session.execute(
-            update(PairToken)
-            .where(PairToken.id == token_id, PairToken.answered_at.is_(None))
-            .values(answered_at=now, answer=answer, seconds_spent=seconds)
-            .execution_options(synchronize_session=False)
+        claimed = cast(
+            CursorResult,
+            self._session.execute(
+                update(PairToken)
+                .where(PairToken.id == token_id, PairToken.answered_at.is_(None))
+                .values(answered_at=now, answer=answer, seconds_spent=seconds)
+                .execution_options(synchronize_session=False)
+            ),
         )
         return claimed.rowcount == 1
 
@@ -138,10 +145,10 @@ class PreferenceLedger:
         self._session.flush()
         return row
 
-    def scenario_of(self, episode_id: int) -> int:
+    def scenario_of(self, episode_id: int) -> int | None:
         return self._session.scalar(select(Episode.scenario_id).where(Episode.id == episode_id))
 
-    def shown(self, row: PairToken) -> tuple[Scenario, str, Episode, Episode]:
+    def shown(self, row: PairToken) -> tuple[Scenario, str, Episode | None, Episode | None]:
         """What a token shows: its scenario, the scenario's twin name, the left and right episodes."""
         scenario, twin = self._session.execute(
             select(Scenario, Twin.name)
@@ -167,7 +174,7 @@ class PreferenceLedger:
             )
             .order_by(won.id, lost.id)
         ).all()
-        return [tuple(row) for row in rows]
+        return [(winner, loser, won_files, lost_files) for winner, loser, won_files, lost_files in rows]
 
     def policy_pairs(self) -> list[tuple[int, int]]:
         """Every (lower, higher) pair of policy ids with episodes of one scenario."""
@@ -179,7 +186,7 @@ class PreferenceLedger:
             .distinct()
             .order_by(first.policy_id, second.policy_id)
         ).all()
-        return [tuple(p) for p in pairs]
+        return [(a, b) for a, b in pairs]
 
     def policy_pair_votes(self) -> dict[tuple[int, int], int]:
         """Human comparisons per unordered pair of policy ids."""
@@ -199,7 +206,7 @@ class PreferenceLedger:
             .where(first.policy_id == a, second.policy_id == b)
             .order_by(first.id)
         ).all()
-        return [tuple(row) for row in rows]
+        return [(left, right, left_files, right_files) for left, right, left_files, right_files in rows]
 
     def episode_pair_votes(self, a: int, b: int) -> dict[tuple[int, int], int]:
         """Human comparisons between policies ``a`` and ``b`` per unordered pair of episode ids."""

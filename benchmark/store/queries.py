@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from math import sqrt
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from benchmark.store.models import (
@@ -189,7 +189,7 @@ def leaderboard(
 
 
 def _rated(session: Session, judge: str, campaign_id: int | None) -> list[LeaderboardRow]:
-    scope = literal("")
+    scope: ColumnElement[str] = literal("")
     if campaign_id is not None:
         scope = select(Campaign.name).where(Campaign.id == campaign_id).scalar_subquery()
     query = (
@@ -282,7 +282,7 @@ def episodes(
         if value is not None:
             query = query.where(column == value)
     rows = session.execute(in_campaign(query, campaign_id)).all()
-    return [EpisodeRow(*row[:14], tuple(row[14]), row[15]) for row in rows]
+    return [EpisodeRow(*[*row[:14], tuple(row[14]), row[15]]) for row in rows]
 
 
 def campaign_progress(session: Session) -> list[CampaignProgress]:
