@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import create_engine, insert, make_url, text
 
+from benchmark.judges.state import judge_state
 from benchmark.store import campaigns as store_campaigns
 from benchmark.store import open_store
 from benchmark.store.models import Campaign, CampaignJob, Episode, Judgment, Policy, Scenario, Twin
@@ -330,12 +331,16 @@ def insert_rates(store: Store, scenario_ids: list[int], work: Path) -> dict:
 
     full_policy = add_policy_row(store, "insert-bench-full")
     folder.vary()
-    store.add_episode(full_policy, scenario_ids[0], outcome, folder.root, "bench")  # warm up
+    judged = judge_state(outcome)
+    store.add_episode(full_policy, scenario_ids[0], outcome, folder.root, "bench", judgment=judged)  # warm up
     full = []
     for scenario_id in scenario_ids[1:]:
         folder.vary()  # the worker's part, not timed
         start = time.perf_counter()
-        assert store.add_episode(full_policy, scenario_id, outcome, folder.root, "bench") is not None
+        assert (
+            store.add_episode(full_policy, scenario_id, outcome, folder.root, "bench", judgment=judged)
+            is not None
+        )
         full.append(time.perf_counter() - start)
 
     rows_policy = add_policy_row(store, "insert-bench-rows")
@@ -346,7 +351,9 @@ def insert_rates(store: Store, scenario_ids: list[int], work: Path) -> dict:
         start = time.perf_counter()
         with store.session() as session:  # Store.add_episode's transaction
             assert not store_campaigns.has_episode(session, rows_policy, scenario_id)
-            store_campaigns.add_episode(session, rows_policy, scenario_id, outcome, sha, rel, files, "bench")
+            store_campaigns.add_episode(
+                session, rows_policy, scenario_id, outcome, sha, rel, files, "bench", judgment=judged
+            )
         rows.append(time.perf_counter() - start)
     rows = rows[1:]  # the first one warmed up
 

@@ -253,7 +253,7 @@ def store_result(store, plan: Plan, job: Job, result: JobResult) -> int | None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         judged = judge_state(result.outcome)
-        return store.add_episode(policy_id, scenario_id, result.outcome, tmp, result.worker, judged)
+        return store.add_episode(policy_id, scenario_id, result.outcome, tmp, result.worker, judgment=judged)
 
 
 def run_campaign(

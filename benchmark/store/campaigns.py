@@ -20,7 +20,6 @@ from benchmark.errors import StoreError
 from benchmark.store.judgments import EpisodeJudgment, write_judgment
 from benchmark.store.models import Campaign, CampaignJob, Episode, Scenario, Twin
 
-RECORDED_JUDGE = "state"  # the judge an episode's recorded outcome stands for
 CHUNK = 500  # keys per IN (…) list: well under every backend's parameter limit
 
 
@@ -187,12 +186,12 @@ def add_episode(
     artefact: str,
     files: list[str],
     worker: str = "",
-    judgment: EpisodeJudgment | None = None,
+    *,
+    judgment: EpisodeJudgment,
 ) -> int:
     """Insert an episode and the judgment of it that it is given (the state judge's,
-    :func:`benchmark.judges.state.judge_state`); return the episode's id. Without one, the
-    outcome's own verdict is recorded as the state judgment (:func:`recorded_outcome`). A second
-    episode of the same (policy, scenario) violates ``uq_episodes_job`` (the caller decides)."""
+    :func:`benchmark.judges.state.judge_state`); return the episode's id. A second episode of the
+    same (policy, scenario) violates ``uq_episodes_job`` (the caller decides)."""
     episode = Episode(
         policy_id=policy_id,
         scenario_id=scenario_id,
@@ -209,19 +208,5 @@ def add_episode(
     )
     session.add(episode)
     session.flush()
-    write_judgment(session, episode.id, judgment if judgment is not None else recorded_outcome(outcome))
+    write_judgment(session, episode.id, judgment)
     return episode.id
-
-
-def recorded_outcome(outcome: dict[str, Any]) -> EpisodeJudgment:
-    """The outcome as the simulator recorded it, stored as the ``state`` judgment of an episode
-    whose caller gave none: success as is, progress on the 0–100 scale, the termination reason.
-    The same judgment as :func:`benchmark.judges.state.judge_state`, which callers should pass;
-    this keeps callers that store episodes without judging them (test fixtures, benchmarks)
-    working."""
-    return EpisodeJudgment(
-        judge=RECORDED_JUDGE,
-        score=100.0 * float(outcome["progress"]),
-        success=bool(outcome["success"]),
-        detail={"termination": str(outcome["termination"])},
-    )

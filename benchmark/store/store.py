@@ -189,13 +189,13 @@ class Store:
         outcome: dict,
         folder: str | Path,
         worker: str = "",
-        judgment: EpisodeJudgment | None = None,
+        *,
+        judgment: EpisodeJudgment,
     ) -> int | None:
         """Store an episode folder as an artefact, then its row and ``judgment`` (the state judge's,
-        :func:`benchmark.judges.state.judge_state`; without one, the outcome as recorded, see
-        :func:`benchmark.store.campaigns.recorded_outcome`) in one transaction. Return the episode
-        id, or None when the (policy, scenario) already has an episode: a job is stored once,
-        however often it runs."""
+        :func:`benchmark.judges.state.judge_state`) in one transaction. Return the episode id, or
+        None when the (policy, scenario) already has an episode: a job is stored once, however
+        often it runs."""
         folder = Path(folder)
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         sha, rel = self.put_artefact(folder)
@@ -204,7 +204,7 @@ class Store:
                 if campaigns.has_episode(session, policy_id, scenario_id):
                     return None
                 return campaigns.add_episode(
-                    session, policy_id, scenario_id, outcome, sha, rel, files, worker, judgment
+                    session, policy_id, scenario_id, outcome, sha, rel, files, worker, judgment=judgment
                 )
         except IntegrityError:  # another evaluator stored the same job since we looked
             return None

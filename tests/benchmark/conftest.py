@@ -132,6 +132,7 @@ def outcomes() -> dict:
 def filled(store):
     """Three policies × two cells × four seeds in one twin, with known outcomes; campaign ``main``
     holds alpha and beta's unperturbed jobs only. Progress is 1 on success, else 0.1·seed."""
+    from benchmark.judges.state import judge_state
     from benchmark.policies.protocol import PolicyInfo
     from benchmark.store import campaigns as rows
     from benchmark.store.policies import add_policy
@@ -157,7 +158,14 @@ def filled(store):
                     }
                     key = f"{axis}-{level}-{seed}"
                     rows.add_episode(
-                        session, policy_ids[name], ids[key], outcome, "e" * 64, f"ep/{name}{key}", []
+                        session,
+                        policy_ids[name],
+                        ids[key],
+                        outcome,
+                        "e" * 64,
+                        f"ep/{name}{key}",
+                        [],
+                        judgment=judge_state(outcome),
                     )
         campaign = rows.add_campaign(session, "k" * 64, "main", {})
         rows.add_jobs(

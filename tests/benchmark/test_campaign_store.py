@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from benchmark.campaigns.campaign import CampaignSpec, RunSettings, parse_sweep
 from benchmark.errors import StoreError
+from benchmark.judges.state import judge_state
 from benchmark.store import content_sha256, open_store
 from benchmark.store.models import CampaignJob, Episode, Judgment, Policy, Rating, Scenario, Twin
 from benchmark.store.queries import mean_interval, wilson_interval
@@ -85,10 +86,13 @@ def test_a_job_is_stored_once_with_its_state_judgment(store, tray_pick, tmp_path
     [(policy_id, scenario_id)] = plan.ids.values()
     outcome = {"success": True, "progress": 1.0, "steps": 12, "termination": "success", "seconds": 0.5}
     folder = episode_folder(tmp_path / "ep", "first")
-    episode_id = store.add_episode(policy_id, scenario_id, outcome, folder, "host:1")
+    episode_id = store.add_episode(
+        policy_id, scenario_id, outcome, folder, "host:1", judgment=judge_state(outcome)
+    )
     assert episode_id is not None
     other = episode_folder(tmp_path / "ep2", "second run of the same job")
-    assert store.add_episode(policy_id, scenario_id, {**outcome, "success": False}, other) is None
+    second = {**outcome, "success": False}
+    assert store.add_episode(policy_id, scenario_id, second, other, judgment=judge_state(second)) is None
     assert count(store, Episode) == 1 and count(store, Judgment) == 1
     [row] = store.episodes()
     assert (row.id, row.success, row.steps, row.termination) == (episode_id, True, 12, "success")
@@ -112,7 +116,9 @@ def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
         with open_store(db_url, tmp_path / "artefacts") as mine:
             folder = episode_folder(tmp_path / f"w{i}", f"writer {i}")
             barrier.wait()
-            results.append(mine.add_episode(policy_id, scenario_id, outcome, folder))
+            results.append(
+                mine.add_episode(policy_id, scenario_id, outcome, folder, judgment=judge_state(outcome))
+            )
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for thread in threads:

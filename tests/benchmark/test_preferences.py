@@ -31,6 +31,7 @@ from benchmark.judges.human import (
     wants_sanity,
 )
 from benchmark.judges.preferences import PreferenceService
+from benchmark.judges.state import judge_state
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.store import campaigns as rows
 from benchmark.store import open_store
@@ -84,7 +85,16 @@ def fill(store, tmp_path: Path, scenarios: int = 16, outcome=standard, names=NAM
                 sha, rel = store.put_artefact(folder)
                 files = sorted(p.name for p in folder.iterdir())
                 result = {"success": success, "progress": progress, "steps": 5, "termination": "done"}
-                rows.add_episode(session, ids[name], keys[f"s{seed}"], result, sha, rel, files)
+                rows.add_episode(
+                    session,
+                    ids[name],
+                    keys[f"s{seed}"],
+                    result,
+                    sha,
+                    rel,
+                    files,
+                    judgment=judge_state(result),
+                )
     return ids
 
 

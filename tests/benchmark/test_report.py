@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
+from benchmark.judges.state import judge_state
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.report.build import SECTIONS, ReportError, build_report
 from benchmark.report.command import write_report
@@ -84,7 +85,13 @@ def report_store(store, tmp_path):
                 _episode_folder(folder, seed, video=termination != "policy_error" or seed == 1)
                 outcome = {"success": bool(success), "progress": _progress(success, seed),
                            "steps": 10 + seed, "termination": termination}  # fmt: skip
-                store.add_episode(ids[name], scenario_ids[f"{axis}-{level}-{seed}"], outcome, folder)
+                store.add_episode(
+                    ids[name],
+                    scenario_ids[f"{axis}-{level}-{seed}"],
+                    outcome,
+                    folder,
+                    judgment=judge_state(outcome),
+                )
     return store
 
 

@@ -102,6 +102,7 @@ def twin_folders(tmp_path_factory) -> list[Path]:
 def seed_store(store, work: Path, videos: dict[str, bytes], twin_folders: list[Path]) -> dict:
     """Fill an empty store as the module docstring says; returns what it wrote."""
     from benchmark.judges.standings import fit_and_store
+    from benchmark.judges.state import judge_state
     from benchmark.policies.protocol import PolicyInfo
     from benchmark.store.models import Judgment
 
@@ -128,7 +129,9 @@ def seed_store(store, work: Path, videos: dict[str, bytes], twin_folders: list[P
             (folder / "front.mp4").write_bytes(videos[policy])
             record = {"scenario": {"instruction": INSTRUCTION, "key": scenario["key"]}, "outcome": result}
             (folder / "episode.json").write_text(json.dumps(record))
-            episode = store.add_episode(policy_ids[policy], ids[scenario["key"]], result, folder, "seed")
+            episode = store.add_episode(
+                policy_ids[policy], ids[scenario["key"]], result, folder, "seed", judgment=judge_state(result)
+            )
             with store.session() as session:
                 score = float(np.clip(100 * result["progress"] * 0.9 + rng.normal(0, 3), 0, 100))
                 session.add(
