@@ -1,6 +1,6 @@
 """The blind preference service's rows: annotators, the pair tokens issued to them and the human
-comparisons their votes become. The service and its rules are :mod:`benchmark.judges.human`;
-this module only reads and writes.
+comparisons their votes become. The service is :mod:`benchmark.judges.preferences`, its rules
+:mod:`benchmark.judges.human`; this module only reads and writes.
 
 A service call runs in one transaction, a :class:`PreferenceLedger` (``with ledger(store) as
 book``); it starts by touching the annotator's row (:meth:`PreferenceLedger.touch`), so one
