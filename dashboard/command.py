@@ -1,4 +1,5 @@
-"""``twinarena dashboard``: the Streamlit app on a store, headless, on 127.0.0.1 by default."""
+"""The Streamlit app on a store, headless, on 127.0.0.1 by default: ``python -m dashboard``
+(:mod:`dashboard.__main__`), which ``twinarena dashboard`` runs with the same options."""
 
 from __future__ import annotations
 

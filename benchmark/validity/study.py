@@ -219,6 +219,116 @@ def gap(result: dict[str, Any]) -> float:
     return (1.0 - result["pearson"]["value"]) + result["mmrv"]["value"]
 
 
+@dataclass(frozen=True)
+class Worlds:
+    """What a study compares: the demonstration, its scene and task, the twin built from it (with
+    its build scores when built here), the reference world's package, the honesty checks of the
+    pair, and the policy population."""
+
+    demo: Path
+    scene: str
+    task: str
+    workdir: Path
+    twin: Path
+    twin_build: dict | None
+    reference: Path
+    honesty: list
+    policies: tuple[str, ...]
+
+
+def prepare_worlds(
+    store, reference: str, demo: str | Path, twin: str | Path | None, config: StudyConfig, hooks: Hooks
+) -> Worlds:
+    """Resolve (or record) the demonstration, reuse or build its twin, package the reference world,
+    check the pair's honesty and choose the population."""
+    demo, scene_name, task_name = resolve_demo(demo, reference, config, hooks)
+    workdir = demo.parent / f"validity-{demo.name}"
+    twin_dir, built = twin_of(demo, Path(twin) if twin else workdir / "twin", config.splat_steps, hooks)
+    hooks.stage("package the reference world")
+    ref_dir = reference_world(demo, scene_name, task_name, workdir / "reference")
+    checks = honesty_checks(ref_dir, twin_dir, demo)
+    policies = population(store, config)
+    if len(policies) < 2:
+        raise ValidityError(f"a validity study needs at least two policies, got {list(policies)}")
+    return Worlds(demo, scene_name, task_name, workdir, twin_dir, built, ref_dir, checks, policies)
+
+
+def wants_ablation(config: StudyConfig, result: dict[str, Any]) -> bool:
+    """``always``, or ``auto`` when the twin falls short of the targets."""
+    return config.ablate == "always" or (config.ablate == "auto" and not result["passed"])
+
+
+def run_ablation(
+    store, worlds: Worlds, ref_out: dict, result: dict[str, Any], config: StudyConfig, executor, hooks: Hooks
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """Run the twin with each stage swapped for the ground truth; return the stage to blame (the one
+    whose swap recovers the most agreement, if any does) and a row per stage."""
+    from benchmark.validity.ablation import STAGES, hybrid_package
+
+    ablation = []
+    for stage in STAGES:
+        hooks.stage(f"ablation: the twin with the ground-truth {stage}")
+        try:
+            hybrid = hybrid_package(stage, worlds.twin, worlds.reference, worlds.workdir / f"hybrid-{stage}")
+        except ValidityError as err:  # the study itself is still stored, with the reason
+            ablation.append({"stage": stage, "error": str(err), "recovered": None})
+            continue
+        name, report, _, out = run_world(
+            store, hybrid, f"hybrid-{stage}", worlds.policies, config, executor, hooks
+        )
+        h_scen, h_ref, h_tw = outcome_matrices(worlds.policies, ref_out, out)
+        h = compare(worlds.policies, h_scen, h_ref, h_tw, config.rounds, config.seed)
+        ablation.append(
+            {
+                "stage": stage,
+                "campaign": name,
+                "pearson": h["pearson"]["value"],
+                "mmrv": h["mmrv"]["value"],
+                "kendall": h["kendall"]["value"],
+                "recovered": gap(result) - gap(h),
+                "errors": len(report.errors),
+            }
+        )
+    measured = [row for row in ablation if row["recovered"] is not None]
+    best = max(measured, key=lambda row: row["recovered"], default=None)
+    return (best["stage"] if best is not None and best["recovered"] > 0 else None), ablation
+
+
+def study_record(
+    worlds: Worlds,
+    config: StudyConfig,
+    campaigns: dict[str, str],
+    errors: dict[str, int],
+    result: dict[str, Any],
+    blame: str | None,
+    ablation: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The study as it is stored: the scene, task, metrics and verdict, and the detail behind them."""
+    detail = {
+        "campaigns": campaigns,
+        "errors": errors,
+        "cells": result["cells"],
+        "sweeps": [f"{s.axis}={','.join(f'{v:g}' for v in s.levels)}" for s in config.sweeps],
+        "seeds": config.seeds,
+        "targets": {"pearson": PEARSON_TARGET, "mmrv": MMRV_TARGET},
+        "honesty": worlds.honesty,
+        "ablation": ablation,
+        "demonstration": str(worlds.demo),
+        "twin_folder": str(worlds.twin),
+        "reference_folder": str(worlds.reference),
+        "twin_build": worlds.twin_build,
+    }
+    return {
+        "reference": worlds.scene,
+        "task": worlds.task,
+        "n_policies": len(worlds.policies),
+        "n_scenarios": result["n_scenarios"],
+        **{k: result[k] for k in ("pearson", "mmrv", "kendall", "passed", "per_policy")},
+        "blame": blame,
+        "detail": json.loads(json.dumps(detail, default=str)),
+    }
+
+
 def run_study(
     store,
     reference: str,
@@ -234,75 +344,21 @@ def run_study(
     config = config or StudyConfig()
     hooks = hooks or Hooks()
     executor = executor or LocalExecutor(1)
-    demo, scene_name, task_name = resolve_demo(demo, reference, config, hooks)
-    workdir = demo.parent / f"validity-{demo.name}"
-    twin_dir, built = twin_of(demo, Path(twin) if twin else workdir / "twin", config.splat_steps, hooks)
-    hooks.stage("package the reference world")
-    ref_dir = reference_world(demo, scene_name, task_name, workdir / "reference")
-    checks = honesty_checks(ref_dir, twin_dir, demo)
-    policies = population(store, config)
-    if len(policies) < 2:
-        raise ValidityError(f"a validity study needs at least two policies, got {list(policies)}")
+    worlds = prepare_worlds(store, reference, demo, twin, config, hooks)
+    policies = worlds.policies
     ref_name, ref_report, ref_hash, ref_out = run_world(
-        store, ref_dir, "reference", policies, config, executor, hooks
+        store, worlds.reference, "reference", policies, config, executor, hooks
     )
     twin_name, twin_report, twin_hash, twin_out = run_world(
-        store, twin_dir, "twin", policies, config, executor, hooks
+        store, worlds.twin, "twin", policies, config, executor, hooks
     )
     scenarios, ref, tw = outcome_matrices(policies, ref_out, twin_out)
     result = compare(policies, scenarios, ref, tw, config.rounds, config.seed)
     blame, ablation = None, []
-    if config.ablate == "always" or (config.ablate == "auto" and not result["passed"]):
-        from benchmark.validity.ablation import STAGES, hybrid_package
-
-        for stage in STAGES:
-            hooks.stage(f"ablation: the twin with the ground-truth {stage}")
-            try:
-                hybrid = hybrid_package(stage, twin_dir, ref_dir, workdir / f"hybrid-{stage}")
-            except ValidityError as err:  # the study itself is still stored, with the reason
-                ablation.append({"stage": stage, "error": str(err), "recovered": None})
-                continue
-            name, report, _, out = run_world(
-                store, hybrid, f"hybrid-{stage}", policies, config, executor, hooks
-            )
-            h_scen, h_ref, h_tw = outcome_matrices(policies, ref_out, out)
-            h = compare(policies, h_scen, h_ref, h_tw, config.rounds, config.seed)
-            ablation.append(
-                {
-                    "stage": stage,
-                    "campaign": name,
-                    "pearson": h["pearson"]["value"],
-                    "mmrv": h["mmrv"]["value"],
-                    "kendall": h["kendall"]["value"],
-                    "recovered": gap(result) - gap(h),
-                    "errors": len(report.errors),
-                }
-            )
-        measured = [row for row in ablation if row["recovered"] is not None]
-        best = max(measured, key=lambda row: row["recovered"], default=None)
-        blame = best["stage"] if best is not None and best["recovered"] > 0 else None
-    detail = {
-        "campaigns": {"reference": ref_name, "twin": twin_name},
-        "errors": {"reference": len(ref_report.errors), "twin": len(twin_report.errors)},
-        "cells": result["cells"],
-        "sweeps": [f"{s.axis}={','.join(f'{v:g}' for v in s.levels)}" for s in config.sweeps],
-        "seeds": config.seeds,
-        "targets": {"pearson": PEARSON_TARGET, "mmrv": MMRV_TARGET},
-        "honesty": checks,
-        "ablation": ablation,
-        "demonstration": str(demo),
-        "twin_folder": str(twin_dir),
-        "reference_folder": str(ref_dir),
-        "twin_build": built,
-    }
-    stored = {
-        "reference": scene_name,
-        "task": task_name,
-        "n_policies": len(policies),
-        "n_scenarios": result["n_scenarios"],
-        **{k: result[k] for k in ("pearson", "mmrv", "kendall", "passed", "per_policy")},
-        "blame": blame,
-        "detail": json.loads(json.dumps(detail, default=str)),
-    }
+    if wants_ablation(config, result):
+        blame, ablation = run_ablation(store, worlds, ref_out, result, config, executor, hooks)
+    campaigns = {"reference": ref_name, "twin": twin_name}
+    errors = {"reference": len(ref_report.errors), "twin": len(twin_report.errors)}
+    stored = study_record(worlds, config, campaigns, errors, result, blame, ablation)
     row_id = store.add_validity(twin_hash, ref_hash, stored)
     return {"id": row_id, "twin_hash": twin_hash, "reference_hash": ref_hash, **stored}

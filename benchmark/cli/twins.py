@@ -1,0 +1,103 @@
+"""``twinarena twin build | package-scene | show | check``: twin packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.text import Text
+
+from benchmark.cli.output import console, emit_json, progress
+
+twin_app = typer.Typer(help="Build, inspect and check twin packages.", no_args_is_help=True)
+
+
+@twin_app.command("build")
+def twin_build(
+    demo: Path = typer.Argument(..., help="A demonstration folder, or a LeRobotDataset root."),
+    out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
+    episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
+    splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Splat optimisation steps."),
+    scan_frames: int = typer.Option(40, "--scan-frames", min=2, help="Most scan frames to use."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Reconstruct a demonstration into a twin package (splats, meshes, scene.xml, task, fidelity)."""
+    from benchmark.scenes.twins import build_and_evaluate
+    from twin.appearance import AppearanceConfig
+    from twin.build import STAGES, BuildConfig
+
+    config = BuildConfig(max_scan_frames=scan_frames, appearance=AppearanceConfig(steps=splat_steps))
+
+    with progress() as bar:
+        job = bar.add_task("twin build", total=len(STAGES))
+
+        def on_stage(name: str) -> None:
+            bar.update(job, completed=STAGES.index(name), description=f"twin build: {name}")
+
+        result = build_and_evaluate(
+            demo, out, episode=episode, overwrite=overwrite, on_stage=on_stage, config=config
+        )
+        bar.update(job, completed=len(STAGES), description="twin build: done")
+    if as_json:
+        emit_json(result)
+        return
+    fid = result["fidelity"]
+    console.print(
+        f"[green]twin written to {out}[/]: {len(result['objects'])} objects, task {result['task']['family']} "
+        f"({result['task']['object']} → {result['task']['target']}), held-out PSNR {fid['psnr_db']:.1f} dB, "
+        f"SSIM {fid['ssim']:.3f}, {sum(result['seconds'].values()):.0f} s"
+    )
+    truth = fid.get("ground_truth")
+    if truth:
+        console.print(
+            f"against ground truth: {truth['matched']}/{truth['truth_objects']} objects found, "
+            f"position error ≤ {truth['max_position_error_m'] * 100:.2f} cm, "
+            f"size error ≤ {truth['max_size_error']:.1%}"
+        )
+
+
+@twin_app.command("package-scene")
+def twin_package_scene(
+    scene: str = typer.Argument(..., help="A reference scene name, or a scene spec file."),
+    out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
+    task: str = typer.Option(None, "--task", help="Task name within the scene (default: the first)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+) -> None:
+    """Package a hand-authored scene as a twin, so it runs through the same harness."""
+    from benchmark.scenes.authored import package_scene
+    from benchmark.scenes.registry import load_scene
+
+    path = package_scene(load_scene(scene), out, task=task, overwrite=overwrite)
+    console.print(f"[green]twin package written to {path}[/]")
+
+
+@twin_app.command("show")
+def twin_show(
+    twin: Path = typer.Argument(..., help="A twin package folder."),
+    out: Path = typer.Option(None, "-o", "--out", help="Picture to write (default: the twin's preview.png)."),
+) -> None:
+    """Write a side-by-side picture: real frame | twin render | difference."""
+    from twin.show import show_twin
+
+    console.print(f"wrote {show_twin(twin, out)}")
+
+
+@twin_app.command("check")
+def twin_check(
+    twin: Path = typer.Argument(..., help="A twin package folder."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate a twin package: manifest, files, hash, splats and scene.xml."""
+    from benchmark.scenes.twins import check_package
+
+    problems = check_package(twin)
+    if as_json:
+        emit_json({"twin": str(twin), "ok": not problems, "problems": problems})
+    elif problems:
+        for problem in problems:
+            console.print(Text.assemble(("problem:", "red"), f" {problem}"), soft_wrap=True)
+    else:
+        console.print(f"[green]{twin}: a sound twin package[/]")
+    if problems:
+        raise SystemExit(1)

@@ -1,0 +1,89 @@
+"""``twinarena validate``: a validity study of one twin against its reference world (the study is
+:mod:`benchmark.validity.study`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from benchmark.cli.output import DB_HELP, console, emit_json, parse_size, progress
+
+
+def validate_command(
+    reference: str = typer.Option(..., "--reference", help="The reference scene, SCENE or SCENE/TASK."),
+    demo: Path = typer.Option(
+        ...,
+        "--demo",
+        help="A demonstration recorded in the reference world; recorded here if it does not exist.",
+    ),
+    policy: list[str] = typer.Option(
+        None,
+        "--policy",
+        help="A policy of the population; repeat (default: the baselines and every registered one).",
+    ),
+    twin: Path = typer.Option(
+        None, "--twin", help="The twin package: reused if it was built from DEMO, else built here."
+    ),
+    perturb: list[str] = typer.Option(
+        None,
+        "--perturb",
+        help="AXIS=LEVEL[,LEVEL…] swept besides level 0; repeat (default: object_placement=0.5; none: none).",
+    ),
+    seeds: int = typer.Option(
+        24, "--seeds", min=1, help="Seeds per scenario cell, the same in both worlds (24: 48 scenarios)."
+    ),
+    image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT for every policy."),
+    max_seconds: float = typer.Option(
+        None, "--max-seconds", min=0.1, help="Episode length (default: the task's)."
+    ),
+    splat_steps: int = typer.Option(300, "--splat-steps", min=1, help="Splat steps when the twin is built."),
+    ablate: str = typer.Option("auto", "--ablate", help="auto (when the twin falls short), always or never."),
+    rounds: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap resamples for the intervals."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Does the twin rank policies the way its reference world does? Runs the population in both
+    worlds over the same scenarios and seeds, reports Pearson r, MMRV and Kendall τ with bootstrap
+    intervals, blames a twin stage by ablation when it falls short, and stores the result."""
+    from benchmark.campaigns.campaign import RunSettings, parse_sweep
+    from benchmark.campaigns.executors import LocalExecutor
+    from benchmark.store import open_store
+    from benchmark.validity.command import policy_table, summary_table
+    from benchmark.validity.study import DEFAULT_SWEEPS, Hooks, StudyConfig, run_study
+
+    settings = RunSettings(image_size=parse_size(image_size) if image_size else None, max_seconds=max_seconds)
+    config = StudyConfig(
+        policies=tuple(policy) if policy else None,
+        sweeps=DEFAULT_SWEEPS
+        if not perturb
+        else ()
+        if perturb == ["none"]
+        else tuple(map(parse_sweep, perturb)),
+        seeds=seeds,
+        settings=settings,
+        splat_steps=splat_steps,
+        rounds=rounds,
+        ablate=ablate,
+    )
+    with open_store(db) as store, progress() as bar:
+        tasks = {}
+
+        def plan(label, jobs):
+            tasks[label] = bar.add_task(f"{label} episodes", total=jobs)
+
+        hooks = Hooks(
+            stage=lambda text: console.print(text),
+            plan=plan,
+            result=lambda label: bar.advance(tasks[label]),
+        )
+        result = run_study(store, reference, demo, twin, config, LocalExecutor(workers), hooks)
+    if as_json:
+        emit_json(result)
+        return
+    Console().print(policy_table(result))
+    Console().print(summary_table([result]))
+    for check in result["detail"]["honesty"]:
+        console.print(f"{'[green]ok[/]' if check['ok'] else '[red]FAILED[/]'} {check['check']}")
