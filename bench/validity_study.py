@@ -27,8 +27,8 @@ from benchmark.campaigns.campaign import RunSettings, parse_sweep
 from benchmark.campaigns.executors import LocalExecutor
 from benchmark.scenes.registry import scene_tasks
 from benchmark.store import open_store
-from benchmark.validity.command import policy_table, summary_table
 from benchmark.validity.study import BASELINES, Hooks, StudyConfig, run_study
+from benchmark.validity.tables import policy_table, summary_table
 
 
 def main() -> None:

@@ -193,8 +193,8 @@ def _stress_reports(out: Path, twin: Path, progress_factory, workers: int = 2) -
     dashboard looks for it (:func:`benchmark.report.paths.default_report_dir`)."""
     from benchmark.campaigns.campaign import CampaignSpec, parse_sweep
     from benchmark.judges.standings import fit_and_store
-    from benchmark.report.command import write_report
     from benchmark.report.paths import default_report_dir
+    from benchmark.report.write import write_report
 
     sweeps = tuple(parse_sweep(text) for text in STRESS_SWEEPS)
     spec = CampaignSpec(DEMO_POLICIES, (str(twin),), sweeps, DEMO_SEEDS, interactions=True)

@@ -1,37 +1,33 @@
-"""``python -m dashboard``: serve the dashboard on a store (what ``twinarena dashboard`` runs), with
-the options of :func:`dashboard.command.dashboard_command`. A bad store is one error line and exit
-code 2."""
+"""``python -m dashboard OPTIONS``: what ``twinarena dashboard`` starts, so that the command line never
+imports the dashboard. ``OPTIONS`` is one JSON object of :func:`dashboard.command.serve`'s keyword
+arguments; the command line declares and checks them. A bad store is one error line and exit 2."""
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
-from rich.text import Text
+import json
+import sys
 
 from benchmark.errors import StoreError
-from dashboard.command import dashboard_command
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-app.command()(dashboard_command)
+from dashboard.command import serve
 
 
-def main() -> None:
-    """Run :data:`app`: store errors print one line and exit 2, never a traceback."""
-    console = Console(stderr=True)
+def main(argv: list[str] | None = None) -> None:
+    """Serve with the options of ``argv`` (default: the process's own arguments)."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(standalone_mode=False)
-    except StoreError as err:
-        console.print(Text.assemble(("error:", "red"), f" {err}"), soft_wrap=True)
+        options = json.loads(args[0]) if args else {}
+        if not isinstance(options, dict):
+            raise ValueError("expected a JSON object")
+    except ValueError as err:
+        sys.stderr.write(f"error: python -m dashboard takes one JSON object of options ({err})\n")
         raise SystemExit(2) from None
-    except (typer.Abort, KeyboardInterrupt):
-        console.print("[yellow]aborted[/]")
+    try:
+        serve(**options)
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except Exception as err:
-        # usage errors: click's exceptions, or typer's vendored copies of them, show themselves
-        if hasattr(err, "show") and isinstance(getattr(err, "exit_code", None), int):
-            err.show()
-            raise SystemExit(err.exit_code) from None
-        raise
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The Streamlit app on a store, headless, on 127.0.0.1 by default: ``python -m dashboard``
-(:mod:`dashboard.__main__`), which ``twinarena dashboard`` runs with the same options."""
+"""The Streamlit app on a store, headless, on 127.0.0.1 by default: :func:`serve`, which
+``python -m dashboard`` (:mod:`dashboard.__main__`) runs with the options ``twinarena dashboard``
+was given."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import typer
 
 APP = Path(__file__).resolve().parent / "app.py"
 DB_ENV, ARTEFACTS_ENV = "TWINARENA_DB", "TWINARENA_ARTEFACTS"
@@ -38,20 +37,18 @@ def streamlit_command(port: int, host: str) -> list[str]:
     ]
 
 
-def dashboard_command(
-    db: str = typer.Option(None, "--db", help="Store URL (default: $TWINARENA_DB or a local SQLite file)."),
-    port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to serve on."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
-    artefacts: Path = typer.Option(
-        None, "--artefacts", help="Artefact folder (default: $TWINARENA_ARTEFACTS or beside the SQLite file)."
-    ),
-    issue_token: str = typer.Option(
-        None, "--issue-token", help="Print the log-in token of annotator NAME and exit (see the Vote page)."
-    ),
+def serve(
+    db: str | None = None,
+    port: int = 8501,
+    host: str = "127.0.0.1",
+    artefacts: str | Path | None = None,
+    issue_token: str | None = None,
 ) -> None:
-    """Serve the dashboard: leaderboard, policy pages, blind A/B voting, twins and submissions.
+    """Serve the dashboard on the store ``db`` (leaderboard, policy pages, blind A/B voting, twins
+    and submissions), or print annotator ``issue_token``'s log-in token and return.
 
-    It opens the store first, so a bad URL is one error line, then runs Streamlit until stopped."""
+    It opens the store first, so a bad URL raises :class:`~benchmark.errors.StoreError` before
+    Streamlit starts, then runs Streamlit until stopped."""
     from benchmark.errors import StoreError
     from benchmark.store import open_store
     from benchmark.store.engine import resolve_url

@@ -12,6 +12,8 @@ from benchmark.cli import campaigns, demo, episodes, judging, policies, report, 
 from benchmark.cli.dashboard import dashboard_command
 from benchmark.cli.output import UserError, console
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="twinarena",
     help="Evaluate robot manipulation policies in digital twins of demonstration scenes.",

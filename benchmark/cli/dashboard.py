@@ -1,8 +1,9 @@
-"""``twinarena dashboard``: runs ``python -m dashboard`` with the same options, so the command line
-never imports the dashboard (Streamlit and its pages)."""
+"""``twinarena dashboard``: declares the options and runs ``python -m dashboard`` with them, so the
+command line never imports the dashboard (Streamlit and its pages)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,7 @@ def dashboard_command(
 def dashboard_process(
     db: str | None, port: int, host: str, artefacts: Path | None, issue_token: str | None
 ) -> list[str]:
-    """The ``python -m dashboard`` command line: each option as ``--name=value``, so a value that
-    starts with a dash stays a value."""
-    options = {
-        "--db": db,
-        "--port": port,
-        "--host": host,
-        "--artefacts": artefacts,
-        "--issue-token": issue_token,
-    }
-    return [sys.executable, "-m", "dashboard", *(f"{k}={v}" for k, v in options.items() if v is not None)]
+    """The ``python -m dashboard`` command line: the options given, as one JSON object."""
+    options = {"db": db, "port": port, "host": host, "artefacts": artefacts, "issue_token": issue_token}
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}
+    return [sys.executable, "-m", "dashboard", json.dumps(given)]

@@ -1,5 +1,5 @@
 """``twinarena report``: a policy's stress-test report as HTML, PDF and JSON (written by
-:func:`benchmark.report.command.write_report`)."""
+:func:`benchmark.report.write.write_report`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def report_command(
     """Write a policy's stress-test report: summary, robustness per axis, interactions, failure
     gallery, judge agreement and twins (with --vs, two policies side by side) as a self-contained
     HTML file, a PDF and a JSON of every number in it."""
-    from benchmark.report.command import write_report
+    from benchmark.report.write import write_report
     from benchmark.store import open_store
 
     with open_store(db) as store, console.status(f"writing the report on {policy}"):

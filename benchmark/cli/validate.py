@@ -51,8 +51,8 @@ def validate_command(
     from benchmark.campaigns.campaign import RunSettings, parse_sweep
     from benchmark.campaigns.executors import LocalExecutor
     from benchmark.store import open_store
-    from benchmark.validity.command import policy_table, summary_table
     from benchmark.validity.study import DEFAULT_SWEEPS, Hooks, StudyConfig, run_study
+    from benchmark.validity.tables import policy_table, summary_table
 
     settings = RunSettings(image_size=parse_size(image_size) if image_size else None, max_seconds=max_seconds)
     config = StudyConfig(

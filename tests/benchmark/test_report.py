@@ -16,9 +16,9 @@ import pytest
 from benchmark.judges.state import judge_state
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.report.build import SECTIONS, ReportError, build_report
-from benchmark.report.command import write_report
 from benchmark.report.document import fmt, lookup
 from benchmark.report.paths import REPORT_FILES, default_report_dir
+from benchmark.report.write import write_report
 from benchmark.store.queries import mean_interval, wilson_interval
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
