@@ -122,9 +122,10 @@ def leaderboard(
             leaderboard_table(rows, f"{judge} judge" + (f", campaign {campaign}" if campaign else ""))
         )
         return
-    table = Table(title="Success per perturbation axis and level")
-    for column in ("policy", "twin", "axis", "level", "episodes", "success", "progress"):
-        table.add_column(column)
+    table = Table(
+        *("policy", "twin", "axis", "level", "episodes", "success", "progress"),
+        title="Success per perturbation axis and level",
+    )
     for r in rows:
         table.add_row(
             r.policy,
@@ -164,9 +165,10 @@ def episodes(
             ]
         )
         return
-    table = Table(title=f"{len(rows)} episodes")
-    for column in ("id", "policy", "twin", "axis", "level", "seed", "termination", "progress", "folder"):
-        table.add_column(column)
+    table = Table(
+        *("id", "policy", "twin", "axis", "level", "seed", "termination", "progress", "folder"),
+        title=f"{len(rows)} episodes",
+    )
     for r in rows:
         table.add_row(
             str(r.id),
@@ -194,9 +196,7 @@ def campaigns(
     if as_json:
         emit_json([{**r.__dict__, "created_at": r.created_at.isoformat()} for r in rows])
         return
-    table = Table(title=f"{len(rows)} campaigns")
-    for column in ("name", "episodes", "done", "created"):
-        table.add_column(column)
+    table = Table(*("name", "episodes", "done", "created"), title=f"{len(rows)} campaigns")
     for r in rows:
         table.add_row(r.name, str(r.jobs), str(r.done), r.created_at.strftime("%Y-%m-%d %H:%M"))
     Console().print(table)

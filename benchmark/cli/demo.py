@@ -28,17 +28,18 @@ def demo(
     if as_json:
         emit_json(result)
         return
-    table = Table(title="Scripted expert on the reference scenes")
-    for column in ("scene", "task", "success", "mean progress"):
-        table.add_column(column)
+    table = Table(
+        *("scene", "task", "success", "mean progress"), title="Scripted expert on the reference scenes"
+    )
     for row in result["scenes"]:
         table.add_row(
             row["scene"], row["task"], f"{row['successes']}/{row['episodes']}", f"{row['mean_progress']:.2f}"
         )
     Console().print(table)
-    twins = Table(title="Twins of the first demonstrations")
-    for column in ("scene", "task", "objects", "position err", "size err", "PSNR", "expert in twin"):
-        twins.add_column(column)
+    twins = Table(
+        *("scene", "task", "objects", "position err", "size err", "PSNR", "expert in twin"),
+        title="Twins of the first demonstrations",
+    )
     for row in result["twins"]:
         twins.add_row(
             row["scene"],

@@ -110,9 +110,10 @@ def rank(
     if as_json:
         emit_json({"source": source, "method": ratings.method, "comparisons": total, "ratings": rows})
         return
-    table = Table(title=f"Bradley–Terry ratings: {source} ({total} comparisons, {ratings.method})")
-    for column in ("rank", "policy", "rating", "95% interval", "rank interval", "comparisons"):
-        table.add_column(column)
+    table = Table(
+        *("rank", "policy", "rating", "95% interval", "rank interval", "comparisons"),
+        title=f"Bradley–Terry ratings: {source} ({total} comparisons, {ratings.method})",
+    )
     for r in rows:
         table.add_row(
             str(r["rank"]),

@@ -58,9 +58,7 @@ def record_json(record) -> dict:
 
 
 def leaderboard_table(rows, title: str) -> Table:
-    table = Table(title=title)
-    for column in ("rank", "policy", "score", "95% interval", "n", "mean progress"):
-        table.add_column(column)
+    table = Table(*("rank", "policy", "score", "95% interval", "n", "mean progress"), title=title)
     for r in rows:
         mean = "" if r.mean_progress is None else f"{r.mean_progress:.1f}"
         table.add_row(

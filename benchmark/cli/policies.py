@@ -128,9 +128,10 @@ def policies(
     if as_json:
         emit_json([record_json(r) for r in records])
         return
-    table = Table(title=f"{len(records)} registered policies")
-    for column in ("name", "kind", "status", "action space", "image", "owner", "sha256"):
-        table.add_column(column)
+    table = Table(
+        *("name", "kind", "status", "action space", "image", "owner", "sha256"),
+        title=f"{len(records)} registered policies",
+    )
     for r in records:
         status = r.status if not r.reason else f"{r.status}: {r.reason[:80]}"
         size = "{}x{}".format(*r.image_size)

@@ -40,9 +40,7 @@ def scenes(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Reference scenes")
-    for column in ("scene", "task", "family", "instruction"):
-        table.add_column(column)
+    table = Table(*("scene", "task", "family", "instruction"), title="Reference scenes")
     for row in rows:
         for task in row["tasks"]:
             table.add_row(row["name"], task["name"], task["family"], task["instruction"])
@@ -96,9 +94,10 @@ def perturbations(as_json: bool = typer.Option(False, "--json", help="Machine-re
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"{len(rows)} perturbation axes (level 0 = unperturbed, 1 = strongest)")
-    for column in ("axis", "group", "unit", "at level 1", "description"):
-        table.add_column(column)
+    table = Table(
+        *("axis", "group", "unit", "at level 1", "description"),
+        title=f"{len(rows)} perturbation axes (level 0 = unperturbed, 1 = strongest)",
+    )
     for row in rows:
         table.add_row(row["axis"], row["group"], row["unit"], row["at_level_1"], row["description"])
     Console().print(table)

@@ -7,9 +7,10 @@ def policy_table(result: dict):
     """Each policy's success in the reference world and in the twin."""
     from rich.table import Table
 
-    table = Table(title=f"{result['reference']}/{result['task']}: success per policy")
-    for column in ("policy", "reference", "twin", "episodes"):
-        table.add_column(column)
+    table = Table(
+        *("policy", "reference", "twin", "episodes"),
+        title=f"{result['reference']}/{result['task']}: success per policy",
+    )
     for row in result["per_policy"]:
         table.add_row(
             row["policy"], f"{row['reference_success']:.2f}", f"{row['twin_success']:.2f}", str(row["n"])
@@ -23,19 +24,10 @@ def summary_table(results: list[dict]):
 
     from benchmark.validity.study import MMRV_TARGET, PEARSON_TARGET
 
-    table = Table(title=f"Twin validity (targets: Pearson ≥ {PEARSON_TARGET}, MMRV ≤ {MMRV_TARGET})")
-    for column in (
-        "scene",
-        "task",
-        "policies",
-        "scenarios",
-        "Pearson r",
-        "MMRV",
-        "Kendall τ",
-        "meets",
-        "blame",
-    ):
-        table.add_column(column)
+    columns = ("scene", "task", "policies", "scenarios", "Pearson r", "MMRV", "Kendall τ", "meets", "blame")
+    table = Table(
+        *columns, title=f"Twin validity (targets: Pearson ≥ {PEARSON_TARGET}, MMRV ≤ {MMRV_TARGET})"
+    )
     for r in results:
         table.add_row(
             r["reference"],
