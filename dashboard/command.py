@@ -5,9 +5,10 @@ was given."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+from benchmark.children import STOPPED, run_child
 
 APP = Path(__file__).resolve().parent / "app.py"
 DB_ENV, ARTEFACTS_ENV = "TWINARENA_DB", "TWINARENA_ARTEFACTS"
@@ -68,9 +69,6 @@ def serve(
     if artefacts is not None:
         env[ARTEFACTS_ENV] = str(Path(artefacts).expanduser().resolve())
     sys.stderr.write(f"TwinArena dashboard on http://{host}:{port} (store {shown}); Ctrl+C stops it\n")
-    try:
-        completed = subprocess.run(streamlit_command(port, host), env=env, check=False)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        raise SystemExit(completed.returncode)
+    returncode = run_child(streamlit_command(port, host), env=env)
+    if returncode not in STOPPED:
+        raise SystemExit(returncode)

@@ -37,7 +37,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scene", ("twin.scene",)),  # MjSpec composition, the robot, worlds, twin rendering
     ("reconstruction", ("twin",)),
     # what the evaluation half agrees on: its errors, the action spaces, the policy protocol
-    ("contracts", ("benchmark", "benchmark.errors", "benchmark.sim.actions", "benchmark.policies.protocol")),
+    (
+        "contracts",
+        (
+            "benchmark",
+            "benchmark.errors",
+            "benchmark.children",
+            "benchmark.sim.actions",
+            "benchmark.policies.protocol",
+        ),
+    ),
     ("ranking", ("benchmark.ranking",)),  # pure rating math
     ("sim", ("benchmark.sim",)),
     ("scenes", ("benchmark.scenes",)),

@@ -4,7 +4,6 @@ store, and what the store holds of them."""
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -16,6 +15,7 @@ from benchmark.cli.output import (
     leaderboard_table,
     parse_size,
     progress,
+    show,
 )
 
 
@@ -90,7 +90,7 @@ def evaluate(
     if as_json:
         emit_json({**report.to_dict(), "leaderboard": [r.__dict__ for r in rows]})
     else:
-        Console().print(leaderboard_table(rows, f"campaign {report.campaign}: state judge"))
+        show(leaderboard_table(rows, f"campaign {report.campaign}: state judge"))
         console.print(
             f"stored {report.stored} episodes in {report.seconds:.0f} s; {report.already_done} were already "
             f"there; {len(report.errors)} failed to run"
@@ -118,9 +118,7 @@ def leaderboard(
         emit_json([r.__dict__ for r in rows])
         return
     if not axes:
-        Console().print(
-            leaderboard_table(rows, f"{judge} judge" + (f", campaign {campaign}" if campaign else ""))
-        )
+        show(leaderboard_table(rows, f"{judge} judge" + (f", campaign {campaign}" if campaign else "")))
         return
     table = Table(
         *("policy", "twin", "axis", "level", "episodes", "success", "progress"),
@@ -136,7 +134,7 @@ def leaderboard(
             f"{r.success_rate:.2f}",
             f"{r.mean_progress:.2f}",
         )
-    Console().print(table)
+    show(table)
 
 
 def episodes(
@@ -181,7 +179,7 @@ def episodes(
             f"{r.progress:.2f}",
             str(root / r.artefact),
         )
-    Console().print(table)
+    show(table)
 
 
 def campaigns(
@@ -199,4 +197,4 @@ def campaigns(
     table = Table(*("name", "episodes", "done", "created"), title=f"{len(rows)} campaigns")
     for r in rows:
         table.add_row(r.name, str(r.jobs), str(r.done), r.created_at.strftime("%Y-%m-%d %H:%M"))
-    Console().print(table)
+    show(table)

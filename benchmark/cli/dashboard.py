@@ -4,12 +4,12 @@ command line never imports the dashboard (Streamlit and its pages)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import typer
 
+from benchmark.children import STOPPED, run_child
 from benchmark.cli.output import DB_HELP
 
 
@@ -26,13 +26,10 @@ def dashboard_command(
 ) -> None:
     """Serve the dashboard: leaderboard, policy pages, blind A/B voting, twins and submissions.
 
-    It opens the store first, so a bad URL is one error line, then runs Streamlit until stopped."""
-    process = subprocess.Popen(dashboard_process(db, port, host, artefacts, issue_token))
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:  # Ctrl+C reached the dashboard too: it stops Streamlit and exits
-        returncode = process.wait()
-    if returncode != 0:  # the dashboard has shown its error (2: one line) or Streamlit's failure
+    It opens the store first, so a bad URL is one error line, then runs Streamlit until stopped
+    (Ctrl+C, SIGINT or SIGTERM: the Streamlit server stops with it)."""
+    returncode = run_child(dashboard_process(db, port, host, artefacts, issue_token))
+    if returncode not in STOPPED:  # the dashboard has shown its error (2: one line) or Streamlit's failure
         raise SystemExit(returncode)
 
 

@@ -6,10 +6,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from benchmark.cli.output import console, emit_json, leaderboard_table, progress
+from benchmark.cli.output import console, emit_json, leaderboard_table, progress, show
 
 
 def demo(
@@ -35,7 +34,7 @@ def demo(
         table.add_row(
             row["scene"], row["task"], f"{row['successes']}/{row['episodes']}", f"{row['mean_progress']:.2f}"
         )
-    Console().print(table)
+    show(table)
     twins = Table(
         *("scene", "task", "objects", "position err", "size err", "PSNR", "expert in twin"),
         title="Twins of the first demonstrations",
@@ -50,8 +49,8 @@ def demo(
             f"{row['psnr_db']:.1f} dB",
             "success" if row["expert_success_in_twin"] else "failure",
         )
-    Console().print(twins)
+    show(twins)
     board = [SimpleNamespace(**row) for row in result["evaluation"]["leaderboard"]]
-    Console().print(leaderboard_table(board, "Leaderboard in the first twin (state judge)"))
+    show(leaderboard_table(board, "Leaderboard in the first twin (state judge)"))
     for key, value in result["artifacts"].items():
         console.print(f"{key}: {value}")

@@ -6,10 +6,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from benchmark.cli.output import DB_HELP, UserError, console, emit_json, progress
+from benchmark.cli.output import DB_HELP, UserError, console, emit_json, progress, show
 
 
 def judge(
@@ -123,4 +122,4 @@ def rank(
             f"{r['rank_low']}–{r['rank_high']}",
             str(r["n"]),
         )
-    Console().print(table)
+    show(table)

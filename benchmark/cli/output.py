@@ -1,5 +1,5 @@
-"""What every command shares: the stderr console, user errors, progress bars, JSON on stdout, and
-the option parsing and tables more than one command uses."""
+"""What every command shares: the stderr console, user errors, progress bars, tables and JSON on
+stdout, and the option parsing and tables more than one command uses."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ def progress() -> Progress:
         console=console,
         transient=False,
     )
+
+
+PIPED_WIDTH = 1000  # columns of the console when stdout is not a terminal: tables are never cut
+
+
+def show(renderable) -> None:
+    """Print a table (or any rich renderable) on stdout: fitted to a terminal, at full width when
+    piped, so no name is cut to fit 80 columns."""
+    Console(width=None if sys.stdout.isatty() else PIPED_WIDTH).print(renderable)
 
 
 def emit_json(data) -> None:

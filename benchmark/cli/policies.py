@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from benchmark.cli.output import (
@@ -17,6 +16,7 @@ from benchmark.cli.output import (
     parse_size,
     progress,
     record_json,
+    show,
     twin_path,
 )
 
@@ -136,4 +136,4 @@ def policies(
         status = r.status if not r.reason else f"{r.status}: {r.reason[:80]}"
         size = "{}x{}".format(*r.image_size)
         table.add_row(r.name, r.kind, status, r.action_space, size, r.owner, (r.sha256 or "")[:12])
-    Console().print(table)
+    show(table)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from benchmark.cli.output import UserError, console, emit_json, progress
+from benchmark.cli.output import UserError, console, emit_json, progress, show
 
 
 def scenes(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
@@ -44,7 +43,7 @@ def scenes(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     for row in rows:
         for task in row["tasks"]:
             table.add_row(row["name"], task["name"], task["family"], task["instruction"])
-    Console().print(table)
+    show(table)
 
 
 def record(
@@ -100,4 +99,4 @@ def perturbations(as_json: bool = typer.Option(False, "--json", help="Machine-re
     )
     for row in rows:
         table.add_row(row["axis"], row["group"], row["unit"], row["at_level_1"], row["description"])
-    Console().print(table)
+    show(table)

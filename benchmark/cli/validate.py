@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from benchmark.cli.output import DB_HELP, console, emit_json, parse_size, progress
+from benchmark.cli.output import DB_HELP, console, emit_json, parse_size, progress, show
 
 
 def validate_command(
@@ -83,7 +82,7 @@ def validate_command(
     if as_json:
         emit_json(result)
         return
-    Console().print(policy_table(result))
-    Console().print(summary_table([result]))
+    show(policy_table(result))
+    show(summary_table([result]))
     for check in result["detail"]["honesty"]:
         console.print(f"{'[green]ok[/]' if check['ok'] else '[red]FAILED[/]'} {check['check']}")

@@ -39,6 +39,19 @@ def test_scenes_json_lists_scenes_and_tasks():
     assert all(r["tasks"] and r["tasks"][0]["instruction"] for r in rows)
 
 
+def test_tables_are_not_cut_when_piped():
+    """Piped into a file or another program, a table keeps every name whole (no 80-column cut)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    piped = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "perturbations"], capture_output=True, text=True, env=env
+    )
+    assert piped.returncode == 0, piped.stderr
+    axes = json.loads(run("perturbations", "--json").stdout)
+    assert "…" not in piped.stdout
+    for axis in axes:
+        assert axis["description"] in piped.stdout
+
+
 def test_record_writes_demonstrations_and_json(tmp_path):
     out = run(
         "record",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
 import zipfile
 
 import pytest
@@ -149,3 +154,51 @@ def test_the_command_issues_tokens_and_refuses_a_bad_store():
     out = cli("--db", "mysql://x@127.0.0.1/none", "--port", "8599")
     assert out.returncode == 2
     assert out.stderr.strip().startswith("error:") and "not supported" in out.stderr
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on ``port`` (as servers do, past TIME_WAIT connections)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_command_stops_the_server_it_started(tmp_path, stop):
+    """A supervisor stops ``twinarena dashboard`` with one signal to its own process, not to the
+    process group: the Streamlit server it started goes too and the port is free again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "dashboard.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmark.cli", "dashboard", "--db", f"sqlite:///{tmp_path / 'x.db'}",
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer,
+            ):
+                if answer.read().decode().strip() == "ok":
+                    break
+            assert time.monotonic() < deadline, "the dashboard did not answer /_stcore/health"
+            time.sleep(0.5)
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0, log.read_text()
+        deadline = time.monotonic() + 10
+        while not _port_is_free(port):
+            assert time.monotonic() < deadline, f"port {port} still taken after the command stopped"
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
