@@ -10,6 +10,7 @@ import streamlit as st
 from benchmark.judges.human import NoPairError, VoteRejected
 from benchmark.judges.preferences import PreferenceService, active_scorer
 from dashboard import auth, data
+from twin.video import VideoError, same_length_mp4s
 
 SIDES = {"A": "left", "tie": "tie", "B": "right"}
 LABELS = {"A": "A is better", "tie": "Tie", "B": "B is better"}
@@ -111,10 +112,24 @@ def _pair(ticket) -> None:
     a.subheader("A")
     b.subheader("B")
     for camera in ticket.left:
-        a.video(ticket.left[camera])
-        b.video(ticket.right[camera])
+        try:
+            left, right = blind_videos(ticket.left[camera], ticket.right[camera])
+        except VideoError:  # the file's path would name the episode: say what, not where
+            st.error(f"A {camera} video of this pair cannot be read; the pair cannot be judged.")
+            continue
+        a.video(left)
+        b.video(right)
         a.caption(camera)
         b.caption(camera)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def blind_videos(left: str, right: str) -> tuple[bytes, bytes]:
+    """Both sides' videos at one length and frame rate, the shorter holding its last frame, as
+    bytes served under content hashes: neither the length nor a file name shows which episode
+    ended first or whose it is."""
+    first, second = same_length_mp4s([left, right])
+    return first, second
 
 
 def _ballot(service: PreferenceService, name: str, ticket, standing) -> None:
