@@ -48,7 +48,7 @@ DEFINITIONS = {
 def cell_stats(episodes: int, successes: int, mean_progress: float, mean_progress_sq: float) -> dict:
     """A cell's numbers: counts, success rate and mean progress with their 95 % intervals."""
     low, high = wilson_interval(successes, episodes)
-    p_low, p_high = mean_interval(mean_progress, mean_progress_sq, episodes)
+    p_low, p_high = mean_interval(mean_progress, mean_progress_sq, episodes, bounds=(0.0, 1.0))
     return {
         "episodes": int(episodes),
         "successes": int(successes),

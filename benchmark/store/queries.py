@@ -30,6 +30,8 @@ EPISODE_JUDGES = ("state", "vlm")  # judges that score episodes (judgments)
 PAIRWISE_JUDGES = ("human", "vlm-pairwise")  # judges that compare pairs (ratings fitted from them)
 JUDGES = EPISODE_JUDGES + PAIRWISE_JUDGES
 Z95 = 1.959963984540054
+SCORE_BOUNDS = (0.0, 100.0)  # an episode judge's score
+FEW = 30  # fewer values than this: a bounded mean's interval is at least its Wilson interval
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class CampaignProgress:
     created_at: datetime
 
 
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval of a success rate (sensible at 0 and n, unlike the normal one)."""
     if n == 0:
         return 0.0, 1.0
@@ -109,13 +111,32 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def mean_interval(mean: float, mean_of_squares: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """The normal interval of a mean from the mean and the mean of squares."""
+def mean_interval(
+    mean: float,
+    mean_of_squares: float,
+    n: int,
+    z: float = Z95,
+    bounds: tuple[float, float] | None = None,
+) -> tuple[float, float]:
+    """The normal interval of a mean from the mean and the mean of squares. For values known to lie
+    in ``bounds``, it is clipped to them, and below :data:`FEW` values, where the normal interval
+    is not to be trusted, widened to at least the Wilson interval of the mean as a rate in those
+    bounds (the widest spread such values can have): a handful of equal values never gives an
+    interval of zero width."""
     if n < 2:
-        return mean, mean
-    variance = max(0.0, mean_of_squares - mean * mean) * n / (n - 1)
-    half = z * sqrt(variance / n)
-    return mean - half, mean + half
+        low = high = mean
+    else:
+        variance = max(0.0, mean_of_squares - mean * mean) * n / (n - 1)
+        half = z * sqrt(variance / n)
+        low, high = mean - half, mean + half
+    if bounds is None:
+        return low, high
+    lo, hi = bounds
+    if n >= FEW:
+        return max(lo, low), min(hi, high)
+    rate = min(1.0, max(0.0, (mean - lo) / (hi - lo)))
+    r_low, r_high = wilson_interval(rate * n, n, z)
+    return max(lo, min(low, lo + (hi - lo) * r_low)), min(hi, max(high, lo + (hi - lo) * r_high))
 
 
 def in_campaign(
@@ -179,7 +200,7 @@ def leaderboard(
             low, high = wilson_interval(int(successes), int(n))
             rows.append((successes / n, low, high, name, n, float(mean)))
         else:
-            low, high = mean_interval(float(mean), float(mean_sq), int(n))
+            low, high = mean_interval(float(mean), float(mean_sq), int(n), bounds=SCORE_BOUNDS)
             rows.append((float(mean), low, high, name, n, float(mean)))
     rows.sort(key=lambda r: (-r[0], -r[5], r[3]))
     return [

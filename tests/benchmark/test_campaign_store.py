@@ -171,7 +171,9 @@ def test_the_vlm_and_pairwise_leaderboards(store, filled):
             )  # fmt: skip
     vlm = store.leaderboard("vlm")
     assert vlm[0].policy == "beta" and vlm[0].score == pytest.approx(80.0)
-    assert (vlm[0].ci_low, vlm[0].ci_high) == pytest.approx((80.0, 80.0))
+    # equal scores from a few episodes are not certainty: at least the Wilson interval of 0.8
+    low, high = wilson_interval(0.8 * vlm[0].n, vlm[0].n)
+    assert vlm[0].n < 30 and (vlm[0].ci_low, vlm[0].ci_high) == pytest.approx((100 * low, 100 * high))
     assert vlm[1].ci_low < vlm[1].score < vlm[1].ci_high
     human = store.leaderboard("human")
     assert [(r.policy, r.rank, r.unit, r.n) for r in human] == [
@@ -221,6 +223,25 @@ def test_interval_helpers():
     assert mean_interval(50.0, 2600.0, 4) == pytest.approx(
         (50 - 1.96 * (400 / 3 / 4) ** 0.5, 50 + 1.96 * (400 / 3 / 4) ** 0.5), abs=1e-3
     )
+
+
+@pytest.mark.parametrize("value", [0.0, 0.3, 1.0])
+def test_a_bounded_mean_of_a_few_equal_values_never_has_a_zero_width_interval(value):
+    """Identical outcomes (two byte-identical episodes, a policy that always scores the same) are
+    not certainty: below 30 values the interval is at least the Wilson interval of the mean."""
+    for n in range(1, 30):
+        low, high = mean_interval(value, value * value, n, bounds=(0.0, 1.0))
+        assert 0.0 <= low <= value <= high <= 1.0
+        assert high - low > 0.05, (value, n, low, high)
+        assert (low, high) == pytest.approx(
+            (min(low, wilson_interval(value * n, n)[0]), max(high, wilson_interval(value * n, n)[1]))
+        )
+    assert mean_interval(1.0, 1.0, 2, bounds=(0.0, 1.0)) == pytest.approx(wilson_interval(2, 2))
+    # scores on 0–100 scale the same way
+    low, high = mean_interval(100.0, 10_000.0, 4, bounds=(0.0, 100.0))
+    assert (low / 100, high / 100) == pytest.approx(wilson_interval(4, 4))
+    # from 30 values on, the normal interval, clipped to the bounds
+    assert mean_interval(0.5, 0.26, 40, bounds=(0.0, 1.0)) == pytest.approx(mean_interval(0.5, 0.26, 40))
 
 
 # -- schema upgrades --------------------------------------------------------------------------------
