@@ -86,6 +86,7 @@ def rank(
 
     Episode judges (state, vlm) count as comparisons of every two policies in the same scenario."""
     from benchmark.judges.standings import fit_and_store, read_comparisons_csv
+    from benchmark.ranking import FEW_COMPARISONS
     from benchmark.ranking import rank as fit
 
     if (judge is None) == (comparisons_csv is None):
@@ -121,5 +122,11 @@ def rank(
             f"{r['ci_low']:.0f}–{r['ci_high']:.0f}",
             f"{r['rank_low']}–{r['rank_high']}",
             str(r["n"]),
+        )
+    few = [f"{r['policy']} ({r['n']})" for r in rows if r["n"] < FEW_COMPARISONS]
+    if few:
+        table.caption = (
+            f"too few comparisons (under {FEW_COMPARISONS}) for a stable rating: {', '.join(few)}; "
+            "their intervals are at least the model's (sandwich) ones"
         )
     show(table)

@@ -31,6 +31,7 @@ The modules: :mod:`~benchmark.ranking.table` (the comparisons), :mod:`~benchmark
 from benchmark.ranking.active import laplacian, next_pairs, pair_quadratic
 from benchmark.ranking.agreement import agreement, kendall_tau_b, pair_signs
 from benchmark.ranking.bradley_terry import (
+    FEW_COMPARISONS,
     Ratings,
     bootstrap_intervals,
     bootstrap_samples,
@@ -51,6 +52,7 @@ __all__ = [
     "BASE_RATING",
     "B_WINS",
     "ELO_SCALE",
+    "FEW_COMPARISONS",
     "TIE",
     "TIE_MODELS",
     "WINNERS",

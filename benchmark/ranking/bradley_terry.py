@@ -21,6 +21,8 @@ from benchmark.ranking.likelihood import (
 from benchmark.ranking.scale import BASE_RATING, ELO_SCALE, point_ranks, rank_intervals, to_rating
 from benchmark.ranking.table import Comparisons
 
+FEW_COMPARISONS = 30  # below this, a policy's bootstrap interval is at least its sandwich interval
+
 
 @dataclass(frozen=True)
 class Ratings:
@@ -172,11 +174,17 @@ def rank(
     prior: float = 1.0,
 ) -> Ratings:
     """Bradley–Terry ratings with ``ci="bootstrap"`` (percentile) or ``"sandwich"`` intervals and
-    the rank intervals they imply."""
+    the rank intervals they imply. A percentile bootstrap over a few comparisons can collapse to a
+    point (two identical votes resample to themselves), so a policy with fewer than
+    :data:`FEW_COMPARISONS` gets at least its sandwich interval."""
     fitted = bradley_terry(table, ties, prior)
     if ci == "bootstrap":
         low, high = bootstrap_intervals(table, rounds, level, seed, ties, prior)
         method = f"{fitted.method}+bootstrap({rounds})"
+        few = table.counts() < FEW_COMPARISONS
+        if few.any():
+            floor_low, floor_high = sandwich_intervals(table, level, ties, prior)
+            low[few], high[few] = np.minimum(low, floor_low)[few], np.maximum(high, floor_high)[few]
     elif ci == "sandwich":
         low, high = sandwich_intervals(table, level, ties, prior)
         method = f"{fitted.method}+sandwich"

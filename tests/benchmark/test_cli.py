@@ -139,3 +139,13 @@ def test_demo_runs_end_to_end(tmp_path):
         assert all(Path(p).stat().st_size > 0 for p in paths.values())
     again = run("demo", "--episodes", "1", "-o", str(tmp_path / "demo"))
     assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_rank_says_when_there_are_too_few_comparisons(tmp_path):
+    votes = tmp_path / "votes.csv"
+    votes.write_text("policy_a,policy_b,winner\nx,y,a\nx,y,a\n")
+    out = run("rank", "--comparisons", str(votes))
+    assert out.returncode == 0, out.stderr
+    assert "too few comparisons" in out.stdout and "x (2)" in out.stdout
+    rows = json.loads(run("rank", "--comparisons", str(votes), "--json").stdout)["ratings"]
+    assert all(r["ci_high"] - r["ci_low"] > 100 for r in rows)

@@ -479,3 +479,22 @@ def test_next_pairs_explore_reaches_every_pair(with_ties):
     pairs = R.next_pairs(with_ties, n=2000, rng=0, explore=1.0)
     size = len(with_ties.policies)
     assert len({frozenset(p) for p in pairs}) == size * (size - 1) // 2
+
+
+def test_a_few_identical_comparisons_are_not_certainty():
+    """Two identical votes resample to themselves; the interval still has the model's width."""
+    for winner in ("a", "tie"):
+        table = R.comparisons([("x", "y", winner)] * 2)
+        ratings = R.rank(table, rounds=50)
+        floor_low, floor_high = R.sandwich_intervals(table)
+        assert np.all(ratings.ci_high - ratings.ci_low > 100)
+        assert np.all(ratings.ci_low <= floor_low + 1e-9) and np.all(ratings.ci_high >= floor_high - 1e-9)
+        assert ratings.rank_low.tolist() == [1, 1] and ratings.rank_high.tolist() == [2, 2]
+
+
+def test_many_comparisons_keep_the_plain_bootstrap(with_ties):
+    assert (with_ties.counts() >= R.FEW_COMPARISONS).all()
+    ratings = R.rank(with_ties, rounds=20, seed=1)
+    low, high = R.bootstrap_intervals(with_ties, 20, seed=1)
+    assert np.allclose(ratings.ci_low, np.minimum(low, ratings.rating))
+    assert np.allclose(ratings.ci_high, np.maximum(high, ratings.rating))
