@@ -3,7 +3,9 @@
 Five pages over one store (:mod:`dashboard.data`): the leaderboard, a page per policy, blind
 A/B voting, the twins gallery and submissions. The pages live in ``dashboard/views/`` (not
 ``pages/``, so Streamlit's legacy page discovery stays off) and are registered with
-``st.navigation``.
+``st.navigation``. Every page has its own address (``/leaderboard``, ``/policy`` …); the root
+address is a hidden default page that switches to the leaderboard, so ``/`` and
+``/leaderboard`` show the same page (Streamlit serves a default page at ``/`` only).
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ PAGES = (  # file, title, icon, url path
 def main() -> None:
     st.set_page_config(page_title="TwinArena", page_icon=":material/leaderboard:", layout="wide")
     pages = [
-        st.Page(VIEWS / file, title=title, icon=icon, url_path=path, default=k == 0)
-        for k, (file, title, icon, path) in enumerate(PAGES)
+        st.Page(VIEWS / file, title=title, icon=icon, url_path=path) for file, title, icon, path in PAGES
     ]
-    page = st.navigation(pages)
+
+    def home() -> None:  # "/": the leaderboard, under its own address (the query kept)
+        st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+    page = st.navigation([st.Page(home, title="TwinArena", default=True, visibility="hidden"), *pages])
     from benchmark.errors import StoreError
 
     try:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from benchmark.campaigns.campaign import UNPERTURBED, cell_label
 from benchmark.store.queries import JUDGES, LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
+from dashboard.fmt import EMPTY, points
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,21 @@ def board(
 
 
 def interval(low: float | None, high: float | None, digits: int = 0, percent: bool = False) -> str:
-    """``"0.30–0.95"`` (or ``"30–95 %"``), ``"–"`` when unknown."""
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    if percent:
-        return f"{100 * low:.0f}–{100 * high:.0f} %"
-    return f"{low:.{digits}f}–{high:.{digits}f}"
+    """``"0.30–0.95"`` (or ``"30–95 %"``), ``"—"`` when unknown (:func:`dashboard.fmt.interval`)."""
+    from dashboard.fmt import interval as text
+
+    return text(low, high, digits, as_percent=percent)
 
 
 def rank_interval(row: BoardRow) -> str:
     if row.rank_low is None or row.rank_high is None:
-        return "–"
+        return EMPTY
     return str(row.rank_low) if row.rank_low == row.rank_high else f"{row.rank_low}–{row.rank_high}"
 
 
 def table(rows: Sequence[BoardRow]) -> list[dict]:
-    """The rows as the page shows them (numbers stay numbers; intervals become text)."""
+    """The rows as the page shows them (numbers stay numbers, rates in percent points; intervals
+    become text)."""
     return [
         {
             "rank": row.rank,
@@ -111,7 +111,7 @@ def table(rows: Sequence[BoardRow]) -> list[dict]:
             "rating": row.rating,
             "rating 95 % CI": interval(row.rating_low, row.rating_high),
             "comparisons": row.comparisons,
-            "success rate": row.success_rate,
+            "success rate": points(row.success_rate),
             "success 95 % CI": interval(row.success_low, row.success_high, percent=True),
             "episodes": row.episodes,
             "VLM score": row.vlm_score,
@@ -156,10 +156,55 @@ def agreement_rows(scores: Mapping[str, Mapping[str, float]]) -> list[dict]:
                     "policies": result["n"],
                     "Spearman ρ": _finite(result["spearman"]),
                     "Kendall τ-b": _finite(result["kendall_tau_b"]),
-                    "pairwise accuracy": _finite(result["pairwise_accuracy"]),
+                    "pairwise accuracy": points(_finite(result["pairwise_accuracy"])),
                 }
             )
     return rows
+
+
+def scope_label(campaign: str | None, axis: str | None, twin: str | None, task: str | None) -> str:
+    """What the leaderboard's numbers are over, pooled parts said to be pooled. The default (no
+    campaign, no axis) is what ``twinarena leaderboard`` shows: every campaign and every
+    perturbation level together."""
+    where = "all campaigns, pooled" if campaign is None else f"campaign `{campaign}`"
+    if axis is None:
+        cells = "all perturbations, pooled (unperturbed and every axis and level together)"
+    elif axis == UNPERTURBED:
+        cells = "unperturbed episodes only"
+    else:
+        cells = f"perturbation axis `{axis}`, its levels pooled"
+    scenes = " · ".join(
+        [f"twin `{twin}`" if twin else "all twins", f"task `{task}`" if task else "all tasks"]
+    )
+    return f"Scope: {where} · {cells} · {scenes}"
+
+
+def chart_rows(rows: Sequence[BoardRow]) -> tuple[list[dict], list[dict]]:
+    """The leaderboard chart's data: ratings with their 95 % intervals (policies with a rating),
+    and success rates with their Wilson intervals in percent points (policies with episodes)."""
+    ratings = [
+        {
+            "policy": r.policy,
+            "rating": r.rating,
+            "low": r.rating_low,
+            "high": r.rating_high,
+            "n": r.comparisons,
+        }
+        for r in rows
+        if r.rating is not None and r.rating_low is not None and r.rating_high is not None
+    ]
+    success = [
+        {
+            "policy": r.policy,
+            "success rate": points(r.success_rate),
+            "low": points(r.success_low),
+            "high": points(r.success_high),
+            "episodes": r.episodes,
+        }
+        for r in rows
+        if r.success_rate is not None and r.episodes
+    ]
+    return ratings, success
 
 
 def _finite(value: float) -> float | None:
@@ -167,6 +212,21 @@ def _finite(value: float) -> float | None:
 
 
 # -- the policy page ----------------------------------------------------------------------------
+# line colours of the robustness curves: saturated, each at least 3:1 against the white page
+AXIS_PALETTE = (
+    "#1f5fa8", "#c0392b", "#1e8449", "#7d3c98", "#a04000",
+    "#117a8b", "#c2185b", "#34495e", "#6b6b00", "#5d4037",
+)  # fmt: skip
+
+
+def axis_colours(axes: Sequence[str]) -> dict[str, str]:
+    """A visible colour per axis, single axes first then composed ones (``a+b``), in the order
+    given; the palette repeats past ten axes (composed axes are also dashed)."""
+    names = list(dict.fromkeys(axes))
+    ordered = [a for a in names if "+" not in a] + [a for a in names if "+" in a]
+    return {axis: AXIS_PALETTE[k % len(AXIS_PALETTE)] for k, axis in enumerate(ordered)}
+
+
 @dataclass(frozen=True)
 class CurvePoint:
     """Success at one level of one axis, over the episodes of the chosen twins and tasks."""
@@ -217,7 +277,7 @@ def worst_cells(rows: Sequence[RobustnessRow], k: int = 5) -> list[dict]:
                 "twin": row.twin,
                 "task": row.task,
                 "perturbation": cell_label(row.axis, row.level),
-                "success rate": row.success_rate,
+                "success rate": points(row.success_rate),
                 "success 95 % CI": interval(*wilson_interval(row.successes, row.episodes), percent=True),
                 "episodes": row.episodes,
                 "mean progress": row.mean_progress,

@@ -44,6 +44,45 @@ def fidelity_metrics(fidelity: dict[str, Any], prefix: str = "") -> list[tuple[s
     return out
 
 
+# fidelity.json's keys as people read them: label (with its unit), factor from the stored unit, digits
+FIDELITY_LABELS: dict[str, tuple[str, float, int]] = {
+    "psnr_db": ("PSNR of held-out frames (dB)", 1.0, 1),
+    "ssim": ("SSIM of held-out frames (0–1)", 1.0, 3),
+    "depth_error_m": ("mean depth error (mm)", 1000.0, 1),
+    "robot_pixels_excluded": ("robot pixels left out of the comparison", 1.0, 0),
+    "splats.count": ("Gaussian splats", 1.0, 0),
+    "splats.steps": ("splat optimisation steps", 1.0, 0),
+    "ground_truth.matched": ("objects matched to the ground truth", 1.0, 0),
+    "ground_truth.truth_objects": ("objects in the ground truth", 1.0, 0),
+    "ground_truth.twin_objects": ("objects in the twin", 1.0, 0),
+    "ground_truth.max_position_error_m": ("largest object position error (mm)", 1000.0, 1),
+    "ground_truth.max_size_error": ("largest object size error (relative)", 1.0, 3),
+}
+
+
+def fidelity_rows(fidelity: dict[str, Any]) -> list[dict[str, str]]:
+    """``fidelity.json``'s figures as ``{"metric": label with unit, "value": text}``: the known keys
+    in :data:`FIDELITY_LABELS`' order with their units converted, unknown ones after them with
+    their key made readable; ``authored`` is left out (the page says it in words)."""
+    metrics = {k: v for k, v in fidelity_metrics(fidelity) if k != "authored"}
+    known = [k for k in FIDELITY_LABELS if k in metrics]
+    rows = []
+    for key in known + [k for k in metrics if k not in FIDELITY_LABELS]:
+        label, factor, digits = FIDELITY_LABELS.get(key, (key.replace("_", " ").replace(".", ": "), 1.0, 4))
+        rows.append({"metric": label, "value": _figure(metrics[key], factor, digits)})
+    return rows
+
+
+def _figure(value, factor: float, digits: int) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and factor == 1.0:
+        return f"{value:,}"
+    if isinstance(value, (int, float)):
+        return f"{value * factor:,.{digits}f}"
+    return str(value)
+
+
 def cameras(calibration: dict[str, Any] | None) -> list[str]:
     """``name W×H`` of each calibrated camera."""
     found = (calibration or {}).get("cameras") or {}

@@ -1,4 +1,6 @@
-"""The leaderboard: one row per policy under a chosen judge, with what stands behind each number."""
+"""The leaderboard: one row per policy under a chosen judge, with what stands behind each number,
+its scope said in words and kept in the URL, and a chart of ratings and success rates with their
+intervals."""
 
 from __future__ import annotations
 
@@ -7,13 +9,34 @@ import streamlit as st
 from benchmark.campaigns.campaign import UNPERTURBED
 from benchmark.store.queries import EPISODE_JUDGES, JUDGES
 from dashboard import board, data
-from dashboard.widgets import ALL, empty_store, optional
+from dashboard.widgets import ALL, empty_store, optional, percent_column, rate_column, table, url_choice
 
 JUDGE_NAMES = {
     "state": "state (simulator success)",
     "vlm": "VLM (progress score)",
     "human": "human (blind A/B votes)",
     "vlm-pairwise": "VLM pairwise (A/B verdicts)",
+}
+# the columns as shown: short labels (the full meaning in the help) so the table fits the page
+COLUMNS = {
+    "rank": st.column_config.NumberColumn("rank", width=45, help="rank under the chosen judge"),
+    "rank interval": st.column_config.TextColumn("rank CI", width=62, help="95 % interval of the rank"),
+    "details": st.column_config.LinkColumn(
+        "policy", display_text=r"policy\?policy=(.*)$", width=105, help="opens the policy's page"
+    ),
+    "rating": st.column_config.NumberColumn(
+        "rating", format="%.0f", width=58, help="Bradley–Terry rating (Elo scale)"
+    ),
+    "rating 95 % CI": st.column_config.TextColumn("95 % CI", width=88, help="95 % interval of the rating"),
+    "comparisons": st.column_config.NumberColumn(
+        "pairs", width=50, help="pairwise comparisons behind the rating"
+    ),
+    "success rate": rate_column("success", "state judge: episodes that succeeded", width=118),
+    "success 95 % CI": st.column_config.TextColumn("95 % CI", width=78, help="Wilson 95 % interval"),
+    "episodes": st.column_config.NumberColumn("episodes", width=66, help="episodes behind the success rate"),
+    "VLM score": st.column_config.NumberColumn("VLM", format="%.1f", width=48, help="mean 0–100 progress"),
+    "VLM 95 % CI": st.column_config.TextColumn("95 % CI", width=82, help="95 % interval of the VLM score"),
+    "VLM episodes": st.column_config.NumberColumn("judged", width=56, help="episodes the VLM judged"),
 }
 
 
@@ -27,20 +50,22 @@ def render() -> None:
         return
 
     judge_col, campaign_col, twin_col, task_col, axis_col = st.columns([1.4, 1, 1, 1, 1])
-    judge = judge_col.selectbox(
-        "Judge", JUDGES, format_func=JUDGE_NAMES.get, key="judge", help="Whose verdicts rank the policies."
+    judge = url_choice(
+        judge_col, "Judge", JUDGES, "judge", "judge", "judge", JUDGE_NAMES.get,
+        help="Whose verdicts rank the policies.",
+    )  # fmt: skip
+    campaign = optional(
+        url_choice(campaign_col, "Campaign", [ALL, *campaigns], "campaign", "campaign", "campaign")
     )
-    campaign = optional(campaign_col.selectbox("Campaign", [ALL, *campaigns], key="campaign"))
-    twin = optional(twin_col.selectbox("Twin", [ALL, *facets.twins], key="twin"))
-    task = optional(task_col.selectbox("Task", [ALL, *facets.tasks], key="task"))
+    twin = optional(url_choice(twin_col, "Twin", [ALL, *facets.twins], "twin", "twin", "twin"))
+    task = optional(url_choice(task_col, "Task", [ALL, *facets.tasks], "task", "task", "task"))
     axis = optional(
-        axis_col.selectbox(
-            "Perturbation axis",
-            [ALL, *facets.axes],
-            key="axis",
-            format_func=lambda a: "unperturbed" if a == UNPERTURBED else a,
+        url_choice(
+            axis_col, "Perturbation axis", [ALL, *facets.axes], "axis", "axis", "perturbation axis",
+            lambda a: "unperturbed" if a == UNPERTURBED else a,
         )
-    )
+    )  # fmt: skip
+    st.info(board.scope_label(campaign, axis, twin, task), icon=":material/filter_alt:")
     cells = {"twin": twin, "task": task, "axis": axis}
     filtered = any(v is not None for v in cells.values())
 
@@ -52,32 +77,21 @@ def render() -> None:
         st.info("No episodes match these filters. Choose another twin, task or axis.")
         return
 
-    st.dataframe(
-        board.table(rows),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "rating": st.column_config.NumberColumn(format="%.0f", help="Bradley–Terry rating (Elo scale)"),
-            "success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-            "VLM score": st.column_config.NumberColumn(format="%.1f", help="mean 0–100 progress score"),
-            "comparisons": st.column_config.NumberColumn(help="pairwise comparisons behind the rating"),
-            "episodes": st.column_config.NumberColumn(help="episodes behind the success rate"),
-            "details": st.column_config.LinkColumn(display_text="policy page", help="curves and episodes"),
-        },
-    )
+    table(board.table(rows), COLUMNS, column_order=list(COLUMNS))
     _explain(judge, ratings[judge], campaign, filtered)
+    _chart(rows, judge)
     _agreement(ratings, scores, filtered)
 
 
 def _explain(judge: str, ratings: list, campaign: str | None, filtered: bool) -> None:
-    scope = f"campaign `{campaign}`" if campaign else "the whole store"
+    scope = f"campaign `{campaign}`" if campaign else "the whole store (all campaigns, pooled)"
     if ratings:
         when = max(r.computed_at for r in ratings)
         st.caption(
             f"Rank, rank interval and rating: Bradley–Terry ({ratings[0].method}) fitted to the {judge} "
-            f"judge's comparisons over {scope} by `twinarena rank --judge {judge}` on {when:%Y-%m-%d %H:%M} "
-            "UTC; 95 % intervals. Success rate: the state judge with Wilson 95 % intervals. VLM score: "
-            "mean 0–100 progress with a normal 95 % interval."
+            f"judge's comparisons over {scope}, all perturbations pooled, by `twinarena rank --judge "
+            f"{judge}` on {when:%Y-%m-%d %H:%M} UTC; 95 % intervals. Success rate: the state judge with "
+            "Wilson 95 % intervals. VLM score: mean 0–100 progress with a normal 95 % interval."
         )
     else:
         rank_cmd = f"twinarena rank --judge {judge}" + (f" --campaign {campaign}" if campaign else "")
@@ -92,27 +106,90 @@ def _explain(judge: str, ratings: list, campaign: str | None, filtered: bool) ->
         )
 
 
+def _chart(rows: list, judge: str) -> None:
+    """Ratings and success rates as bars with their 95 % intervals as error bars."""
+    import altair as alt
+
+    ratings, success = board.chart_rows(rows)
+    if not ratings and not success:
+        return
+    st.subheader("Ratings and success rates with their 95 % intervals")
+    order = [r.policy for r in rows]
+    y = alt.Y("policy:N", sort=order, title=None)
+    left, right = st.columns(2)
+    if ratings:
+        base = alt.Chart(alt.Data(values=ratings)).encode(y=y)
+        bars = base.mark_bar(color="#4c78a8", opacity=0.8).encode(
+            x=alt.X("rating:Q", title=f"Bradley–Terry rating ({judge} judge)", scale=alt.Scale(zero=False)),
+            tooltip=["policy:N", alt.Tooltip("rating:Q", format=".0f"), "low:Q", "high:Q", "n:Q"],
+        )
+        whiskers = base.mark_errorbar(color="#222222", ticks=True, thickness=1.5).encode(
+            x=alt.X("low:Q", title=None), x2="high:Q"
+        )
+        left.altair_chart(bars + whiskers, width="stretch")
+    else:
+        left.caption(f"No ratings are stored for the {judge} judge in this scope: nothing to chart.")
+    if success:
+        base = alt.Chart(alt.Data(values=success)).encode(y=y)
+        x = alt.X("success rate:Q", title="success rate (state judge, %)", scale=alt.Scale(domain=[0, 100]))
+        bars = base.mark_bar(opacity=0.85).encode(
+            x=x,
+            color=alt.Color(
+                "success rate:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), legend=None
+            ),
+            tooltip=[
+                "policy:N",
+                alt.Tooltip("success rate:Q", format=".0f"),
+                "low:Q",
+                "high:Q",
+                "episodes:Q",
+            ],
+        )
+        whiskers = base.mark_errorbar(color="#222222", ticks=True, thickness=1.5).encode(
+            x=alt.X("low:Q", title=None), x2="high:Q"
+        )
+        right.altair_chart(bars + whiskers, width="stretch")
+    st.caption(
+        "Bars: the ratings (left, their lowest rating as the axis' start) and the success rates (right); "
+        "black whiskers: their 95 % intervals (Wilson for success rates)."
+    )
+
+
 def _agreement(ratings: dict, scores: dict, filtered: bool) -> None:
     st.subheader("How far the judges agree")
-    rows = board.agreement_rows(board.judge_scores(ratings, scores))
+    judges = board.judge_scores(ratings, scores)
+    rows = board.agreement_rows(judges)
     if not rows:
-        st.caption(
-            "Agreement needs two judges that scored at least two of the same policies (so far at most "
-            "one judge has)."
-        )
+        _no_agreement(list(judges))
         return
-    st.dataframe(
+    table(
         rows,
-        hide_index=True,
-        column_config={
+        {
             "Spearman ρ": st.column_config.NumberColumn(format="%.2f"),
             "Kendall τ-b": st.column_config.NumberColumn(format="%.2f"),
-            "pairwise accuracy": st.column_config.NumberColumn(format="percent"),
+            "pairwise accuracy": percent_column(),
         },
     )
     st.caption(
         "Between each two judges, over the policies both scored: their stored ratings, else their "
         "leaderboard scores" + (" (these filtered)" if filtered else "") + "."
+    )
+
+
+def _no_agreement(judges: list[str]) -> None:
+    """Why there is no agreement table, in words, with the commands that add a second judge."""
+    have = ", ".join(f"**{j}**" for j in judges) or "no judge"
+    st.info(
+        f"Nothing to compare yet: agreement needs two judges that scored at least two of the same "
+        f"policies, and in this scope only {have} has. No VLM or human judgments are stored for "
+        "these policies yet."
+    )
+    db = data.shown_url()
+    st.markdown("Add a second judge with:")
+    st.code(
+        f"twinarena judge --vlm --db {db}         # VLM progress scores ($TWINARENA_VLM_MODEL, …)\n"
+        f"twinarena rank --judge human --db {db}  # after annotators voted on the Vote page",
+        language="bash",
     )
 
 

@@ -12,9 +12,12 @@ from benchmark.campaigns.campaign import cell_label
 from benchmark.errors import StoreError
 from benchmark.report.gallery import episode_videos
 from dashboard import board, data
-from dashboard.widgets import ALL, empty_store, optional
+from dashboard.fmt import interval, or_empty, percent
+from dashboard.widgets import ALL, empty_store, optional, rate_column, table, url_choice
 
 EPISODES_SHOWN = 50
+VIDEO_WIDTH = 336  # px: the episodes' 224 px camera videos at 1.5×, not stretched across the page
+REPORTS = (("PDF", "report.pdf", "application/pdf"), ("HTML", "report.html", "text/html"))
 
 
 def render() -> None:
@@ -24,12 +27,11 @@ def render() -> None:
     if not names:
         empty_store("policy", data.shown_url())
         return
-    wanted = st.query_params.get("policy")
-    index = names.index(wanted) if wanted in names else 0
-    name = st.selectbox("Policy", names, index=index, key="policy")
-    st.query_params["policy"] = name
+    name = url_choice(st, "Policy", names, "policy", "policy", "policy")
     campaigns = [c.name for c in data.campaigns(db)]
-    campaign = optional(st.selectbox("Campaign", [ALL, *campaigns], key="policy_campaign"))
+    campaign = optional(
+        url_choice(st, "Campaign", [ALL, *campaigns], "policy_campaign", "campaign", "campaign")
+    )
 
     record = next(p for p in data.policies(db) if p.name == name)
     if record.status == "failed":
@@ -44,11 +46,10 @@ def render() -> None:
         return
     _curves(rows)
     st.subheader("Worst scenarios")
-    st.dataframe(
+    table(
         board.worst_cells(rows),
-        hide_index=True,
-        column_config={
-            "success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        {
+            "success rate": rate_column(),
             "mean progress": st.column_config.NumberColumn(format="%.2f"),
         },
     )
@@ -59,14 +60,14 @@ def render() -> None:
 def _summary(record, state, vlm) -> None:
     cols = st.columns(4)
     if state is not None:
-        cols[0].metric("Success rate", f"{100 * state.score:.0f} %", help="state judge, all its episodes")
-        cols[1].metric("95 % interval", board.interval(state.ci_low, state.ci_high, percent=True))
+        cols[0].metric("Success rate", percent(state.score), help="state judge, all its episodes")
+        cols[1].metric("95 % interval", interval(state.ci_low, state.ci_high, as_percent=True))
         cols[2].metric("Episodes", state.n)
     if vlm is not None:
         cols[3].metric("VLM score", f"{vlm.score:.1f}", help=f"mean over {vlm.n} judged episodes")
     st.caption(
         f"{record.kind} · {record.action_space} · {'×'.join(map(str, record.image_size))} · "
-        f"owner {record.owner or '–'} · licence {record.licence or '–'}"
+        f"owner {or_empty(record.owner)} · licence {or_empty(record.licence)}"
     )
 
 
@@ -83,10 +84,16 @@ def _curves(rows) -> None:
     if not points:
         st.info("No episodes in that twin and task.")
         return
-    table = [p.__dict__ for p in points]
-    base = alt.Chart(alt.Data(values=table)).encode(
+    colours = board.axis_colours([p.axis for p in points])
+    values = [{**p.__dict__, "kind": "composed" if "+" in p.axis else "single"} for p in points]
+    base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X("level:Q", title="perturbation level", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("axis:N", title="axis"),
+        color=alt.Color(
+            "axis:N", title="axis", scale=alt.Scale(domain=list(colours), range=list(colours.values()))
+        ),
+        strokeDash=alt.StrokeDash(
+            "kind:N", title="axes", scale=alt.Scale(domain=["single", "composed"], range=[[1, 0], [6, 3]])
+        ),
     )
     band = base.mark_area(opacity=0.15).encode(y="low:Q", y2="high:Q")
     line = base.mark_line(point=True).encode(
@@ -96,7 +103,8 @@ def _curves(rows) -> None:
     st.altair_chart(band + line, width="stretch")
     st.caption(
         "Success against level with Wilson 95 % intervals (shaded); level 0 is the unperturbed "
-        "scenario of the same twins and tasks. Several twins or tasks are pooled."
+        "scenario of the same twins and tasks. Several twins or tasks are pooled. Composed axes "
+        "(`a+b`, both perturbations at once) are dashed."
     )
 
 
@@ -114,7 +122,7 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
     if not shown:
         st.info("No episodes match.")
         return
-    st.dataframe(
+    table(
         [
             {
                 "id": e.id,
@@ -130,8 +138,14 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
             }
             for e in shown
         ],
-        hide_index=True,
-        column_config={"progress": st.column_config.NumberColumn(format="%.2f")},
+        {
+            "id": st.column_config.NumberColumn(width=50),
+            "seed": st.column_config.NumberColumn(width=45),
+            "success": st.column_config.CheckboxColumn(width=60),
+            "progress": st.column_config.NumberColumn(format="%.2f", width=65),
+            "steps": st.column_config.NumberColumn(width=50),
+            "failure reason": st.column_config.TextColumn(width="medium"),
+        },
     )
     st.caption(f"The newest {len(shown)} (at most {EPISODES_SHOWN}).")
     labels = {
@@ -149,25 +163,31 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
         st.markdown(f"**Why it ended:** {episode.termination}: {episode.detail}")
     if not videos:
         st.caption("This episode has no videos.")
-    for column, video in zip(st.columns(max(1, len(videos))), videos, strict=False):
+    for column, video in zip(st.columns(max(2, len(videos))), videos, strict=False):
         column.caption(Path(video).stem)
-        column.video(str(folder / video))
+        column.video(str(folder / video), width=VIDEO_WIDTH)
 
 
 def _report(name: str) -> None:
+    """The stress-test report as downloads (PDF and HTML, where written), else the command that
+    writes it; no server path is shown."""
     from benchmark.report.paths import default_report_dir
 
     st.subheader("Stress-test report")
     folder = default_report_dir(data.store(), name)
-    html = folder / "report.html"
-    if html.is_file():
-        st.download_button(
-            "Download the stress-test report (HTML)",
-            data=html.read_bytes(),
-            file_name=f"{folder.name}-report.html",
-            mime="text/html",
-        )
-        st.caption(f"`{html}`")
+    found = [(kind, folder / file, mime) for kind, file, mime in REPORTS if (folder / file).is_file()]
+    if found:
+        for column, (kind, path, mime) in zip(st.columns(len(REPORTS)), found, strict=False):
+            column.download_button(
+                f"Download the report ({kind})",
+                data=path.read_bytes(),
+                file_name=f"{folder.name}-{path.name}",
+                mime=mime,
+                icon=":material/download:",
+                key=f"report_{kind}",
+            )
+        if len(found) < len(REPORTS):
+            st.caption(f"Only the {found[0][0]} version of the report was written.")
     else:
         st.markdown(f"No report yet for {name}. Write one with:")
         command = ["twinarena", "report", "--policy", name, "--db", data.shown_url()]

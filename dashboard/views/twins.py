@@ -6,6 +6,8 @@ import streamlit as st
 
 from benchmark.errors import StoreError
 from dashboard import data, gallery
+from dashboard.fmt import plural
+from dashboard.widgets import table
 
 
 def render() -> None:
@@ -19,7 +21,11 @@ def render() -> None:
             "with `twinarena twin package-scene SCENE -o TWIN`."
         )
         return
-    st.caption(f"{len(twins)} twins in the store.")
+    st.caption(f"{plural(len(twins), 'twin')} in the store.")
+    table(
+        [{"twin": t.name, "task": t.task, "content hash": t.content_hash[:12]} for t in twins],
+        {"content hash": st.column_config.TextColumn(width=110)},
+    )
     for twin in twins:
         with st.container(border=True):
             _twin(twin)
@@ -50,13 +56,9 @@ def _twin(twin) -> None:
             if fidelity.get("authored")
             else "No real frame (`reference.png`) in this package."
         )
-    metrics = gallery.fidelity_metrics(fidelity)
-    shown = [(k, v) for k, v in metrics if k != "authored"]
-    if shown:
-        st.dataframe(
-            [{"metric": k, "value": str(round(v, 4)) if isinstance(v, float) else str(v)} for k, v in shown],
-            hide_index=True,
-        )
+    figures = gallery.fidelity_rows(fidelity)
+    if figures:
+        table(figures, {"metric": st.column_config.TextColumn(width="large")})
     cameras = gallery.cameras(gallery.read_json(folder / "calibration.json"))
     if cameras:
         st.caption("calibrated cameras: " + ", ".join(cameras))

@@ -33,7 +33,7 @@ def test_ratings_order_the_board_and_every_number_keeps_its_count():
     assert [r.rank for r in rows] == [1, 2, None]  # c has no rating: no rank made up for it
     assert (rows[0].comparisons, rows[0].episodes, rows[0].vlm_episodes) == (30, 20, 0)
     assert (rows[1].vlm_score, rows[1].vlm_episodes) == (80.0, 7)
-    assert board.rank_interval(rows[0]) == "1–2" and board.rank_interval(rows[2]) == "–"
+    assert board.rank_interval(rows[0]) == "1–2" and board.rank_interval(rows[2]) == "—"
 
 
 def test_without_ratings_the_judges_own_order_and_ranks_show():
@@ -53,7 +53,7 @@ def test_filtered_boards_keep_only_policies_with_episodes_there():
 def test_table_formats_intervals_and_keeps_numbers():
     row = board.table(board.board([rating(1, "a", 1000.4, 980.2, 1020.7)], [], [scored(1, "a", 0.5)], []))[0]
     assert row["rating 95 % CI"] == "980–1021" and row["rating"] == 1000.4
-    assert row["success 95 % CI"] == "40–60 %" and row["VLM 95 % CI"] == "–"
+    assert row["success 95 % CI"] == "40–60 %" and row["VLM 95 % CI"] == "—"
 
 
 def test_agreement_between_judges_over_common_policies():
@@ -113,3 +113,38 @@ def test_worst_cells_lowest_success_first():
         "object_yaw=1",
     ]  # more episodes first on a tie
     assert worst[0]["success 95 % CI"] == "0–32 %"
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of a hex colour against white."""
+    channels = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+def test_every_axis_composed_ones_too_gets_a_visible_colour():
+    axes = [f"axis{k}" for k in range(9)] + ["object_yaw+light_intensity", "axis0+axis1"]
+    colours = board.axis_colours(axes)
+    assert set(colours) == set(axes)
+    assert all(contrast_with_white(c) >= 3 for c in colours.values()), colours  # none near-white
+    assert len({colours[a] for a in axes[:10]}) == 10  # the first ten apart
+
+
+def test_one_number_format():
+    from dashboard import fmt
+
+    assert fmt.percent(4 / 7) == "57 %" and fmt.percent(1.0) == "100 %" and fmt.percent(None) == "—"
+    assert fmt.interval(0.18, 0.53, as_percent=True) == "18–53 %" and fmt.interval(None, 1) == "—"
+    assert fmt.plural(1, "twin") == "1 twin" and fmt.plural(2, "twin") == "2 twins"
+    assert fmt.or_empty(None) == "—" and fmt.or_empty("") == "—"
+    rows = board.board([rating(1, "a", 1000)], [], [scored(1, "a", 0.5)], [])
+    assert board.table(rows)[0]["success rate"] == 50.0  # percent points, shown as "50 %"
+
+
+def test_the_scope_says_what_is_pooled():
+    assert board.scope_label(None, None, None, None).startswith(
+        "Scope: all campaigns, pooled · all perturbations, pooled"
+    )
+    label = board.scope_label("c1", "none", "t", None)
+    assert "campaign `c1`" in label and "unperturbed episodes only" in label and "twin `t`" in label
+    assert "its levels pooled" in board.scope_label(None, "object_yaw", None, None)

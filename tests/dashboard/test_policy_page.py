@@ -67,6 +67,41 @@ def test_the_report_link(seeded, app):
     (folder / "report.html").write_text("<html>alpha</html>")
     at = policy_page(app, "alpha")
     assert len(at.get("download_button")) == 1
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4 alpha")
+    at = policy_page(app, "alpha")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download the report (PDF)", "Download the report (HTML)"]
+    shown = texts([*at.markdown, *at.caption, *at.code, *at.info])
+    assert str(seeded["artefacts"]) not in shown and "report.html" not in shown  # no server path
+
+
+def test_an_unknown_policy_in_the_url_is_named_not_another_policys_page(seeded, app):
+    at = app()
+    at.query_params["policy"] = "unknown"
+    at.run()
+    at.switch_page("views/policy.py").run()
+    no_exception(at)
+    assert "There is no policy `unknown`" in texts(at.error)
+    assert not at.metric and not at.dataframe and not at.get("vega_lite_chart")
+
+
+def test_the_episode_video_keeps_a_sensible_width(seeded, app):
+    at = policy_page(app, "alpha")
+    (video,) = at.get("video")
+    assert 224 <= video.proto.width_config.pixel_width <= 448  # not stretched across the page
+    assert not video.proto.width_config.use_stretch
+
+
+def test_the_robustness_curves_have_visible_colours(seeded, app):
+    import json
+
+    from test_board import contrast_with_white
+
+    at = policy_page(app, "gamma")
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["scale"]["domain"] == ["object_yaw"]
+    assert all(contrast_with_white(c) >= 3 for c in colour["scale"]["range"])
 
 
 def test_a_policy_link_opens_its_page(seeded, app):
