@@ -17,6 +17,7 @@ JUDGE_NAMES = {
     "human": "human (blind A/B votes)",
     "vlm-pairwise": "VLM pairwise (A/B verdicts)",
 }
+GREEN, RED = "#1e8449", "#c0392b"  # success above half, up to half (as the table's bars)
 # the columns as shown: short labels (the full meaning in the help) so the table fits the page
 COLUMNS = {
     "rank": st.column_config.NumberColumn("rank", width=45, help="rank under the chosen judge"),
@@ -120,7 +121,7 @@ def _chart(rows: list, judge: str) -> None:
     if ratings:
         base = alt.Chart(alt.Data(values=ratings)).encode(y=y)
         bars = base.mark_bar(color="#4c78a8", opacity=0.8).encode(
-            x=alt.X("rating:Q", title=f"Bradley–Terry rating ({judge} judge)", scale=alt.Scale(zero=False)),
+            x=alt.X("rating:Q", title=f"Bradley–Terry rating ({judge} judge)"),
             tooltip=["policy:N", alt.Tooltip("rating:Q", format=".0f"), "low:Q", "high:Q", "n:Q"],
         )
         whiskers = base.mark_errorbar(color="#222222", ticks=True, thickness=1.5).encode(
@@ -134,9 +135,8 @@ def _chart(rows: list, judge: str) -> None:
         x = alt.X("success rate:Q", title="success rate (state judge, %)", scale=alt.Scale(domain=[0, 100]))
         bars = base.mark_bar(opacity=0.85).encode(
             x=x,
-            color=alt.Color(
-                "success rate:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), legend=None
-            ),
+            # the table's bars' colours: green above half, red up to half
+            color=alt.condition("datum['success rate'] > 50", alt.value(GREEN), alt.value(RED)),
             tooltip=[
                 "policy:N",
                 alt.Tooltip("success rate:Q", format=".0f"),
@@ -150,8 +150,8 @@ def _chart(rows: list, judge: str) -> None:
         )
         right.altair_chart(bars + whiskers, width="stretch")
     st.caption(
-        "Bars: the ratings (left, their lowest rating as the axis' start) and the success rates (right); "
-        "black whiskers: their 95 % intervals (Wilson for success rates)."
+        "Bars: the ratings (left) and the success rates (right, green above half); black whiskers: "
+        "their 95 % intervals (Wilson for success rates)."
     )
 
 
@@ -190,6 +190,7 @@ def _no_agreement(judges: list[str]) -> None:
         f"twinarena judge --vlm --db {db}         # VLM progress scores ($TWINARENA_VLM_MODEL, …)\n"
         f"twinarena rank --judge human --db {db}  # after annotators voted on the Vote page",
         language="bash",
+        wrap_lines=True,
     )
 
 

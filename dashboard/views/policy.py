@@ -85,14 +85,22 @@ def _curves(rows) -> None:
         st.info("No episodes in that twin and task.")
         return
     colours = board.axis_colours([p.axis for p in points])
+    composed = any("+" in axis for axis in colours)
     values = [{**p.__dict__, "kind": "composed" if "+" in p.axis else "single"} for p in points]
+    legend = {"symbolType": "stroke", "symbolStrokeWidth": 3, "symbolOpacity": 1}
     base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X("level:Q", title="perturbation level", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color(
-            "axis:N", title="axis", scale=alt.Scale(domain=list(colours), range=list(colours.values()))
+            "axis:N",
+            title="axis",
+            scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+            legend=alt.Legend(**legend),
         ),
         strokeDash=alt.StrokeDash(
-            "kind:N", title="axes", scale=alt.Scale(domain=["single", "composed"], range=[[1, 0], [6, 3]])
+            "kind:N",
+            title="axes",
+            scale=alt.Scale(domain=["single", "composed"], range=[[1, 0], [6, 3]]),
+            legend=alt.Legend(**legend) if composed else None,
         ),
     )
     band = base.mark_area(opacity=0.15).encode(y="low:Q", y2="high:Q")
@@ -140,11 +148,17 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
         ],
         {
             "id": st.column_config.NumberColumn(width=50),
+            "twin": st.column_config.TextColumn(width=160),
+            "task": st.column_config.TextColumn(width=105),
+            "perturbation": st.column_config.TextColumn(width=100),
             "seed": st.column_config.NumberColumn(width=45),
             "success": st.column_config.CheckboxColumn(width=60),
             "progress": st.column_config.NumberColumn(format="%.2f", width=65),
             "steps": st.column_config.NumberColumn(width=50),
-            "failure reason": st.column_config.TextColumn(width="medium"),
+            "ended by": st.column_config.TextColumn(width=88),
+            "failure reason": st.column_config.TextColumn(
+                width=170, help="the whole reason: below, as you watch"
+            ),
         },
     )
     st.caption(f"The newest {len(shown)} (at most {EPISODES_SHOWN}).")
@@ -191,7 +205,7 @@ def _report(name: str) -> None:
     else:
         st.markdown(f"No report yet for {name}. Write one with:")
         command = ["twinarena", "report", "--policy", name, "--db", data.shown_url()]
-        st.code(shlex.join(command), language="bash")
+        st.code(shlex.join(command), language="bash", wrap_lines=True)
 
 
 render()

@@ -141,7 +141,7 @@ def _queue_form() -> None:
         f"Queued campaign **{queued.name}**: {queued.jobs} episodes, {queued.done} already in the store. "
         "An evaluator runs it with:"
     )
-    st.code(queued.command, language="bash")
+    st.code(queued.command, language="bash", wrap_lines=True)
     st.caption(
         "Run that on any machine that reaches this store; it runs only the episodes still missing, so "
         "running it again after an interruption is safe. `twinarena campaigns` shows the progress."

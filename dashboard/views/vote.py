@@ -104,6 +104,9 @@ def _standing(service: PreferenceService, name: str):
     return standing
 
 
+VIDEO_WIDTH = 448  # px: the 224 px camera videos at 2×, side by side, not stretched further
+
+
 def _pair(ticket) -> None:
     shown = ", ".join(ticket.perturbations) or "none"
     st.markdown(f"**Task:** {ticket.instruction or ticket.task}")
@@ -117,8 +120,8 @@ def _pair(ticket) -> None:
         except VideoError:  # the file's path would name the episode: say what, not where
             st.error(f"A {camera} video of this pair cannot be read; the pair cannot be judged.")
             continue
-        a.video(left)
-        b.video(right)
+        a.video(left, width=VIDEO_WIDTH)
+        b.video(right, width=VIDEO_WIDTH)
         a.caption(camera)
         b.caption(camera)
 

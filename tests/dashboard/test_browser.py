@@ -1,8 +1,10 @@
 """The dashboard as people use it: ``twinarena dashboard`` serves it headless, Debian's Chromium
-(headless, its network features off) opens the leaderboard and the vote page, screenshots of
-both are saved, and an annotator qualifies and casts a vote in the browser that lands in the
-store. Needs ``chromium`` and ``chromium-driver`` (apt); skipped without them, except under
-``$CI``, where it fails. ``$TWINARENA_SCREENSHOTS``: a folder to copy the screenshots into.
+(headless, its network features off) opens every page at its own address (the leaderboard's
+default scope said, its tables fitting the page, the policy page's video not stretched, an
+unknown policy named), full-page screenshots of each are saved, and an annotator qualifies and
+casts a vote in the browser that lands in the store. Needs ``chromium`` and ``chromium-driver``
+(apt); skipped without them, except under ``$CI``, where it fails. ``$TWINARENA_SCREENSHOTS``: a
+folder to copy the screenshots into.
 """
 
 from __future__ import annotations
@@ -126,15 +128,75 @@ def _votes(seeded) -> list[Comparison]:
         return list(session.scalars(select(Comparison).where(Comparison.annotator == ANNOTATOR)))
 
 
+FULL_HEIGHT_JS = """
+return Math.max(document.body.scrollHeight,
+  ...Array.from(document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'),
+                e => e.scrollHeight));
+"""
+
+
 def _screenshot(driver, tmp_path: Path, name: str) -> Path:
+    """The whole page (the window made as tall as the page for the shot)."""
     path = tmp_path / name
-    assert driver.save_screenshot(str(path)), name
+    width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+    driver.set_window_size(width, max(height, min(8000, driver.execute_script(FULL_HEIGHT_JS) + 120)))
+    time.sleep(1.5)  # let tables' canvases and charts repaint at the new size
+    try:
+        assert driver.save_screenshot(str(path)), name
+    finally:
+        driver.set_window_size(width, height)
     assert path.stat().st_size > 10_000  # a rendered page, not a blank one
     if os.environ.get("TWINARENA_SCREENSHOTS"):
         out = Path(os.environ["TWINARENA_SCREENSHOTS"])
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, out / name)
     return path
+
+
+PAGES = (  # address, title, text it shows
+    ("leaderboard", "Leaderboard", "How far the judges agree"),
+    ("policy?policy=gamma", "Policy", "policy_error 16, success 8"),
+    ("vote", "Vote", "Log in"),
+    ("twins", "Twins", "2 twins in the store."),
+    ("submit", "Submit", "Queue an evaluation campaign"),
+)
+OVERFLOWING_TABLES_JS = """
+return Array.from(document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller'))
+  .filter(e => e.scrollWidth > e.clientWidth + 1).length;
+"""
+
+
+def test_every_page_at_its_own_address(seeded, server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_S)
+
+    def page_shows(text: str) -> None:
+        wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+    browser.get(server)  # the root switches to the leaderboard's own address
+    wait.until(lambda d: "/leaderboard" in d.current_url)
+    for address, title, text in PAGES:
+        browser.get(f"{server}/{address}")
+        wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"), title))
+        page_shows(text)
+        time.sleep(1)  # let the tables' canvases paint
+        _screenshot(browser, tmp_path, f"{title.lower()}.png")  # first: it shows what a failure saw
+        assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text, address
+        assert browser.execute_script(OVERFLOWING_TABLES_JS) == 0, f"{address}: a table is cut off"
+        if title == "Leaderboard":
+            page_shows("Scope: all campaigns, pooled · all perturbations, pooled")
+            assert "campaign=all" in browser.current_url and "axis=all" in browser.current_url
+        if title == "Policy":
+            wait.until(lambda d: d.find_elements(By.TAG_NAME, "video"))
+            widths = [v.size["width"] for v in browser.find_elements(By.TAG_NAME, "video")]
+            assert all(0 < w <= 448 for w in widths), widths  # 224 px videos, not stretched
+    browser.get(f"{server}/policy?policy=unknown")
+    page_shows("There is no policy unknown")
+    assert "Robustness per perturbation axis" not in browser.find_element(By.TAG_NAME, "body").text
+    _screenshot(browser, tmp_path, "policy-unknown.png")
 
 
 def test_leaderboard_and_a_vote_through_the_browser(seeded, server, browser, tmp_path):
@@ -176,7 +238,7 @@ def test_leaderboard_and_a_vote_through_the_browser(seeded, server, browser, tmp
     button("Log in")
     wait.until(lambda d: len(d.find_elements(By.TAG_NAME, "video")) == 2)
     wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "body"), "Qualification"))
-    _screenshot(browser, tmp_path, "vote.png")
+    _screenshot(browser, tmp_path, "vote-pair.png")
 
     for answered in range(30):  # five qualification pairs, maybe a sanity pair, then a regular one
         token = _pending(seeded)
