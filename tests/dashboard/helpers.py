@@ -1,6 +1,12 @@
-"""Small helpers for the dashboard's AppTests."""
+"""Small helpers for the dashboard's AppTests and for tests that start the real server."""
 
 from __future__ import annotations
+
+import contextlib
+import socket
+import time
+import urllib.request
+from pathlib import Path
 
 
 def button(at, label: str):
@@ -16,3 +22,25 @@ def texts(elements) -> str:
 
 def no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, process, log: Path, seconds: float) -> None:
+    """Wait for a started dashboard at ``url`` to answer ``/_stcore/health``; fail with its log if
+    the process ends or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, log.read_text()
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer,
+        ):
+            if answer.read().decode().strip() == "ok":
+                return
+        assert time.monotonic() < deadline, "the dashboard did not answer /_stcore/health"
+        time.sleep(0.5)

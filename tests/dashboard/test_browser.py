@@ -13,14 +13,13 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, wait_until_healthy
 from sqlalchemy import select
 
 from benchmark.store import open_store
@@ -71,16 +70,10 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(seeded, tmp_path):
     """``twinarena dashboard`` on the seeded store and a free port, in its own process group."""
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "dashboard.log", "w")  # noqa: SIM115 (closed below)
     env = {**os.environ, "TWINARENA_HOME": str(tmp_path / "home")}
     process = subprocess.Popen(
@@ -90,17 +83,7 @@ def server(seeded, tmp_path):
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            assert process.poll() is None, (tmp_path / "dashboard.log").read_text()
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer,
-            ):
-                if answer.read().decode().strip() == "ok":
-                    break
-            assert time.monotonic() < deadline, "the dashboard did not answer /_stcore/health"
-            time.sleep(0.5)
+        wait_until_healthy(url, process, tmp_path / "dashboard.log", WAIT_S)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -12,10 +12,10 @@ import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
 import zipfile
 
 import pytest
+from helpers import free_port, wait_until_healthy
 
 from dashboard import auth, uploads
 from dashboard.command import streamlit_command
@@ -171,9 +171,7 @@ def _port_is_free(port: int) -> bool:
 def test_a_signal_to_the_command_stops_the_server_it_started(tmp_path, stop):
     """A supervisor stops ``twinarena dashboard`` with one signal to its own process, not to the
     process group: the Streamlit server it started goes too and the port is free again."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = tmp_path / "dashboard.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -182,17 +180,7 @@ def test_a_signal_to_the_command_stops_the_server_it_started(tmp_path, stop):
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer,
-            ):
-                if answer.read().decode().strip() == "ok":
-                    break
-            assert time.monotonic() < deadline, "the dashboard did not answer /_stcore/health"
-            time.sleep(0.5)
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, log, 90)
         process.send_signal(stop)
         assert process.wait(timeout=30) == 0, log.read_text()
         deadline = time.monotonic() + 10
