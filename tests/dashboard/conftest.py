@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import point_dashboard_at
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 POLICIES = ("alpha", "beta", "gamma")
@@ -163,14 +164,6 @@ def empty(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     point_dashboard_at(monkeypatch, url, tmp_path / "artefacts")
     return url
-
-
-def point_dashboard_at(monkeypatch, url: str, artefacts: Path) -> None:
-    monkeypatch.setenv("TWINARENA_DB", url)
-    monkeypatch.setenv("TWINARENA_ARTEFACTS", str(artefacts))
-    monkeypatch.setenv("TWINARENA_HOME", str(artefacts.parent / "home"))  # the log-in secret's home
-    monkeypatch.delenv("TWINARENA_ANNOTATOR_LOGIN", raising=False)
-    monkeypatch.delenv("TWINARENA_MAX_UPLOAD_MB", raising=False)
 
 
 @pytest.fixture

@@ -44,3 +44,12 @@ def wait_until_healthy(url: str, process, log: Path, seconds: float) -> None:
                 return
         assert time.monotonic() < deadline, "the dashboard did not answer /_stcore/health"
         time.sleep(0.5)
+
+
+def point_dashboard_at(monkeypatch, url: str, artefacts: Path) -> None:
+    """Make the dashboard, run in this process by AppTest, read the store at ``url``."""
+    monkeypatch.setenv("TWINARENA_DB", url)
+    monkeypatch.setenv("TWINARENA_ARTEFACTS", str(artefacts))
+    monkeypatch.setenv("TWINARENA_HOME", str(artefacts.parent / "home"))  # the log-in secret's home
+    monkeypatch.delenv("TWINARENA_ANNOTATOR_LOGIN", raising=False)
+    monkeypatch.delenv("TWINARENA_MAX_UPLOAD_MB", raising=False)

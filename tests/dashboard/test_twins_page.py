@@ -4,7 +4,7 @@ to have none, fidelity figures and cameras."""
 from __future__ import annotations
 
 import pytest
-from helpers import no_exception, texts
+from helpers import no_exception, point_dashboard_at, texts
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -29,8 +29,6 @@ def test_each_twin_with_its_pictures_and_fidelity(seeded, app):
 
 
 def test_one_twin_is_one_twin(twin_folders, tmp_path, monkeypatch, app):
-    from conftest import point_dashboard_at
-
     from benchmark.store import open_store
 
     url = f"sqlite:///{tmp_path / 'one.db'}"
