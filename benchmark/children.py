@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT)
+POLL = 0.2  # seconds between looks at the child, so a signal's grace period is kept
 STOPPED = (
     0,
     -signal.SIGINT,
@@ -34,11 +36,15 @@ def run_child(command: Sequence[str], env: Mapping[str, str] | None = None, grac
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
+        deadline = None
         while True:
             try:
-                return process.wait(timeout=grace if asked else None)
+                return process.wait(timeout=POLL)
             except subprocess.TimeoutExpired:
-                process.kill()
+                if asked and deadline is None:
+                    deadline = time.monotonic() + grace
+                if deadline is not None and time.monotonic() > deadline:
+                    process.kill()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
