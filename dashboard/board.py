@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from benchmark.campaigns.campaign import UNPERTURBED, cell_label
 from benchmark.store.queries import JUDGES, LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
-from dashboard.fmt import EMPTY, points
+from dashboard.fmt import EMPTY, interval, points
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,6 @@ def board(
     return rows
 
 
-def interval(low: float | None, high: float | None, digits: int = 0, percent: bool = False) -> str:
-    """``"0.30–0.95"`` (or ``"30–95 %"``), ``"—"`` when unknown (:func:`dashboard.fmt.interval`)."""
-    from dashboard.fmt import interval as text
-
-    return text(low, high, digits, as_percent=percent)
-
-
 def rank_interval(row: BoardRow) -> str:
     if row.rank_low is None or row.rank_high is None:
         return EMPTY
@@ -112,7 +105,7 @@ def table(rows: Sequence[BoardRow]) -> list[dict]:
             "rating 95 % CI": interval(row.rating_low, row.rating_high),
             "comparisons": row.comparisons,
             "success rate": points(row.success_rate),
-            "success 95 % CI": interval(row.success_low, row.success_high, percent=True),
+            "success 95 % CI": interval(row.success_low, row.success_high, as_percent=True),
             "episodes": row.episodes,
             "VLM score": row.vlm_score,
             "VLM 95 % CI": interval(row.vlm_low, row.vlm_high, digits=1),
@@ -278,7 +271,7 @@ def worst_cells(rows: Sequence[RobustnessRow], k: int = 5) -> list[dict]:
                 "task": row.task,
                 "perturbation": cell_label(row.axis, row.level),
                 "success rate": points(row.success_rate),
-                "success 95 % CI": interval(*wilson_interval(row.successes, row.episodes), percent=True),
+                "success 95 % CI": interval(*wilson_interval(row.successes, row.episodes), as_percent=True),
                 "episodes": row.episodes,
                 "mean progress": row.mean_progress,
             }

@@ -16,9 +16,8 @@ A spec is one of:
 Everything submitted runs in a :class:`~benchmark.policies.worker.WorkerPolicy`; files are only ever
 sniffed here, never unpickled. A pickle is refused outright: loading one runs code.
 
-A TorchScript policy's ``forward`` takes ``Dict[str, Tensor]`` (``"state"``: float32 [15];
-``"image/<camera>"``: uint8 [H, W, 3]) and returns the action [A] or a chunk [H, A]; an exported
-``reset()`` method, if any, is called at the start of each episode.
+What a TorchScript policy's ``forward`` takes and returns is said where it is loaded, inside the
+worker: :mod:`benchmark.policies.isolated`.
 """
 
 from __future__ import annotations

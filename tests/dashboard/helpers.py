@@ -53,3 +53,10 @@ def point_dashboard_at(monkeypatch, url: str, artefacts: Path) -> None:
     monkeypatch.setenv("TWINARENA_HOME", str(artefacts.parent / "home"))  # the log-in secret's home
     monkeypatch.delenv("TWINARENA_ANNOTATOR_LOGIN", raising=False)
     monkeypatch.delenv("TWINARENA_MAX_UPLOAD_MB", raising=False)
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of a hex colour against white."""
+    channels = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from helpers import contrast_with_white
 
 from benchmark.store.queries import LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
 from dashboard import board
@@ -113,13 +114,6 @@ def test_worst_cells_lowest_success_first():
         "object_yaw=1",
     ]  # more episodes first on a tie
     assert worst[0]["success 95 % CI"] == "0–32 %"
-
-
-def contrast_with_white(colour: str) -> float:
-    """WCAG contrast ratio of a hex colour against white."""
-    channels = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
-    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
 
 def test_every_axis_composed_ones_too_gets_a_visible_colour():

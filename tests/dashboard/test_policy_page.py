@@ -4,7 +4,7 @@ and the stress-test report (a download when it exists, the command that writes i
 from __future__ import annotations
 
 import pytest
-from helpers import no_exception, texts
+from helpers import contrast_with_white, no_exception, texts
 
 from benchmark.store import open_store
 
@@ -16,6 +16,16 @@ def policy_page(app, name: str):
     at.run()
     at.switch_page("views/policy.py").run()
     at.selectbox(key="policy").set_value(name).run()
+    no_exception(at)
+    return at
+
+
+def policy_page_from_url(app, value: str):
+    """The policy page opened from an address with ``?policy=value``."""
+    at = app()
+    at.query_params["policy"] = value
+    at.run()
+    at.switch_page("views/policy.py").run()
     no_exception(at)
     return at
 
@@ -76,11 +86,7 @@ def test_the_report_link(seeded, app):
 
 
 def test_an_unknown_policy_in_the_url_is_named_not_another_policys_page(seeded, app):
-    at = app()
-    at.query_params["policy"] = "unknown"
-    at.run()
-    at.switch_page("views/policy.py").run()
-    no_exception(at)
+    at = policy_page_from_url(app, "unknown")
     assert "There is no policy `unknown`" in texts(at.error)
     assert not at.metric and not at.dataframe and not at.get("vega_lite_chart")
 
@@ -95,8 +101,6 @@ def test_the_episode_video_keeps_a_sensible_width(seeded, app):
 def test_the_robustness_curves_have_visible_colours(seeded, app):
     import json
 
-    from test_board import contrast_with_white
-
     at = policy_page(app, "gamma")
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     colour = spec["layer"][0]["encoding"]["color"]
@@ -105,9 +109,5 @@ def test_the_robustness_curves_have_visible_colours(seeded, app):
 
 
 def test_a_policy_link_opens_its_page(seeded, app):
-    at = app()
-    at.query_params["policy"] = "beta"
-    at.run()
-    at.switch_page("views/policy.py").run()
-    no_exception(at)
+    at = policy_page_from_url(app, "beta")
     assert at.selectbox(key="policy").value == "beta"
