@@ -172,6 +172,7 @@ def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict
 
     from benchmark.campaigns.campaign import CampaignSpec, parse_sweep
     from benchmark.judges.standings import fit_and_store
+    from benchmark.store.queries import UNPERTURBED, scope_text
 
     spec = CampaignSpec(DEMO_POLICIES, (str(twin),), (parse_sweep(DEMO_SWEEP),), DEMO_SEEDS)
     bar = progress_factory() if progress_factory else nullcontext()
@@ -180,7 +181,9 @@ def _evaluate(out: Path, twin: Path, progress_factory, workers: int = 2) -> dict
         ratings = fit_and_store(store, "state", "demo")  # the same episodes as pairwise comparisons
         return {
             "campaign": report.to_dict(),
-            "leaderboard": [asdict(r) for r in store.leaderboard("state", "demo")],
+            # the default scope of `twinarena leaderboard`: this (newest) campaign, unperturbed
+            "leaderboard_scope": scope_text("demo", UNPERTURBED),
+            "leaderboard": [asdict(r) for r in store.leaderboard("state", "demo", axis=UNPERTURBED)],
             "ratings": ratings.rows(),
             "robustness": [asdict(r) for r in store.robustness("demo")],
             "store": str(out / "store"),

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from benchmark.campaigns.campaign import UNPERTURBED, cell_label
-from benchmark.store.queries import JUDGES, LeaderboardRow, RatingRow, RobustnessRow, wilson_interval
+from benchmark.store.queries import (
+    JUDGES,
+    LeaderboardRow,
+    RatingRow,
+    RobustnessRow,
+    scope_text,
+    wilson_interval,
+)
 from dashboard.fmt import EMPTY, interval, points
 
 
@@ -156,20 +163,9 @@ def agreement_rows(scores: Mapping[str, Mapping[str, float]]) -> list[dict]:
 
 
 def scope_label(campaign: str | None, axis: str | None, twin: str | None, task: str | None) -> str:
-    """What the leaderboard's numbers are over, pooled parts said to be pooled. The default (no
-    campaign, no axis) is what ``twinarena leaderboard`` shows: every campaign and every
-    perturbation level together."""
-    where = "all campaigns, pooled" if campaign is None else f"campaign `{campaign}`"
-    if axis is None:
-        cells = "all perturbations, pooled (unperturbed and every axis and level together)"
-    elif axis == UNPERTURBED:
-        cells = "unperturbed episodes only"
-    else:
-        cells = f"perturbation axis `{axis}`, its levels pooled"
-    scenes = " · ".join(
-        [f"twin `{twin}`" if twin else "all twins", f"task `{task}`" if task else "all tasks"]
-    )
-    return f"Scope: {where} · {cells} · {scenes}"
+    """What the leaderboard's numbers are over (:func:`benchmark.store.queries.scope_text`); the
+    page opens on the newest campaign's unperturbed cell, as ``twinarena leaderboard`` does."""
+    return scope_text(campaign, axis, twin, task, quote="`")
 
 
 def chart_rows(rows: Sequence[BoardRow]) -> tuple[list[dict], list[dict]]:

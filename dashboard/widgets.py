@@ -44,11 +44,13 @@ def url_choice(
     param: str,
     what: str,
     format_func: Callable[[str], str] = str,
+    default: str | None = None,
     **kwargs,
 ) -> str:
-    """A selectbox kept in the URL's ``?param=``: the page opens on the URL's value, and the
-    choice is written back, so a link or a reload shows the same thing. A value the options do not
-    have is an error that names it (and the page stops), never some other choice."""
+    """A selectbox kept in the URL's ``?param=``: the page opens on the URL's value (else on
+    ``default``, else the first option), and the choice is written back, so a link or a reload
+    shows the same thing. A value the options do not have is an error that names it (and the page
+    stops), never some other choice."""
     if key not in st.session_state:
         wanted = st.query_params.get(param)
         if wanted is not None:
@@ -56,6 +58,8 @@ def url_choice(
             if not match:
                 unknown(what, param, wanted, [in_url(o) for o in options])
             st.session_state[key] = match[0]
+        elif default is not None and default in options:
+            st.session_state[key] = default
     value = container.selectbox(label, options, key=key, format_func=format_func, **kwargs)
     st.query_params[param] = in_url(value)
     return value

@@ -23,7 +23,7 @@ from twin import meshes, roles, tabletop, tsdf
 from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats, split_zones
 from twin.demonstration import Demonstration, DemonstrationError, read_demonstration
 from twin.errors import TwinBuildError
-from twin.package import TwinManifest, staging_folder, write_json, write_twin
+from twin.package import SOLID_START_RANGE, TwinManifest, staging_folder, write_json, write_twin
 from twin.splats.camera import points_from_rgbd, voxel_downsample
 from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 
@@ -468,6 +468,7 @@ def _write_objects(stage: Path, objects, splats: _Splats) -> list[dict[str, Any]
         write_ply(stage / "objects" / f"{obj.name}.ply", splats.objects[obj.name])
         entry["splats"] = f"objects/{obj.name}.ply"  # zones too: their mark moves with them
         if obj.kind == "solid":
+            entry |= SOLID_START_RANGE
             meshes.write_obj(stage / "meshes" / f"{obj.name}.obj", *obj.visual)
             entry["mesh"] = f"meshes/{obj.name}.obj"
             entry["collision_parts"] = len(obj.collision)

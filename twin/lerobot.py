@@ -41,6 +41,7 @@ INFO_PATH, SIDE_PATH, SIDE_FORMAT = "meta/info.json", "meta/twinarena.json", "tw
 CHUNKS_SIZE = 1000
 IMAGE_PREFIX, EXTRA_PREFIX = "observation.images.", "twinarena."
 V30_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+KEYFRAME_INTERVAL = 2  # training reads frames at random: a seek decodes at most 2 frames (LeRobot's own g)
 V30_VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 V30_EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
 V21_DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
@@ -334,7 +335,8 @@ def export_lerobot_v3(
     for key in episodes[0].videos:
         video_path = root / V30_VIDEO_PATH.format(video_key=key, chunk_index=0, file_index=0)
         video_path.parent.mkdir(parents=True)
-        write_mp4(video_path, np.concatenate([ep.videos[key] for ep in episodes]), fps)
+        frames = np.concatenate([ep.videos[key] for ep in episodes])
+        write_mp4(video_path, frames, fps, keyframe_interval=KEYFRAME_INTERVAL)
     (root / V30_EPISODES_PATH).parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), root / V30_EPISODES_PATH)
     pq.write_table(_tasks_table(tasks), root / "meta/tasks.parquet")
@@ -367,7 +369,7 @@ def export_lerobot_v21(
         for key, frames in ep.videos.items():
             video_path = root / V21_VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=i)
             video_path.parent.mkdir(parents=True, exist_ok=True)
-            write_mp4(video_path, frames, fps)
+            write_mp4(video_path, frames, fps, keyframe_interval=KEYFRAME_INTERVAL)
         listing.append({"episode_index": i, "tasks": [ep.task], "length": len(ep.state)})
         stats_rows.append({"episode_index": i, "stats": _episode_stats(columns, ep, quantiles=False)})
         start += len(ep.state)

@@ -16,6 +16,11 @@
     preview.png        real frame | twin render | difference
     reference.png      that real frame
 
+An object entry may declare how far its start varies with the scenario's seed: ``xy_range``
+(half-widths in metres about ``pos``) and ``yaw_range`` (radians); see
+:mod:`twin.scene.placement`. Without them the object always starts at ``pos``. `twin build`
+gives every solid :data:`SOLID_START_RANGE`.
+
 Objects of authored scenes (:mod:`benchmark.scenes.authored`) also carry their exact shape: ``shape``
 (box, cylinder, sphere, prism or tray), ``size`` in :class:`twin.scene.spec.ObjectSpec`'s
 convention for that shape, and ``fixed`` (a solid welded to the table). Reconstructed twins leave
@@ -61,6 +66,11 @@ STAMPS = ("format", "file_hashes", "content_hash")  # the keys write_twin adds
 TASK_KEYS = ("name", "family", "object", "target", "instruction")
 # exact shapes an object may declare, with the length of its size (ObjectSpec's convention)
 EXACT_SHAPES = {shape: n for shape, n in SIZE_LENGTHS.items() if shape != "mesh"}
+# how far a reconstructed solid's start varies with the scenario seed (``xy_range``, ``yaw_range``):
+# a seed must change what a policy faces, even unperturbed; `twin build` and the validity reference
+# both declare it, so a twin and its source world vary alike
+SOLID_START_RANGE = {"xy_range": [0.02, 0.02], "yaw_range": 0.2}
+MAX_XY_RANGE = 0.25
 
 
 class TwinPackageError(ValueError):
@@ -85,6 +95,8 @@ class TwinObject:
     shape: str | None = None  # the exact shape of an authored object (one of EXACT_SHAPES)
     size: tuple[float, ...] | None = None  # its size, in ObjectSpec's convention for ``shape``
     fixed: bool = False  # a solid welded to the table
+    xy_range: tuple[float, float] = (0.0, 0.0)  # half-widths (m) of its seeded start about ``pos``
+    yaw_range: float = 0.0  # half-width (rad) of its seeded start heading
 
 
 @dataclass(frozen=True)
@@ -272,6 +284,7 @@ def _object(entry: Any, i: int, where: Path) -> TwinObject:
     fixed = entry.get("fixed", False)
     if not isinstance(fixed, bool):
         raise TwinPackageError(f"{at}.fixed: expected true or false, got {fixed!r}")
+    xy_range, yaw_range = _start_ranges(entry, at)
     return TwinObject(
         name=str(entry["name"]),
         kind=entry["kind"],
@@ -287,7 +300,20 @@ def _object(entry: Any, i: int, where: Path) -> TwinObject:
         shape=shape,
         size=size,
         fixed=fixed,
+        xy_range=xy_range,
+        yaw_range=yaw_range,
     )
+
+
+def _start_ranges(entry: dict[str, Any], at: str) -> tuple[tuple[float, float], float]:
+    """The optional ``xy_range`` (2 numbers, metres) and ``yaw_range`` (radians), checked."""
+    xy = _vector(entry.get("xy_range", [0.0, 0.0]), 2, f"{at}.xy_range")
+    if np.any(xy < 0) or np.any(xy > MAX_XY_RANGE):
+        raise TwinPackageError(f"{at}.xy_range: expected metres in [0, {MAX_XY_RANGE:g}], got {xy.tolist()}")
+    yaw = _vector([entry.get("yaw_range", 0.0)], 1, f"{at}.yaw_range")[0]
+    if not 0.0 <= yaw <= np.pi:
+        raise TwinPackageError(f"{at}.yaw_range: expected radians in [0, π], got {yaw:g}")
+    return (float(xy[0]), float(xy[1])), float(yaw)
 
 
 def read_twin(folder: str | Path) -> Twin:

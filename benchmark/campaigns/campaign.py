@@ -22,8 +22,8 @@ from typing import Any
 from benchmark.errors import ScenarioError
 from benchmark.perturbations.axes import Perturbation, parse_perturbation
 from benchmark.policies.protocol import PolicyInfo
+from benchmark.store.queries import UNPERTURBED  # the axis name of the unperturbed cell
 
-UNPERTURBED = "none"  # the axis name of the unperturbed cell
 COMPOSED = "+"  # joins the axes of a composed cell: "object_placement+object_yaw"
 DEFAULT_SEEDS = 10
 DEFAULT_STEP_TIMEOUT_S = 30.0

@@ -57,6 +57,7 @@ def evaluate(
     from benchmark.campaigns.evaluate import run_campaign
     from benchmark.campaigns.executors import default_workers, make_executor
     from benchmark.store import open_store
+    from benchmark.store.queries import scope_text
 
     settings = RunSettings(
         render=render,
@@ -87,10 +88,12 @@ def evaluate(
 
         report = run_campaign(store, spec, run, name, on_plan, on_result)
         rows = store.leaderboard("state", report.campaign)
+    scope = scope_text(report.campaign, None)  # everything the campaign ran, labelled as pooled
     if as_json:
-        emit_json({**report.to_dict(), "leaderboard": [r.__dict__ for r in rows]})
+        emit_json({**report.to_dict(), "leaderboard_scope": scope, "leaderboard": [r.__dict__ for r in rows]})
     else:
-        show(leaderboard_table(rows, f"campaign {report.campaign}: state judge"))
+        show(leaderboard_table(rows, "state judge"))
+        show(Text(scope, style="dim"))
         console.print(
             f"stored {report.stored} episodes in {report.seconds:.0f} s; {report.already_done} were already "
             f"there; {len(report.errors)} failed to run"
@@ -101,28 +104,46 @@ def evaluate(
 
 def leaderboard(
     judge: str = typer.Option("state", "--judge", help="state, vlm, human or vlm-pairwise."),
-    campaign: str = typer.Option(None, "--campaign", help="Only this campaign's episodes."),
+    campaign: str = typer.Option(None, "--campaign", help="This campaign's episodes (default: the newest)."),
+    all_campaigns: bool = typer.Option(False, "--all-campaigns", help="Pool every campaign's episodes."),
+    axis: str = typer.Option(
+        "none", "--axis", help="Episodes of this perturbation axis, levels pooled (default: unperturbed)."
+    ),
+    all_axes: bool = typer.Option(False, "--all-axes", help="Pool every axis and level."),
     axes: bool = typer.Option(False, "--axes", help="Per-axis robustness table instead."),
     db: str = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """The leaderboard under one judge, or the per-axis robustness table (--axes)."""
+    """The leaderboard under one judge, or the per-axis robustness table (--axes). By default it
+    shows the newest campaign's unperturbed episodes (pairwise judges: the ratings fitted over the
+    whole store, or --campaign's); the scope is printed above the table."""
     from benchmark.store import open_store
-    from benchmark.store.queries import JUDGES
+    from benchmark.store.queries import JUDGES, PAIRWISE_JUDGES, scope_text
 
     if judge not in JUDGES:
         raise UserError(f"--judge {judge!r}: expected one of {', '.join(JUDGES)}")
+    if campaign is not None and all_campaigns:
+        raise UserError("--campaign and --all-campaigns: give one or the other")
     with open_store(db) as store:
-        rows = store.robustness(campaign) if axes else store.leaderboard(judge, campaign)
+        if campaign is None and not all_campaigns and judge not in PAIRWISE_JUDGES:
+            known = store.campaigns()
+            campaign = known[-1].name if known else None
+        pooled_axes = all_axes or axes or judge in PAIRWISE_JUDGES
+        cells = {} if pooled_axes else {"axis": axis}
+        rows = store.robustness(campaign) if axes else store.leaderboard(judge, campaign, **cells)
+    scope = scope_text(
+        campaign, None if pooled_axes else axis, pairwise=judge in PAIRWISE_JUDGES and not axes
+    )
     if as_json:
-        emit_json([r.__dict__ for r in rows])
+        emit_json({"scope": scope, "rows": [r.__dict__ for r in rows]})
         return
+    show(Text(scope, style="dim"))
     if not axes:
-        show(leaderboard_table(rows, f"{judge} judge" + (f", campaign {campaign}" if campaign else "")))
+        show(leaderboard_table(rows, f"{judge} judge"))
         return
     table = Table(
-        *("policy", "twin", "axis", "level", "episodes", "success", "progress"),
-        title="Success per perturbation axis and level",
+        *("policy", "twin", "axis", "level", "trials", "success", "progress"),
+        title="Success per perturbation axis and level (distinct trials)",
     )
     for r in rows:
         table.add_row(

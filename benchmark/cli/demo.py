@@ -52,5 +52,6 @@ def demo(
     show(twins)
     board = [SimpleNamespace(**row) for row in result["evaluation"]["leaderboard"]]
     show(leaderboard_table(board, "Leaderboard in the first twin (state judge)"))
+    console.print(result["evaluation"]["leaderboard_scope"], style="dim", markup=False)
     for key, value in result["artifacts"].items():
         console.print(f"{key}: {value}")

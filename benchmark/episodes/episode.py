@@ -16,6 +16,7 @@ An episode folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -42,6 +43,7 @@ class Outcome:
     termination: str
     detail: str = ""
     seconds: float = 0.0
+    trace: str = ""  # SHA-256 of what the policy saw and did (identical episodes share it)
 
 
 @dataclass
@@ -51,13 +53,28 @@ class Trajectory:
     poses: list = field(default_factory=list)
     rewards: list = field(default_factory=list)
     frames: dict = field(default_factory=dict)
+    digest: Any = field(default_factory=hashlib.sha256)  # every observation, in order
 
     def observe(self, obs: dict, info: dict, record_video: bool) -> None:
         self.states.append(np.asarray(obs["state"], dtype=np.float32))
         self.poses.append(np.stack(list(info["object_poses"].values())).astype(np.float32))
+        for array in (self.states[-1], self.poses[-1]):
+            self.digest.update(array.tobytes())
+        for name, image in sorted(obs["images"].items()):
+            self.digest.update(name.encode() + b"\0" + np.ascontiguousarray(image).tobytes())
+        self.digest.update(str(obs.get("instruction", "")).encode() + b"\0")
         if record_video:
             for name, image in obs["images"].items():
                 self.frames.setdefault(name, []).append(image)
+
+    def trace(self, outcome: Outcome) -> str:
+        """The episode's fingerprint: its observations, actions and how it ended. Two episodes with
+        the same trace are one trial seen twice (the store counts them once)."""
+        digest = self.digest.copy()
+        for action in self.actions:
+            digest.update(np.asarray(action, dtype=np.float32).tobytes())
+        digest.update(f"{outcome.termination}:{outcome.steps}:{outcome.success}".encode())
+        return digest.hexdigest()
 
 
 def call_with_timeout(fn, arg, timeout: float | None):
@@ -88,6 +105,12 @@ def call_with_timeout(fn, arg, timeout: float | None):
 
 def rollout(env: TwinEnv, policy, seed: int, step_timeout: float | None = None, record_video: bool = True):
     """Run ``policy`` in ``env`` from ``reset(seed)`` to the end; return (outcome, trajectory)."""
+    outcome, tape = _roll(env, policy, seed, step_timeout, record_video)
+    outcome.trace = tape.trace(outcome)
+    return outcome, tape
+
+
+def _roll(env: TwinEnv, policy, seed: int, step_timeout: float | None, record_video: bool):
     start = time.perf_counter()
     obs, info = env.reset(seed=seed)
     tape = Trajectory()

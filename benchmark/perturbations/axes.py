@@ -2,10 +2,16 @@
 
 An axis turns ``(level, rng, base)`` into edits of a scenario (:class:`Edits`): lights, colours,
 textures, sizes, poses, cameras, sensing, latency, physics, robot start and instruction. Level 0
-leaves everything as it is, bit for bit; level 1 is the strongest variation the axis defines.
+adds nothing to the unperturbed scenario, bit for bit; level 1 is the strongest variation the
+axis defines.
 Each axis draws from its own generator, seeded by the scenario seed and the axis name, so axes
 compose without disturbing each other, and a draw (a direction, a colour, a sign) does not depend
-on the level: raising the level moves the same seed further along the same line.
+on the level: raising the level moves the same seed further along the same line. Per-object draws
+come from a generator of their own, keyed by the object's task role or name (:class:`Draws`), so
+a spurious object in a twin changes no draw of the task's object or target.
+
+Level 0 leaves the scenario as the seed makes it: each free object's start still varies within
+the ranges the twin declares (:mod:`twin.scene.placement`).
 
 :mod:`benchmark.perturbations.scene` applies the edits to a twin.
 """
@@ -21,6 +27,7 @@ import numpy as np
 
 from benchmark.errors import PerturbationError
 from benchmark.sim.tasks import footprint
+from twin.scene.placement import object_key, object_rng
 from twin.scene.spec import ObjectSpec, SceneSpec
 from twin.scene.textures import TextureSpec
 from twin.transforms import axis_angle_to_mat
@@ -183,21 +190,21 @@ def _background_texture(e: Edits, level: float, rng, scene) -> None:
 
 def _object_colour(e: Edits, level: float, rng, scene) -> None:
     for obj in scene.objects:
-        colour = _random_colour(rng)
+        colour = _random_colour(rng.of(obj))
         if level > 0:
             e.object_colour[obj.name] = (colour, level)
 
 
 def _object_texture(e: Edits, level: float, rng, scene) -> None:
     for obj in scene.objects:
-        texture = _random_texture(rng, np.asarray(obj.rgba[:3]))
+        texture = _random_texture(rng.of(obj), np.asarray(obj.rgba[:3]))
         if level > 0:
             e.object_texture[obj.name] = (texture, level)
 
 
 def _object_size(e: Edits, level: float, rng, scene) -> None:
     for obj in _solids(scene):
-        sign = _signed(rng)
+        sign = _signed(rng.of(obj))
         if level > 0:
             e.object_scale[obj.name] = 1.0 + 0.3 * level * sign
 
@@ -205,8 +212,9 @@ def _object_size(e: Edits, level: float, rng, scene) -> None:
 def _object_placement(e: Edits, level: float, rng, scene) -> None:
     """Move each free object (and each zone) up to 30 cm, keeping clear of the others."""
     movable = [o for o in scene.objects if not o.fixed or o.visual_only]
-    directions = {o.name: rng.uniform(0, 2 * np.pi, size=8) for o in movable}
-    fractions = {o.name: rng.uniform(0.5, 1.0) for o in movable}
+    draws = {o.name: rng.of(o) for o in movable}
+    directions = {o.name: draws[o.name].uniform(0, 2 * np.pi, size=8) for o in movable}
+    fractions = {o.name: draws[o.name].uniform(0.5, 1.0) for o in movable}
     if level == 0:
         return
     placed = {o.name: np.asarray(o.xy, dtype=float) for o in scene.objects}
@@ -229,7 +237,8 @@ def _object_placement(e: Edits, level: float, rng, scene) -> None:
 
 def _object_yaw(e: Edits, level: float, rng, scene) -> None:
     for obj in [o for o in scene.objects if not o.fixed or o.visual_only]:
-        turn = rng.uniform(0.5, 1.0) * _signed(rng)
+        draw = rng.of(obj)
+        turn = draw.uniform(0.5, 1.0) * _signed(draw)
         if level > 0:
             e.object_yaw[obj.name] = np.radians(90.0) * level * turn
 
@@ -298,14 +307,14 @@ def _action_latency(e: Edits, level: float, rng, scene) -> None:
 
 def _object_mass(e: Edits, level: float, rng, scene) -> None:
     for obj in _solids(scene):
-        sign = _signed(rng)
+        sign = _signed(rng.of(obj))
         if level > 0:
             e.mass_scale[obj.name] = 4.0 ** (level * sign)
 
 
 def _object_friction(e: Edits, level: float, rng, scene) -> None:
     for obj in _solids(scene):
-        depth = rng.uniform(0.75, 1.0)
+        depth = rng.of(obj).uniform(0.75, 1.0)
         if level > 0:
             e.friction_scale[obj.name] = 1.0 - 0.8 * level * depth
 
@@ -544,6 +553,23 @@ def axis_seed(seed: int, axis: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(axis.encode())])
 
 
+class Draws:
+    """An axis's draws in one scenario: a generator for scenario-wide draws (its methods are this
+    object's), and one per object (:meth:`of`), keyed by the object's task role or name, so an
+    object the other world lacks never shifts the draws of the task's object or target."""
+
+    def __init__(self, seed: int, axis: str, scene: SceneSpec):
+        self.seed, self.axis, self.scene = int(seed), axis, scene
+        self.rng = axis_seed(seed, axis)
+
+    def __getattr__(self, name: str):
+        return getattr(self.rng, name)
+
+    def of(self, obj: ObjectSpec) -> np.random.Generator:
+        """The generator of this axis's draws for ``obj``."""
+        return object_rng(self.seed, self.axis, object_key(self.scene, obj.name))
+
+
 def sample_edits(perturbations, seed: int, scene: SceneSpec) -> Edits:
     """Compose ``perturbations`` (in axis order) into one :class:`Edits` for ``scene``."""
     edits = Edits()
@@ -557,5 +583,5 @@ def sample_edits(perturbations, seed: int, scene: SceneSpec) -> Edits:
         levels[p.axis] = p.level
     for name, axis in AXES.items():
         if name in levels:
-            axis.sample(edits, levels[name], axis_seed(seed, name), scene)
+            axis.sample(edits, levels[name], Draws(seed, name, scene), scene)
     return edits

@@ -9,9 +9,10 @@ exact ``shape``, ``size`` and ``fixed`` so the task predicates and the scripted 
 the authored object. There is nothing reconstructed to measure, so ``fidelity.json`` only says
 ``{"authored": true}``.
 
-A twin is one concrete scene: the objects stand at their nominal ``xy`` and ``yaw``. The authored
-scenes' per-seed randomisation (``xy_range``, ``yaw_range``) is not part of the package; placement
-and yaw variation come from perturbation axes instead.
+A twin is one concrete scene: the objects stand at their nominal ``xy`` and ``yaw``, and each free
+solid carries the scene's per-seed randomisation (``xy_range``, ``yaw_range``), so a seed changes
+the start in the package as it does in the scene (:mod:`twin.scene.placement`). Larger moves come
+from perturbation axes.
 
 :func:`reference_twin` packages a reference scene on first use into a cache folder whose name
 changes with the scene spec and with :data:`FORMAT_VERSION`.
@@ -38,7 +39,7 @@ from twin.scene.builder import build_scene_spec, object_half_height, prism_verti
 from twin.scene.spec import CameraSpec, ObjectSpec, SceneSpec, TaskSpec
 from twin.transforms import intrinsics_from_fovy, look_at_rotation, pose_matrix, yaw_quat
 
-FORMAT_VERSION = 1  # bump whenever the packages written here change
+FORMAT_VERSION = 2  # bump whenever the packages written here change
 TEXTURE_DIR = "textures"
 FILES = {
     "scene": "scene.xml",
@@ -85,7 +86,16 @@ def object_entry(obj: ObjectSpec, top_z: float) -> dict[str, Any]:
         "shape": obj.shape,
         "size": list(obj.size),
         "fixed": obj.fixed,
+        **start_ranges(obj),
     }
+
+
+def start_ranges(obj: ObjectSpec) -> dict[str, Any]:
+    """How far a free solid's start varies with the seed, as the scene declares it; zones and fixed
+    solids stand where they are (a reset moves free bodies only)."""
+    if obj.fixed or obj.visual_only:
+        return {}
+    return {"xy_range": [float(v) for v in obj.xy_range], "yaw_range": float(obj.yaw_range)}
 
 
 def camera_calibration(cam: CameraSpec) -> dict[str, Any]:

@@ -8,6 +8,7 @@ evaluators racing on the same campaign cannot duplicate a row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,6 +203,7 @@ def add_episode(
         detail=str(outcome.get("detail", "")),
         seconds=float(outcome.get("seconds", 0.0)),
         sha256=sha256,
+        trace=str(outcome.get("trace") or f"untraced-{uuid.uuid4().hex}"),  # no trace: its own trial
         artefact=artefact,
         files=list(files),
         worker=worker,

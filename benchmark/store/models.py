@@ -163,7 +163,9 @@ class CampaignJob(Base):
 class Episode(Base):
     """One rollout of a policy in a scenario, at most one per (policy, scenario): the job key.
     ``artefact`` is the episode folder (videos, ``trajectory.npz``, ``episode.json``) in the artefact
-    folder; ``files`` lists what it holds."""
+    folder; ``files`` lists what it holds. ``trace`` fingerprints the rollout
+    (:meth:`benchmark.episodes.episode.Trajectory.trace`): episodes with one trace are one distinct
+    trial, and every count of trials counts traces."""
 
     __tablename__ = "episodes"
     __table_args__ = (UniqueConstraint("policy_id", "scenario_id", name="uq_episodes_job"),)
@@ -178,6 +180,7 @@ class Episode(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     seconds: Mapped[float] = mapped_column(Double)
     sha256: Mapped[str] = mapped_column(String(64))
+    trace: Mapped[str] = mapped_column(String(64), server_default="")  # what the policy saw and did
     artefact: Mapped[str] = mapped_column(String)
     files: Mapped[list[str]] = mapped_column(JSON_TYPE)
     worker: Mapped[str] = mapped_column(String, default="")

@@ -3,6 +3,10 @@
 Each function is one SQL query (grouping and counting happen in the database, never in a Python
 loop over episodes), taking an open session and returning small frozen records. The dashboard
 and the reports read the store only through these.
+
+Every count of trials counts *distinct* trials: episodes with the same ``trace`` (the same
+observations, actions and ending, e.g. a deterministic policy in a scenario its seed did not
+change) count once (:func:`trials`, :func:`trial_successes`). Means weigh each stored episode.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ FEW = 30  # fewer values than this: a bounded mean's interval is at least its Wi
 class LeaderboardRow:
     """One policy under one judge. ``score``: success rate (state judge), mean 0–100 progress
     score (VLM judge) or fitted rating (pairwise judges), with its 95 % interval; ``n`` counts
-    the ``unit`` (episodes or comparisons) behind it; ``mean_progress`` is the judges' mean 0–100
-    progress score where they give one."""
+    the ``unit`` (distinct ``trials``, or ``comparisons``) behind it; ``mean_progress`` is the
+    judges' mean 0–100 progress score where they give one."""
 
     rank: int
     policy: str
@@ -54,7 +58,8 @@ class LeaderboardRow:
 
 @dataclass(frozen=True)
 class RobustnessRow:
-    """A policy's episodes in one cell (twin, task, axis, level), judged by the simulator state."""
+    """A policy's episodes in one cell (twin, task, axis, level), judged by the simulator state;
+    ``episodes`` counts distinct trials."""
 
     policy: str
     twin: str
@@ -99,6 +104,45 @@ class CampaignProgress:
     jobs: int
     done: int
     created_at: datetime
+
+
+UNPERTURBED = "none"  # the axis name of the unperturbed cell
+
+
+def scope_text(
+    campaign: str | None,
+    axis: str | None,
+    twin: str | None = None,
+    task: str | None = None,
+    *,
+    pairwise: bool = False,
+    quote: str = "",
+) -> str:
+    """What a leaderboard's numbers are over, in words, pooled parts said to be pooled. The default
+    scope of ``twinarena leaderboard`` and of the dashboard is the newest campaign's unperturbed
+    cell. Pairwise ratings are fitted over a campaign's comparisons, every cell pooled."""
+    q = quote
+    where = "all campaigns, pooled" if campaign is None else f"campaign {q}{campaign}{q}"
+    if pairwise:
+        cells = "ratings over its comparisons, all perturbations pooled"
+    elif axis is None:
+        cells = "all perturbations, pooled (unperturbed and every axis and level together)"
+    elif axis == UNPERTURBED:
+        cells = "unperturbed episodes only"
+    else:
+        cells = f"perturbation axis {q}{axis}{q}, its levels pooled"
+    scenes = [f"twin {q}{twin}{q}" if twin else "all twins", f"task {q}{task}{q}" if task else "all tasks"]
+    return f"Scope: {where} · {cells} · {' · '.join(scenes)}"
+
+
+def trials(trace=Episode.trace) -> ColumnElement[int]:
+    """The number of distinct trials among the grouped episodes."""
+    return func.count(func.distinct(trace))
+
+
+def trial_successes(success=Episode.success, trace=Episode.trace) -> ColumnElement[int]:
+    """The number of distinct successful trials among the grouped episodes."""
+    return func.count(func.distinct(case((success.is_(True), trace))))
 
 
 def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -172,14 +216,13 @@ def leaderboard(
         return _rated(session, judge, campaign_id)
     if judge not in EPISODE_JUDGES:
         raise ValueError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
-    won = case((Judgment.success.is_(True), 1), else_=0)
     # grouped by the episodes' policy id, the names joined to the groups afterwards (no policy lookup
-    # per judgment); ix_judgments_judge_episode covers the judgments' columns (no row lookup either)
+    # per judgment); distinct trials counted by trace
     scores = (
         select(
             Episode.policy_id,
-            func.count().label("n"),
-            func.sum(won).label("successes"),
+            trials().label("n"),
+            trial_successes(Judgment.success).label("successes"),
             func.avg(Judgment.score).label("mean"),
             func.avg(Judgment.score * Judgment.score).label("mean_sq"),
         )
@@ -204,7 +247,7 @@ def leaderboard(
             rows.append((float(mean), low, high, name, n, float(mean)))
     rows.sort(key=lambda r: (-r[0], -r[5], r[3]))
     return [
-        LeaderboardRow(i + 1, name, judge, score, low, high, int(n), "episodes", progress)
+        LeaderboardRow(i + 1, name, judge, score, low, high, int(n), "trials", progress)
         for i, (score, low, high, name, n, progress) in enumerate(rows)
     ]
 
@@ -228,8 +271,7 @@ def _rated(session: Session, judge: str, campaign_id: int | None) -> list[Leader
 def robustness(
     session: Session, campaign_id: int | None = None, policy: str | None = None
 ) -> list[RobustnessRow]:
-    """Success rate and mean progress per policy, twin, task, axis and level."""
-    won = case((Episode.success.is_(True), 1.0), else_=0.0)
+    """Success rate and mean progress per policy, twin, task, axis and level (distinct trials)."""
     query = (
         select(
             Policy.name,
@@ -237,8 +279,8 @@ def robustness(
             Scenario.task,
             Scenario.axis,
             Scenario.level,
-            func.count(),
-            func.avg(won),
+            trials(),
+            trial_successes(),
             func.avg(Episode.progress),
         )
         .select_from(Episode)
@@ -251,8 +293,8 @@ def robustness(
     if policy is not None:
         query = query.where(Policy.name == policy)
     return [
-        RobustnessRow(p, t, task, axis, float(level), int(n), float(rate), float(progress))
-        for p, t, task, axis, level, n, rate, progress in session.execute(in_campaign(query, campaign_id))
+        RobustnessRow(p, t, task, axis, float(level), int(n), int(k) / int(n), float(progress))
+        for p, t, task, axis, level, n, k, progress in session.execute(in_campaign(query, campaign_id))
     ]
 
 
@@ -343,14 +385,14 @@ class CellOutcome:
 
 
 def cell_outcomes(session: Session, policy: str, campaign_id: int | None = None) -> list[CellOutcome]:
-    """A policy's success count and progress per (axis, level), pooled over twins and tasks."""
-    won = case((Episode.success.is_(True), 1), else_=0)
+    """A policy's distinct trials, successes and progress per (axis, level), pooled over twins and
+    tasks."""
     query = (
         select(
             Scenario.axis,
             Scenario.level,
-            func.count(),
-            func.sum(won),
+            trials(),
+            trial_successes(),
             func.avg(Episode.progress),
             func.avg(Episode.progress * Episode.progress),
         )
@@ -379,9 +421,8 @@ class PolicyTwin:
 
 
 def policy_twins(session: Session, policy: str, campaign_id: int | None = None) -> list[PolicyTwin]:
-    won = case((Episode.success.is_(True), 1), else_=0)
     query = (
-        select(Twin.content_hash, Twin.name, Twin.task, func.count(), func.sum(won))
+        select(Twin.content_hash, Twin.name, Twin.task, trials(), trial_successes())
         .select_from(Episode)
         .join(Scenario, Scenario.id == Episode.scenario_id)
         .join(Twin, Twin.id == Scenario.twin_id)
@@ -532,9 +573,10 @@ def facets(session: Session) -> Facets:
 def terminations(
     session: Session, campaign_id: int | None = None, policy: str | None = None
 ) -> list[tuple[str, int]]:
-    """How many episodes ended each way (``success``, ``timeout``, ``policy_error`` …), most first."""
+    """How many distinct trials ended each way (``success``, ``timeout``, ``policy_error`` …), most
+    first."""
     query = (
-        select(Episode.termination, func.count())
+        select(Episode.termination, trials())
         .select_from(Episode)
         .join(Policy, Policy.id == Episode.policy_id)
         .group_by(Episode.termination)

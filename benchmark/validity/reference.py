@@ -34,7 +34,7 @@ from twin.scene.spec import SceneSpec, TaskSpec
 REFERENCE_SENSOR = SensorModel(
     exposure=1.12, white_balance=(1.05, 1.0, 0.93), noise_sigma=3.0, depth_noise=0.002
 )
-REFERENCE_FORMAT = 1  # bump whenever reference packages change
+REFERENCE_FORMAT = 2  # bump whenever reference packages change
 
 
 class ValidityError(CampaignError):
@@ -74,8 +74,14 @@ def first_poses(demo: str | Path) -> dict[str, np.ndarray]:
 
 
 def reference_scene(scene: SceneSpec, poses: dict[str, np.ndarray]) -> SceneSpec:
-    """``scene`` with every object at its pose in ``poses`` and no per-seed randomisation."""
+    """``scene`` with every object at its pose in ``poses``, each free solid's start varying with
+    the seed as a built twin's does (:data:`twin.package.SOLID_START_RANGE`), so the twin and its
+    reference face the same scenario for the same seed."""
+    from twin.package import SOLID_START_RANGE
     from twin.transforms import quat_yaw
+
+    xy_range = tuple(SOLID_START_RANGE["xy_range"])
+    yaw_range = float(SOLID_START_RANGE["yaw_range"])
 
     objects = []
     for obj in scene.objects:
@@ -83,7 +89,16 @@ def reference_scene(scene: SceneSpec, poses: dict[str, np.ndarray]) -> SceneSpec
         xy, yaw = (
             (obj.xy, obj.yaw) if pose is None else ((float(pose[0]), float(pose[1])), quat_yaw(pose[3:7]))
         )
-        objects.append(dataclasses.replace(obj, xy=xy, yaw=float(yaw), xy_range=(0.0, 0.0), yaw_range=0.0))
+        free = not (obj.fixed or obj.visual_only)
+        objects.append(
+            dataclasses.replace(
+                obj,
+                xy=xy,
+                yaw=float(yaw),
+                xy_range=xy_range if free else (0.0, 0.0),
+                yaw_range=yaw_range if free else 0.0,
+            )
+        )
     return dataclasses.replace(scene, objects=tuple(objects))
 
 

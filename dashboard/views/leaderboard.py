@@ -55,15 +55,20 @@ def render() -> None:
         judge_col, "Judge", JUDGES, "judge", "judge", "judge", JUDGE_NAMES.get,
         help="Whose verdicts rank the policies.",
     )  # fmt: skip
+    newest = campaigns[-1] if campaigns else None  # the default scope: the newest campaign, unperturbed
     campaign = optional(
-        url_choice(campaign_col, "Campaign", [ALL, *campaigns], "campaign", "campaign", "campaign")
-    )
+        url_choice(
+            campaign_col, "Campaign", [*campaigns[::-1], ALL], "campaign", "campaign", "campaign",
+            lambda c: "all, pooled" if c == ALL else c, default=newest,
+        )
+    )  # fmt: skip
     twin = optional(url_choice(twin_col, "Twin", [ALL, *facets.twins], "twin", "twin", "twin"))
     task = optional(url_choice(task_col, "Task", [ALL, *facets.tasks], "task", "task", "task"))
     axis = optional(
         url_choice(
             axis_col, "Perturbation axis", [ALL, *facets.axes], "axis", "axis", "perturbation axis",
-            lambda a: "unperturbed" if a == UNPERTURBED else a,
+            lambda a: "unperturbed" if a == UNPERTURBED else "all, pooled" if a == ALL else a,
+            default=UNPERTURBED,
         )
     )  # fmt: skip
     st.info(board.scope_label(campaign, axis, twin, task), icon=":material/filter_alt:")

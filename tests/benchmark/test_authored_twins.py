@@ -75,7 +75,7 @@ def test_expert_succeeds_in_the_packaged_twin(packages, scene, task):
 @pytest.mark.parametrize("scene", scene_names())
 def test_packaged_world_renders_like_the_authored_one(packages, scene):
     task = load_scene(scene).tasks[0].name
-    with World(nominal_scene(load_scene(scene))) as world:
+    with World(load_scene(scene)) as world:  # the same seeded start as the package's
         reference = main_frame(world)
     with load_twin_world(packages[scene, task]) as world:
         frame = main_frame(world)

@@ -134,9 +134,9 @@ def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
 def test_the_state_leaderboard_ranks_by_success_with_wilson_intervals(store, filled):
     board = store.leaderboard("state")
     assert [(r.rank, r.policy, r.n, r.unit) for r in board] == [
-        (1, "alpha", 8, "episodes"),
-        (2, "gamma", 8, "episodes"),
-        (3, "beta", 8, "episodes"),
+        (1, "alpha", 8, "trials"),
+        (2, "gamma", 8, "trials"),
+        (3, "beta", 8, "trials"),
     ]
     alpha = board[0]
     assert alpha.score == pytest.approx(7 / 8)
@@ -199,6 +199,34 @@ def test_robustness_rows_per_axis_and_level(store, filled):
         ("beta", "none"),
         ("gamma", "none"),
     }
+
+
+def test_identical_episodes_count_as_one_trial(store, tray_pick, tmp_path):
+    """Two seeds that gave the same rollout (same trace) are one trial in every count and rate."""
+    from benchmark.campaigns.evaluate import plan_campaign
+    from benchmark.store.queries import cell_outcomes, policy_twins, terminations
+
+    plan = plan_campaign(store, CampaignSpec(("random",), (str(tray_pick),), seeds=3))
+    traces = {0: "a" * 64, 1: "a" * 64, 2: "b" * 64}  # seeds 0 and 1: the same rollout
+    for job in plan.jobs:
+        policy_id, scenario_id = plan.ids[job.key]
+        won = job.seed < 2
+        outcome = {"success": won, "progress": 1.0 if won else 0.5, "steps": 9,
+                   "termination": "success" if won else "timeout", "trace": traces[job.seed]}  # fmt: skip
+        folder = episode_folder(tmp_path / f"ep{job.seed}", f"seed {job.seed}")
+        store.add_episode(policy_id, scenario_id, outcome, folder, judgment=judge_state(outcome))
+    [row] = store.leaderboard("state")
+    assert (row.n, row.unit, row.score) == (2, "trials", 0.5)
+    assert (row.ci_low, row.ci_high) == pytest.approx(wilson_interval(1, 2))
+    [cell] = store.robustness()
+    assert (cell.episodes, cell.success_rate) == (2, 0.5)
+    with store.session() as session:
+        [outcomes] = cell_outcomes(session, "random")
+        assert (outcomes.episodes, outcomes.successes) == (2, 1)
+        [twin] = policy_twins(session, "random")
+        assert (twin.episodes, twin.successes) == (2, 1)
+        assert terminations(session) == [("success", 1), ("timeout", 1)]
+    assert len(store.episodes(limit=10)) == 3  # every stored episode is still listed
 
 
 def test_episode_lists_filter_and_page(store, filled):

@@ -121,11 +121,13 @@ def test_demo_runs_end_to_end(tmp_path):
     assert evaluation["campaign"]["errors"] == []
     board = evaluation["leaderboard"]
     assert sorted(r["policy"] for r in board) == ["random", "vision-expert", "vision-expert?noise=0.015"]
-    assert all(r["n"] == 4 and r["unit"] == "episodes" for r in board)
+    assert all(r["n"] == 2 and r["unit"] == "trials" for r in board)  # unperturbed, 2 seeds: 2 trials
     db = f"sqlite:///{result['artifacts']['store']}/twinarena.db"
-    stored = run("leaderboard", "--campaign", "demo", "--db", db, "--json")
+    stored = run("leaderboard", "--campaign", "demo", "--db", db, "--json")  # unperturbed by default
     assert stored.returncode == 0, stored.stderr
-    assert json.loads(stored.stdout) == board  # the store answers what the demo printed
+    printed = json.loads(stored.stdout)
+    assert printed["rows"] == board  # the store answers what the demo printed
+    assert printed["scope"] == evaluation["leaderboard_scope"] and "unperturbed" in printed["scope"]
     ratings = evaluation["ratings"]  # Bradley–Terry over the same episodes, as comparisons
     assert sorted(r["policy"] for r in ratings) == sorted(r["policy"] for r in board)
     assert all(

@@ -136,6 +136,7 @@ def test_one_number_format():
 
 
 def test_the_scope_says_what_is_pooled():
+    """(The page's default scope, the newest campaign unperturbed, is tested on the page.)"""
     assert board.scope_label(None, None, None, None).startswith(
         "Scope: all campaigns, pooled · all perturbations, pooled"
     )

@@ -170,8 +170,10 @@ def test_every_page_at_its_own_address(seeded, server, browser, tmp_path):
         assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text, address
         assert browser.execute_script(OVERFLOWING_TABLES_JS) == 0, f"{address}: a table is cut off"
         if title == "Leaderboard":
-            page_shows("Scope: all campaigns, pooled · all perturbations, pooled")
-            assert "campaign=all" in browser.current_url and "axis=all" in browser.current_url
+            page_shows(f"Scope: campaign {seeded['campaign']} · unperturbed episodes only")
+            assert (
+                f"campaign={seeded['campaign']}" in browser.current_url and "axis=none" in browser.current_url
+            )
         if title == "Policy":
             wait.until(lambda d: d.find_elements(By.TAG_NAME, "video"))
             widths = [v.size["width"] for v in browser.find_elements(By.TAG_NAME, "video")]

@@ -9,6 +9,8 @@ from helpers import button, no_exception, texts
 
 from benchmark.store import open_store
 
+POOLED = {"campaign": "all", "axis": "all"}  # every campaign and cell: the seeded numbers below
+
 
 def board(at):
     frame = at.dataframe[0].value
@@ -17,6 +19,7 @@ def board(at):
 
 def test_the_leaderboard_shows_each_policy_with_what_stands_behind_it(seeded, app):
     at = app()
+    at.query_params.update(POOLED)
     at.run()
     no_exception(at)
     rows = board(at)
@@ -52,6 +55,7 @@ def test_the_leaderboard_shows_each_policy_with_what_stands_behind_it(seeded, ap
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_filters_narrow_the_success_and_vlm_columns(seeded, app):
     at = app()
+    at.query_params.update(POOLED)
     at.run()
     twin = seeded["twins"][0]
     at.selectbox(key="twin").set_value(twin).run()
@@ -72,6 +76,7 @@ def test_filters_narrow_the_success_and_vlm_columns(seeded, app):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_judge_selector_and_campaign_scope(seeded, app):
     at = app()
+    at.query_params.update(POOLED)
     at.run()
     at.selectbox(key="judge").set_value("human").run()
     no_exception(at)
@@ -118,24 +123,28 @@ def test_an_unreachable_store_is_one_error_not_a_traceback(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_default_scope_is_the_clis_said_on_the_page_and_in_the_url(seeded, app):
+    """The page opens where `twinarena leaderboard` does: the newest campaign, unperturbed."""
     at = app()
     at.run()
     no_exception(at)
-    assert "Scope: all campaigns, pooled · all perturbations, pooled" in texts(at.info)
+    assert f"Scope: campaign `{seeded['campaign']}` · unperturbed episodes only" in texts(at.info)
     assert dict(at.query_params) == {
         "judge": "state",
-        "campaign": "all",
+        "campaign": seeded["campaign"],
         "twin": "all",
         "task": "all",
-        "axis": "all",
+        "axis": "none",
     }
     with open_store(seeded["url"], seeded["artefacts"]) as store:
-        cli = {r.policy: r for r in store.leaderboard("state")}  # what `twinarena leaderboard` prints
+        cli = {r.policy: r for r in store.leaderboard("state", seeded["campaign"], axis="none")}
     for name, row in board(at).items():
         assert row["success rate"] == pytest.approx(100 * cli[name].score) and row["episodes"] == cli[name].n
-    at.selectbox(key="axis").set_value("none").run()
-    assert "unperturbed episodes only" in texts(at.info) and at.query_params["axis"] == "none"
     assert {r["episodes"] for r in board(at).values()} == {8}
+    at.selectbox(key="axis").set_value("(all)").run()
+    at.selectbox(key="campaign").set_value("(all)").run()
+    assert "Scope: all campaigns, pooled · all perturbations, pooled" in texts(at.info)
+    assert at.query_params["axis"] == "all" and at.query_params["campaign"] == "all"
+    assert {r["episodes"] for r in board(at).values()} == {24}
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -166,6 +175,7 @@ def test_a_chart_of_ratings_and_success_rates_with_their_intervals(seeded, app):
     import json
 
     at = app()
+    at.query_params.update(POOLED)
     at.run()
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(charts) == 2
@@ -198,6 +208,7 @@ def test_without_a_second_judge_the_agreement_section_says_why(seeded, app):
         session.execute(delete(Judgment).where(Judgment.judge == "vlm"))
         session.execute(delete(Rating).where(Rating.judge == "vlm"))
     at = app()
+    at.query_params.update(POOLED)
     at.run()
     no_exception(at)
     assert len(at.dataframe) == 1  # the leaderboard, no empty agreement table

@@ -108,6 +108,18 @@ def test_v3_writes_the_documented_files(v3_root: Path) -> None:
         assert (v3_root / rel).is_file(), rel
 
 
+def test_v3_videos_have_a_short_keyframe_interval(v3_root: Path) -> None:
+    """Training samples frames at random: every video seeks to any frame within 2 decoded frames."""
+    import av
+
+    from twin.lerobot import KEYFRAME_INTERVAL
+
+    for key in (FRONT, WRIST):
+        with av.open(str(v3_root / f"videos/{key}/chunk-000/file-000.mp4")) as container:
+            flags = [p.is_keyframe for p in container.demux(container.streams.video[0]) if p.size]
+        assert len(flags) > KEYFRAME_INTERVAL and all(flags[:: KEYFRAME_INTERVAL]), key
+
+
 def test_v3_info_json(v3_root: Path) -> None:
     info = json.loads((v3_root / "meta/info.json").read_text())
     assert info["codebase_version"] == "v3.0" and info["fps"] == FPS and info["robot_type"] == "franka_panda"

@@ -46,3 +46,27 @@ def test_an_unreadable_video_is_one_error_naming_it(tmp_path):
     bad.write_bytes(b"not a video")
     with pytest.raises(VideoError, match="bad.mp4"):
         same_length_mp4s([good, bad])
+
+
+def keyframes(path) -> list[int]:
+    import av
+
+    with av.open(str(path)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    return [i for i, p in enumerate(packets) if p.is_keyframe]
+
+
+def test_videos_put_their_index_first_and_keep_the_keyframe_interval_asked_for(tmp_path):
+    """``+faststart``: the ``moov`` box precedes the media data, so a browser plays before it has
+    loaded the file; a keyframe every k frames, so a seek decodes at most k frames."""
+    plain, seekable = tmp_path / "plain.mp4", tmp_path / "seekable.mp4"
+    write_mp4(plain, clip(30, (90, 90, 200)), fps=10)
+    write_mp4(seekable, clip(30, (90, 90, 200)), fps=10, keyframe_interval=3)
+    for path in (plain, seekable):
+        data = path.read_bytes()
+        assert 0 <= data.find(b"moov") < data.find(b"mdat"), path.name
+    assert keyframes(plain) == [0]
+    assert keyframes(seekable) == list(range(0, 30, 3))
+    assert np.abs(read_mp4(seekable).astype(int) - clip(30, (90, 90, 200))).mean() < 3
+    with pytest.raises(VideoError, match="keyframe interval"):
+        write_mp4(tmp_path / "bad.mp4", clip(3, (0, 0, 0)), fps=10, keyframe_interval=0)

@@ -57,6 +57,8 @@ def twin_scene(twin: Twin) -> SceneSpec:
             friction=o.friction,
             fixed=o.fixed or o.kind == "zone",
             visual_only=o.kind == "zone",
+            xy_range=o.xy_range,
+            yaw_range=o.yaw_range,
         )
         for o in twin.objects
     )

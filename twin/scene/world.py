@@ -8,6 +8,7 @@ import numpy as np
 
 from twin.scene.builder import ROBOT_PREFIX, build_scene_spec, object_half_height
 from twin.scene.gl import import_mujoco
+from twin.scene.placement import initial_placement
 from twin.scene.robot import (
     ARM_JOINTS,
     FINGER_JOINTS,
@@ -124,15 +125,14 @@ class World:
     # -- episode lifecycle -------------------------------------------------------------------
     def reset(self, seed: int, arm_qpos: np.ndarray | None = None) -> None:
         """Reset to the scene's seeded initial state: objects placed and yawed, robot at home."""
-        rng = np.random.default_rng(seed)
         mujoco.mj_resetData(self.model, self.data)
+        start = initial_placement(self.scene, seed)
         for obj in self.scene.objects:
-            offset = rng.uniform(-1.0, 1.0, size=2) * np.asarray(obj.xy_range)
-            yaw = obj.yaw + rng.uniform(-1.0, 1.0) * obj.yaw_range
+            xy, yaw = start[obj.name]
             if obj.name in self._free_qpos:
                 adr = self._free_qpos[obj.name]
                 z = self.scene.table.top_z + object_half_height(obj) + 1e-4
-                pos = [obj.xy[0] + offset[0], obj.xy[1] + offset[1], z]
+                pos = [xy[0], xy[1], z]
                 self.data.qpos[adr : adr + 3] = pos
                 self.data.qpos[adr + 3 : adr + 7] = yaw_quat(yaw)
         arm = HOME_QPOS if arm_qpos is None else np.asarray(arm_qpos, dtype=float)
