@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from benchmark.cli import campaigns, demo, episodes, judging, policies, report, scenes, twins, validate
+from benchmark.cli import campaigns, demo, episodes, judging, plan, policies, report, scenes, twins, validate
 from benchmark.cli.dashboard import dashboard_command
 from benchmark.cli.output import UserError, console
 
@@ -38,6 +38,7 @@ for command in (
     app.command()(command)
 app.add_typer(twins.twin_app, name="twin")
 app.command("report")(report.report_command)
+app.command("plan")(plan.plan_command)
 app.command("dashboard")(dashboard_command)
 app.command("validate")(validate.validate_command)
 

@@ -25,7 +25,10 @@ Conventions (the same in every module):
 The modules: :mod:`~benchmark.ranking.table` (the comparisons), :mod:`~benchmark.ranking.scale`
 (Elo's scale, ranks), :mod:`~benchmark.ranking.likelihood` (the fit),
 :mod:`~benchmark.ranking.bradley_terry` (ratings and intervals), :mod:`~benchmark.ranking.elo`,
-:mod:`~benchmark.ranking.agreement` and :mod:`~benchmark.ranking.active` (the next pairs).
+:mod:`~benchmark.ranking.agreement` and :mod:`~benchmark.ranking.active` (the next pairs). Beside
+them, over success counts rather than comparisons: :mod:`~benchmark.ranking.paired` (two policies on
+the same scenarios: McNemar's exact test, Newcombe's intervals, the verdict) and
+:mod:`~benchmark.ranking.power` (the campaign size those tests need).
 """
 
 from benchmark.ranking.active import laplacian, next_pairs, pair_quadratic
