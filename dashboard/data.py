@@ -95,6 +95,15 @@ def episodes(db: str, campaign: str | None, **filters) -> list:
     return store().episodes(campaign, **filters)
 
 
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def paired(db: str, campaign: str | None, policy: str, other: str):
+    """``policy`` against ``other`` on the scenarios both played
+    (:func:`benchmark.store.paired.paired_comparison`)."""
+    from benchmark.store.paired import paired_comparison
+
+    return paired_comparison(store(), policy, other, campaign)
+
+
 def refresh() -> None:
     """Forget every cached query result (after a write)."""
     st.cache_data.clear()

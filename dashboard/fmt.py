@@ -36,6 +36,26 @@ def interval(low: float | None, high: float | None, digits: int = 0, as_percent:
     return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
+def signed_percent(difference: float | None) -> str:
+    """A difference of rates in percent points with its sign: ``0.1`` → ``"+10 %"``; :data:`EMPTY`
+    when unknown."""
+    return f"{round(100 * difference):+d} %" if finite(difference) else EMPTY
+
+
+def signed_interval(low: float | None, high: float | None) -> str:
+    """The interval of a difference of rates: ``"-25 to +41 %"``; :data:`EMPTY` when unknown."""
+    if not (finite(low) and finite(high)):
+        return EMPTY
+    return f"{round(100 * low):+d} to {round(100 * high):+d} %"
+
+
+def p_value(p: float | None) -> str:
+    """A p-value to three decimals, ``"< 0.001"`` below that; :data:`EMPTY` when unknown."""
+    if not finite(p):
+        return EMPTY
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``"1 twin"``, ``"2 twins"``."""
     return f"{n} {one if n == 1 else many or one + 's'}"

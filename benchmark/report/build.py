@@ -28,6 +28,7 @@ SECTION_TITLES = {
     "judges": "5. Judge agreement",
     "twins": "6. Twins",
     "comparison": "7. Side by side",
+    "paired": "8. Paired on the same scenarios",
 }
 FIDELITY_FIELDS = ("psnr_db", "ssim", "depth_error_m")
 GROUND_TRUTH_FIELDS = ("max_position_error_m", "max_size_error", "matched", "truth_objects")
@@ -115,11 +116,13 @@ def build_report(
         "main": main,
         "other": None,
         "comparison": None,
+        "paired": None,
         "figures": [],
     }
     if vs is not None:
         data["other"] = policy_section(store, standings, vs, campaign, 0, {})
         data["comparison"] = comparison(main, data["other"])
+        data["paired"] = paired_section(store, policy, vs, campaign)
     data = clean(data)
     data["figures"], plots = draw_plots(data)
     images.update(plots)
@@ -435,17 +438,22 @@ def _plain(row) -> dict:
 
 
 def comparison(main: dict, other: dict) -> dict:
-    """Section 7: the two policies cell by cell, marking where their intervals do not overlap."""
+    """Section 7: the two policies cell by cell, each from its own episodes: the difference in
+    success with its interval for independent rates, marked where that interval is clear of 0."""
     rows = []
     cells_a, cells_b = _cells(main), _cells(other)
     for key in sorted(set(cells_a) | set(cells_b), key=lambda k: (k[0] != UNPERTURBED, k)):
         a, b = cells_a.get(key), cells_b.get(key)
         row = {"axis": key[0], "level": key[1], "a": _brief(a), "b": _brief(b), "differs": False}
         if a and b:
-            row["difference"] = a["success"] - b["success"]
-            row["differs"] = stats.intervals_differ(
-                a["success_ci_low"], a["success_ci_high"], b["success_ci_low"], b["success_ci_high"]
+            found = stats.change(a["successes"], a["episodes"], b["successes"], b["episodes"])
+            row.update(
+                difference=found["change"],
+                difference_ci_low=found["change_ci_low"],
+                difference_ci_high=found["change_ci_high"],
+                verdict=stats.words(found["change_ci_low"], found["change_ci_high"], "A higher", "A lower"),
             )
+            row["differs"] = not row["verdict"].startswith("inconclusive")
         rows.append(row)
     scores_a = {c["axis"]: c["robustness_score"] for c in main["axes"]["curves"]}
     scores_b = {c["axis"]: c["robustness_score"] for c in other["axes"]["curves"]}
@@ -458,6 +466,21 @@ def comparison(main: dict, other: dict) -> dict:
             for axis in sorted(set(scores_a) | set(scores_b))
         ],
     }
+
+
+def paired_section(store, policy: str, vs: str, campaign: str | None) -> dict:
+    """Section 8: the two policies on the scenarios both played (same scenario id), per cell
+    (twin, task, axis, level) and overall (:func:`benchmark.store.paired.paired_comparison`)."""
+    from benchmark.store.paired import paired_comparison
+
+    table = paired_comparison(store, policy, vs, campaign)
+    notes = []
+    if table.overall.comparison.pairs == 0:
+        notes.append(
+            f"{policy} and {vs} share no scenario: nothing to pair. Evaluate both in one campaign "
+            "(`twinarena evaluate --policy A --policy B ...`) to compare them scenario by scenario"
+        )
+    return {**table.as_dict(), "notes": notes}
 
 
 def _cells(section: dict) -> dict[tuple[str, float], dict]:
@@ -475,7 +498,7 @@ def _cells(section: dict) -> dict[tuple[str, float], dict]:
 def _brief(cell: dict | None) -> dict | None:
     if cell is None:
         return None
-    keys = ("episodes", "success", "success_ci_low", "success_ci_high", "progress")
+    keys = ("episodes", "successes", "success", "success_ci_low", "success_ci_high", "progress")
     return {k: cell[k] for k in keys}
 
 

@@ -93,6 +93,15 @@ class Layout:
     def ci(self, path: str, low: str = "success_ci_low", high: str = "success_ci_high", style: str = "rate"):
         return [self.num(f"{path}.{low}", style), "–", self.num(f"{path}.{high}", style)]
 
+    def change(
+        self, path: str, value: str = "change", low: str = "change_ci_low", high: str = "change_ci_high"
+    ):
+        """A signed difference and its interval: ``+0.250 (−0.062 to +0.500)``."""
+        return [
+            self.num(f"{path}.{value}", "signed"),
+            " (", self.num(f"{path}.{low}", "signed"), " to ", self.num(f"{path}.{high}", "signed"), ")",
+        ]  # fmt: skip
+
     def add(self, block) -> None:
         self.blocks.append(block)
 
@@ -122,6 +131,8 @@ def fmt(value, style: str = "rate") -> str:
         return f"{value:.1f}"
     if style == "small":
         return f"{value:.4f}"
+    if style == "p":
+        return f"{value:.3g}"
     return f"{value:.3f}"
 
 
@@ -146,6 +157,9 @@ def layout(data: dict) -> list:
     if data["comparison"] is not None:
         out.add(Heading(2, SECTION_TITLES["comparison"], "comparison"))
         _comparison(out)
+    if data.get("paired") is not None:
+        out.add(Heading(2, SECTION_TITLES["paired"], "paired"))
+        _paired(out)
     out.add(Heading(2, "Definitions", "definitions"))
     for key, text in data["definitions"].items():
         out.para(f"{key}: {text}", note=True)
@@ -221,16 +235,23 @@ def _axes(out: Layout, root: str) -> None:
         rows = []
         for k, curve in enumerate(curves):
             c = f"{a}.curves.{k}"
+            measured = curve.get("sensitivity_verdict") is not None
             rows.append(
                 [
                     curve["axis"] + (" (one level)" if curve["single_level"] else ""),
                     out.num(f"{c}.robustness_score"),
-                    out.num(f"{c}.sensitivity", "signed"),
+                    out.change(c, "sensitivity", "sensitivity_ci_low", "sensitivity_ci_high")
+                    if measured
+                    else out.num(f"{c}.sensitivity", "signed"),
+                    curve["sensitivity_verdict"] if measured else "n/a (one point)",
                     out.num(f"{c}.perturbed_levels", "int"),
                 ]
             )
-        out.para("Axes, most sensitive first:")
-        out.add(Table(["axis", "robustness score", "sensitivity", "levels"], rows, widths=[4, 2, 2, 1]))
+        out.para("Axes, most sensitive first (sensitivity: first point minus top level, 95 % interval):")
+        out.add(
+            Table(["axis", "robustness score", "sensitivity (95 % interval)", "verdict", "levels"], rows,
+                  widths=[3.4, 1.4, 2.8, 2.6, 0.8])
+        )  # fmt: skip
     for k, curve in enumerate(curves):
         c = f"{a}.curves.{k}"
         out.add(Heading(3, curve["axis"], f"axis-{curve['axis']}"))
@@ -244,13 +265,17 @@ def _axes(out: Layout, root: str) -> None:
                 out.ci(f"{c}.levels.{j}"),
                 out.num(f"{c}.levels.{j}.progress"),
                 out.ci(f"{c}.levels.{j}", "progress_ci_low", "progress_ci_high"),
+                out.change(f"{c}.levels.{j}") if "change" in level else "",
+                level.get("change_verdict", ""),
             ]
-            for j in range(len(curve["levels"]))
+            for j, level in enumerate(curve["levels"])
         ]
+        first = "level 0" if curve["levels"] and curve["levels"][0]["level"] == 0 else "the first level"
         out.add(Image(f"curve-{curve['axis']}", curve["axis"], "plot"))
         out.add(
-            Table(["level", "episodes", "success", "95 % interval", "progress", "95 % interval"], rows,
-                  widths=[1, 1.2, 1.2, 2, 1.2, 2])
+            Table(["level", "episodes", "success", "95 % interval", "progress", "95 % interval",
+                   f"success vs {first} (95 % interval)", "verdict"], rows,
+                  widths=[0.8, 1.3, 1.1, 1.6, 1.3, 1.6, 2.9, 2.2])
         )  # fmt: skip
 
 
@@ -276,16 +301,21 @@ def _interactions(out: Layout, root: str) -> None:
                     [piece for s in singles for piece in (s if isinstance(s, list) else [s]) + ["; "]][:-1],
                     out.num(f"{p}.predicted"),
                     out.num(f"{p}.interaction", "signed"),
+                    level.get("verdict", "n/a"),
                 ]
             )
             marked.append(bool(level.get("beyond_ci")))
         for text in pair["notes"]:
             out.para(f"{pair['axis']}: {text}", note=True)
     out.add(
-        Table(["pair", "level", "n", "success", "95 % interval", "singles", "predicted", "interaction"],
-              rows, marked, widths=[3.8, 0.8, 0.5, 1.3, 1.7, 3.2, 1.5, 1.6])
+        Table(["pair", "level", "n", "success", "95 % interval", "singles", "predicted", "interaction",
+               "composed vs predicted"], rows, marked, widths=[2.6, 0.8, 0.5, 1.1, 1.5, 2.5, 1.5, 1.6, 2.3])
     )  # fmt: skip
-    out.para("Marked rows: the prediction lies outside the composed cell's 95 % interval.", note=True)
+    out.para(
+        "Marked rows: the prediction lies outside the composed cell's 95 % interval; elsewhere the "
+        "interaction is inconclusive.",
+        note=True,
+    )
     _figures(out, "interactions")
 
 
@@ -473,7 +503,8 @@ def _comparison(out: Layout) -> None:
     )  # fmt: skip
     out.para(
         out.num(f"{c}.differing_cells", "int"),
-        f" cells where the two differ beyond their 95 % intervals (marked). A = {a}, B = {b}.",
+        " cells where the difference in success is clear of 0 at 95 % (marked; each policy's own "
+        f"episodes, compared as independent rates). A = {a}, B = {b}.",
     )
     rows, marked = [], []
     for k, row in enumerate(comparison["cells"]):
@@ -482,16 +513,68 @@ def _comparison(out: Layout) -> None:
         for side in ("a", "b"):
             if row[side]:
                 cells += [
-                    out.num(f"{r}.{side}.success"),
+                    [out.num(f"{r}.{side}.success"), " (n ", out.num(f"{r}.{side}.episodes", "int"), ")"],
                     out.ci(f"{r}.{side}"),
-                    out.num(f"{r}.{side}.episodes", "int"),
                 ]
             else:
-                cells += ["n/a", "", ""]
-        cells.append(out.num(f"{r}.difference", "signed") if "difference" in row else "n/a")
+                cells += ["n/a", ""]
+        if "difference" in row:
+            cells += [out.change(r, "difference", "difference_ci_low", "difference_ci_high"), row["verdict"]]
+        else:
+            cells += ["n/a", "n/a: one policy has no episodes here"]
         rows.append(cells)
         marked.append(row["differs"])
     out.add(
-        Table(["axis", "level", "A success", "A interval", "A n", "B success", "B interval", "B n", "A − B"],
-              rows, marked, widths=[3, 0.8, 1, 1.6, 0.6, 1, 1.6, 0.6, 1])
+        Table(["axis", "level", "A success", "A interval", "B success", "B interval", "A − B (95 % interval)",
+               "verdict"], rows, marked, widths=[2.0, 0.7, 1.6, 1.7, 1.6, 1.7, 2.8, 2.2])
     )  # fmt: skip
+
+
+def _paired(out: Layout) -> None:
+    p = "paired"
+    paired = out.data[p]
+    a, b = paired["policies"]
+    out.notes(f"{p}.notes")
+    out.para(
+        f"A = {a}, B = {b}, on the scenarios both played (the same scenario: twin, task, perturbation "
+        "and seed). The difference A − B has Newcombe's paired 95 % interval; McNemar's exact test "
+        "counts the scenarios where only one of them succeeded. Verdict on A: better or worse only when "
+        "the interval lies clear of 0 and p < 0.05."
+    )
+    o = f"{p}.overall"
+    overall = paired["overall"]
+    if overall["pairs"] == 0:
+        return
+    out.para(
+        "Overall: ", out.num(f"{o}.pairs", "int"), " pairs; A ", out.num(f"{o}.success_a"), ", B ",
+        out.num(f"{o}.success_b"), "; A − B ", *out.change(o, "difference", "ci_low", "ci_high"),
+        "; only A succeeded in ", out.num(f"{o}.only_a", "int"), ", only B in ",
+        out.num(f"{o}.only_b", "int"), "; McNemar p = ", out.num(f"{o}.p_value", "p"), ". Verdict: ",
+        overall["reason"], ".",
+    )  # fmt: skip
+    rows, marked = [], []
+    for k, row in enumerate(paired["cells"]):
+        r = f"{p}.cells.{k}"
+        rows.append(
+            [
+                row["twin"],
+                row["task"],
+                "unperturbed"
+                if row["axis"] == UNPERTURBED
+                else [f"{row['axis']} ", out.num(f"{r}.level", "level")],
+                out.num(f"{r}.pairs", "int"),
+                out.num(f"{r}.success_a"),
+                out.num(f"{r}.success_b"),
+                out.change(r, "difference", "ci_low", "ci_high"),
+                [out.num(f"{r}.only_a", "int"), " / ", out.num(f"{r}.only_b", "int")],
+                out.num(f"{r}.p_value", "p"),
+                row["reason"],
+            ]
+        )
+        marked.append(row["verdict"] != "inconclusive")
+    out.add(
+        Table(["twin", "task", "cell", "pairs", "A", "B", "A − B (95 % interval)", "only A / only B",
+               "McNemar p", "verdict"], rows, marked,
+              widths=[1.8, 1.0, 1.9, 0.9, 0.9, 0.9, 2.6, 1.4, 1.5, 2.9])
+    )  # fmt: skip
+    out.para("Marked rows: a verdict (better or worse); the others are inconclusive.", note=True)

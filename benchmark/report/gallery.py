@@ -9,7 +9,7 @@ import numpy as np
 
 EPISODES_PER_REASON = 3  # failed episodes shown per termination reason
 KEYFRAMES = 3  # first, middle and last frame of each
-THUMB_HEIGHT = 150  # pixels of each keyframe strip
+FRAME_WIDTH = (320, 480)  # px of each keyframe: smaller frames are enlarged, larger ones reduced
 SUCCESS = "success"  # the termination reason of a successful episode (benchmark.episodes.env.TERMINATIONS)
 
 
@@ -33,18 +33,28 @@ def episode_video(folder: Path, files: tuple[str, ...]) -> Path | None:
     return folder / ("front.mp4" if "front.mp4" in videos else videos[0])
 
 
+def frame_size(width: int, height: int) -> tuple[int, int]:
+    """A keyframe's size in the strip: its width brought within :data:`FRAME_WIDTH`, its aspect kept."""
+    low, high = FRAME_WIDTH
+    shown = min(high, max(low, width))
+    return shown, max(1, round(height * shown / width))
+
+
 def keyframe_strip(video: Path) -> tuple[bytes, list[int], int]:
-    """The keyframes of ``video`` side by side as a JPEG, their indices, and the frame count."""
+    """The keyframes of ``video`` side by side as a JPEG (each :func:`frame_size`, large enough to
+    see why the episode failed), their indices, and the frame count."""
     from PIL import Image
 
     from twin.video import read_mp4
 
     frames = read_mp4(video)
     picks = keyframe_indices(len(frames))
-    strip = np.concatenate([frames[i] for i in picks], axis=1)
+    size = frame_size(frames.shape[2], frames.shape[1])
+    resample = Image.BICUBIC if size[0] > frames.shape[2] else Image.LANCZOS
+    strip = np.concatenate(
+        [np.asarray(Image.fromarray(frames[i]).resize(size, resample)) for i in picks], axis=1
+    )
     image = Image.fromarray(strip)
-    scale = THUMB_HEIGHT / image.height
-    image = image.resize((max(1, round(image.width * scale)), THUMB_HEIGHT), Image.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue(), picks, len(frames)

@@ -14,7 +14,7 @@ BLUE = (31, 95, 168)
 GREY = (90, 100, 114)
 MARKED = (253, 233, 228)
 HEADER = (238, 242, 247)
-IMAGE_WIDTH = {"plot": 150.0, "keyframes": 120.0}
+IMAGE_WIDTH = {"plot": 150.0, "keyframes": PAGE_WIDTH}  # keyframes: three frames of 60 mm across the page
 OVERVIEW_WIDTH = 165.0
 DPI = 110  # the plots' resolution, for their natural size
 

@@ -17,7 +17,13 @@ Definitions (the report states them too):
   level 0. The **interaction** is composed success minus the prediction; the worst pairs have the
   most negative interaction. It is *beyond the interval* when the prediction lies outside the
   composed cell's Wilson interval;
-- two policies **differ** in a cell when their intervals do not overlap.
+- a **change** (a level against level 0, an axis's sensitivity, two policies' rates in a cell) is
+  a difference of two success rates from separate episodes, with Newcombe's hybrid score 95 %
+  interval for independent rates; it is *inconclusive* when that interval crosses 0;
+- two policies **differ** in a cell when the interval of their difference lies clear of 0;
+- **paired** (``--vs``): the two policies on the scenarios both played, per cell and overall:
+  the difference with Newcombe's paired 95 % interval and McNemar's exact p; the verdict is
+  *better* or *worse* only when the interval lies clear of 0 and p < 0.05, else *inconclusive*.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from math import sqrt
 
 import numpy as np
 
+from benchmark.ranking.paired import unpaired_difference
 from benchmark.store.queries import mean_interval, wilson_interval
 
 DEFINITIONS = {
@@ -41,8 +48,38 @@ DEFINITIONS = {
         "composed success minus the prediction s0 * (sa/s0) * (sb/s0) from the single axes at the "
         "same level (independent effects); most negative first"
     ),
-    "differs": "the two policies' 95 % intervals do not overlap",
+    "change": (
+        "a difference of two success rates from separate episodes (a level against level 0, the "
+        "sensitivity, two policies in a cell) with Newcombe's hybrid score 95 % interval for "
+        "independent rates; 'inconclusive' when the interval crosses 0"
+    ),
+    "differs": "the 95 % interval of the two policies' difference in success lies clear of 0",
+    "paired": (
+        "the two policies on the scenarios both played: difference in success with Newcombe's "
+        "paired 95 % interval (method 10) and McNemar's exact two-sided p; 'better' or 'worse' only "
+        "when the interval lies clear of 0 and p < 0.05, else 'inconclusive'"
+    ),
 }
+
+
+def change(successes: int, episodes: int, successes_from: int, episodes_from: int) -> dict:
+    """The change in success rate from one set of episodes to another (``to − from``), with its
+    95 % interval for independent rates and the verdict in words."""
+    difference, low, high = unpaired_difference(successes, episodes, successes_from, episodes_from)
+    return {
+        "change": difference,
+        "change_ci_low": low,
+        "change_ci_high": high,
+        "change_verdict": words(low, high),
+    }
+
+
+def words(low: float, high: float, higher: str = "higher", lower: str = "lower", line: str = "0") -> str:
+    """An interval against a line in words: ``higher``, ``lower``, or ``inconclusive: the interval
+    crosses 0``."""
+    if low <= 0 <= high:
+        return f"inconclusive: the interval crosses {line}"
+    return higher if low > 0 else lower
 
 
 def cell_stats(episodes: int, successes: int, mean_progress: float, mean_progress_sq: float) -> dict:
@@ -79,8 +116,11 @@ def axis_curve(axis: str, level0: dict | None, points: list[tuple[float, dict]])
     rows = ([{"level": 0.0, **level0}] if level0 is not None else []) + [
         {"level": float(level), **stats} for level, stats in sorted(points, key=lambda p: p[0]) if level > 0
     ]
+    for row in rows[1:]:
+        row.update(change(row["successes"], row["episodes"], rows[0]["successes"], rows[0]["episodes"]))
     levels = [r["level"] for r in rows]
     success = [r["success"] for r in rows]
+    drop = change(rows[0]["successes"], rows[0]["episodes"], rows[-1]["successes"], rows[-1]["episodes"])
     perturbed = sum(1 for r in rows if r["level"] > 0)
     notes = []
     if perturbed == 1:
@@ -97,6 +137,13 @@ def axis_curve(axis: str, level0: dict | None, points: list[tuple[float, dict]])
         "single_level": perturbed == 1,
         "robustness_score": curve_area(levels, success),
         "sensitivity": success[0] - success[-1],
+        "sensitivity_ci_low": drop["change_ci_low"] if len(rows) > 1 else None,
+        "sensitivity_ci_high": drop["change_ci_high"] if len(rows) > 1 else None,
+        "sensitivity_verdict": (
+            words(drop["change_ci_low"], drop["change_ci_high"], "a drop", "a rise")
+            if len(rows) > 1
+            else None
+        ),
         "notes": notes,
     }
 
@@ -144,6 +191,13 @@ def interaction_rows(
             row["predicted"] = predicted_success(s0, sa, sb)
             row["interaction"] = stats["success"] - row["predicted"]
             row["beyond_ci"] = not (stats["success_ci_low"] <= row["predicted"] <= stats["success_ci_high"])
+            row["verdict"] = words(
+                stats["success_ci_low"] - row["predicted"],
+                stats["success_ci_high"] - row["predicted"],
+                "above the prediction",
+                "below the prediction",
+                "the prediction",
+            )
         rows.append(row)
     scored = [r["interaction"] for r in rows if r["interaction"] is not None]
     notes = [f"no single-axis episodes of {', '.join(missing)}: no prediction"] if missing else []
@@ -162,11 +216,6 @@ def sort_interactions(pairs: list[dict]) -> list[dict]:
         pairs,
         key=lambda p: (p["worst_interaction"] is None, p["worst_interaction"] or 0.0, p["axis"]),
     )
-
-
-def intervals_differ(a_low: float, a_high: float, b_low: float, b_high: float) -> bool:
-    """True when two intervals do not overlap."""
-    return a_high < b_low or b_high < a_low
 
 
 def pearson_from_sums(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) -> float | None:

@@ -1,5 +1,5 @@
-"""A policy's page: robustness per perturbation axis, its worst scenarios, its episodes (videos
-and why they ended) and its stress-test report."""
+"""A policy's page: robustness per perturbation axis, its worst scenarios, a paired comparison with
+another policy, its episodes (videos and why they ended) and its stress-test report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from benchmark.campaigns.campaign import cell_label
 from benchmark.errors import StoreError
 from benchmark.report.gallery import episode_videos
 from dashboard import board, data
-from dashboard.fmt import interval, or_empty, percent
+from dashboard.fmt import interval, or_empty, p_value, percent, signed_interval, signed_percent
 from dashboard.widgets import ALL, empty_store, optional, rate_column, table, url_choice
 
 EPISODES_SHOWN = 50
@@ -53,6 +53,7 @@ def render() -> None:
             "mean progress": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+    _compare(db, campaign, name, names)
     _episodes(db, campaign, name, rows)
     _report(name)
 
@@ -113,6 +114,53 @@ def _curves(rows) -> None:
         "Success against level with Wilson 95 % intervals (shaded); level 0 is the unperturbed "
         "scenario of the same twins and tasks. Several twins or tasks are pooled. Composed axes "
         "(`a+b`, both perturbations at once) are dashed."
+    )
+
+
+def _compare(db: str, campaign: str | None, name: str, names: list[str]) -> None:
+    """The policy against another on the scenarios both played: per cell and overall, the two
+    success rates, the difference with its interval, McNemar's p and the verdict in words."""
+    st.subheader("Compare with another policy")
+    others = [n for n in names if n != name]
+    if not others:
+        st.caption("No other policy in the store to compare with.")
+        return
+    other = st.selectbox(
+        "Compare with", others, index=None, placeholder="choose a policy", key="compare_with"
+    )
+    if other is None:
+        return
+    paired = data.paired(db, campaign, name, other)
+    overall = paired.overall.comparison
+    if overall.pairs == 0:
+        st.info(f"{name} and {other} share no scenario: evaluate both in one campaign to compare them.")
+        return
+    rows = [
+        ("all cells", "", "", paired.overall),
+        *((r.twin, r.task, cell_label(r.axis, r.level), r) for r in paired.cells),
+    ]
+    table(
+        [
+            {
+                "twin": twin,
+                "task": task,
+                "perturbation": cell,
+                "pairs": row.comparison.pairs,
+                f"{name} success": percent(row.comparison.success_a),
+                f"{other} success": percent(row.comparison.success_b),
+                "difference": signed_percent(row.comparison.difference),
+                "95 % interval": signed_interval(row.comparison.ci_low, row.comparison.ci_high),
+                "McNemar p": p_value(row.comparison.p_value),
+                "verdict": row.comparison.reason,
+            }
+            for twin, task, cell, row in rows
+        ]
+    )
+    st.caption(
+        f"Pairs: the scenarios (same twin, task, perturbation and seed) both played. Difference: "
+        f"{name} − {other} with Newcombe's paired 95 % interval; McNemar's exact test counts the "
+        f"scenarios only one of them solved. {name} is called better or worse only when the interval "
+        "lies clear of 0 and p < 0.05; otherwise the comparison is inconclusive."
     )
 
 

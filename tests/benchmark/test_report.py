@@ -139,6 +139,7 @@ def test_numbers_equal_the_store_queries_and_the_known_outcomes(report_store):
     row = pair["levels"][0]
     assert pair["axis"] == COMPOSED and row["predicted"] == pytest.approx(0.125)
     assert row["interaction"] == pytest.approx(-0.125) and row["composed"]["episodes"] == 4
+    assert not row["beyond_ci"] and row["verdict"] == "inconclusive: the interval crosses the prediction"
     # failures grouped by reason, with the counts the store holds
     terminations = dict(report_store.terminations(policy="alpha"))
     groups = {g["termination"]: g for g in main["failures"]["groups"]}
@@ -267,7 +268,7 @@ def _check_files(paths, data):
 
 def _style_of(text: str, value) -> str:
     """The style that formats ``value`` as ``text`` (the report picks one per place)."""
-    for style in ("rate", "int", "level", "signed", "rating", "score", "small"):
+    for style in ("rate", "int", "level", "signed", "rating", "score", "small", "p"):
         if fmt(value, style) == text:
             return style
     return "rate"

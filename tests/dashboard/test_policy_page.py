@@ -111,3 +111,41 @@ def test_the_robustness_curves_have_visible_colours(seeded, app):
 def test_a_policy_link_opens_its_page(seeded, app):
     at = policy_page_from_url(app, "beta")
     assert at.selectbox(key="policy").value == "beta"
+
+
+def compare_table(at):
+    """The paired comparison's table (the one with a McNemar column), as records."""
+    (frame,) = [f for f in at.dataframe if "McNemar p" in f.value.columns]
+    return frame.value.to_dict("records")
+
+
+def test_compare_with_another_policy_pairs_their_scenarios(seeded, app):
+    at = policy_page(app, "alpha")
+    assert not [f for f in at.dataframe if "McNemar p" in f.value.columns]  # nothing chosen yet
+    assert (
+        "gamma" in at.selectbox(key="compare_with").options
+        and "alpha" not in at.selectbox(key="compare_with").options
+    )
+    at.selectbox(key="compare_with").set_value("gamma").run()
+    no_exception(at)
+    rows = compare_table(at)
+    overall = rows[0]
+    # 24 shared scenarios (2 twins x 3 cells x 4 seeds): alpha solves all, gamma 8
+    assert overall["perturbation"] == "" and overall["twin"] == "all cells" and overall["pairs"] == 24
+    assert overall["alpha success"] == "100 %" and overall["gamma success"] == "33 %"
+    assert overall["difference"] == "+67 %" and overall["McNemar p"] == "< 0.001"
+    assert overall["verdict"] == "better: the whole interval lies above 0"
+    cells = rows[1:]
+    assert len(cells) == 6 and {r["pairs"] for r in cells} == {4}
+    assert all(r["verdict"].startswith("inconclusive") for r in cells)  # four pairs decide nothing
+    unperturbed = next(r for r in cells if r["perturbation"] == "unperturbed")
+    assert unperturbed["gamma success"] == "50 %" and unperturbed["McNemar p"] == "0.500"
+    assert "inconclusive" in texts(at.caption)
+
+
+def test_compare_the_other_way_round_reads_worse(seeded, app):
+    at = policy_page(app, "gamma")
+    at.selectbox(key="compare_with").set_value("alpha").run()
+    no_exception(at)
+    overall = compare_table(at)[0]
+    assert overall["difference"] == "-67 %" and overall["verdict"] == "worse: the whole interval lies below 0"
