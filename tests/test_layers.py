@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "benchmark",
             "benchmark.errors",
+            "benchmark.text",
             "benchmark.children",
             "benchmark.sim.actions",
             "benchmark.policies.protocol",

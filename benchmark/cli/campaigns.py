@@ -4,6 +4,7 @@ store, and what the store holds of them."""
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -74,8 +75,8 @@ def evaluate(
         def on_plan(plan):
             done = len(plan.jobs) - len(plan.missing)
             console.print(
-                f"campaign [bold]{plan.campaign.name}[/]: {len(plan.jobs)} episodes, {done} already in the "
-                f"store, {len(plan.missing)} to run ({run.describe()})"
+                f"campaign [bold]{escape(plan.campaign.name)}[/]: {len(plan.jobs)} episodes, {done} already "
+                f"in the store, {len(plan.missing)} to run ({run.describe()})"
             )
             handle["task"] = bar.add_task("evaluate", total=len(plan.missing))
 

@@ -35,8 +35,9 @@ PIPED_WIDTH = 1000  # columns of the console when stdout is not a terminal: tabl
 
 def show(renderable) -> None:
     """Print a table (or any rich renderable) on stdout: fitted to a terminal, at full width when
-    piped, so no name is cut to fit 80 columns."""
-    Console(width=None if sys.stdout.isatty() else PIPED_WIDTH).print(renderable)
+    piped, so no name is cut to fit 80 columns. Cells are plain text: a name or reason holding
+    rich markup (``closing[/]tag``) is printed as written, never interpreted."""
+    Console(width=None if sys.stdout.isatty() else PIPED_WIDTH, markup=False).print(renderable)
 
 
 def emit_json(data) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from benchmark.cli.output import (
@@ -105,13 +106,13 @@ def submit(
         "image_size": parse_size(image_size) if image_size else None,
         "control_hz": control_hz,
     }
-    with open_store(db) as store, console.status(f"validating {path} in a worker"):
+    with open_store(db) as store, console.status(f"validating {escape(str(path))} in a worker"):
         record, probe = register(path, name, store, overrides)
     if as_json:
         emit_json({**record_json(record), "probe": probe.__dict__})
         return
     console.print(
-        f"[green]registered {record.name}[/] ({record.kind}, sha256 {(record.sha256 or '-')[:12]}): "
+        f"[green]registered {escape(record.name)}[/] ({record.kind}, sha256 {(record.sha256 or '-')[:12]}): "
         f"action {probe.action_shape} in {probe.first_answer_ms:.1f} ms"
     )
 

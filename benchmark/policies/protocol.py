@@ -29,6 +29,7 @@ from benchmark.sim.actions import (  # noqa: F401 (part of the protocol)
     ActionSpace,
     action_problem,
 )
+from benchmark.text import name_problem
 
 SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote")
 LICENCE_DEFAULT = "unspecified"
@@ -91,8 +92,9 @@ class PolicyInfo:
 
 def check_info(info: PolicyInfo) -> None:
     """Raise :class:`SubmissionError` naming the first field of ``info`` that is wrong."""
-    if not isinstance(info.name, str) or not info.name.strip():
-        raise SubmissionError("the policy needs a non-empty name")
+    problem = name_problem(info.name, "policy name")
+    if problem is not None:
+        raise SubmissionError(problem)
     if info.kind not in SUBMISSION_KINDS:
         raise SubmissionError(f"kind {info.kind!r} is not one of {', '.join(SUBMISSION_KINDS)}")
     if info.action_space not in ACTION_SPACE_DIMS:

@@ -4,7 +4,9 @@ arrays, in the layout the openpi websocket protocol uses, and length-prefixed fr
 An array travels as a map ``{"__ndarray__": True, "data": bytes, "dtype": str, "shape": list}``
 and a numpy scalar as ``{"__npgeneric__": True, "data": value, "dtype": str}`` (keys as bytes).
 Decoding never runs code: only numeric dtypes are accepted, and the byte count must match the
-shape. Frames on a pipe are an 8-byte little-endian length, then the msgpack payload.
+shape. It is bounded on every peer (server, client, worker): at most :data:`MAX_ITEMS` items in a
+message, :data:`MAX_CONTAINER` in one map or list, strings of :data:`MAX_STRING_BYTES`. Frames
+on a pipe are an 8-byte little-endian length, then the msgpack payload.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import msgpack
 import numpy as np
 
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+# what one message may hold: observations, action chunks and metadata need far less; arrays travel
+# as bytes, whatever their size
+MAX_ITEMS = 1 << 18  # map entries and list items, in all
+MAX_CONTAINER = 1 << 16  # entries of one map or list
+MAX_STRING_BYTES = 1 << 20
 HEADER = struct.Struct("<Q")
 
 
@@ -92,10 +99,39 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, default=_encode)
 
 
-def unpack(data: bytes) -> Any:
-    """The object that :func:`pack` wrote; :class:`WireError` if ``data`` is not such a message."""
+def unpack(data: bytes, max_items: int = MAX_ITEMS) -> Any:
+    """The object that :func:`pack` wrote; :class:`WireError` if ``data`` is not such a message.
+
+    Decoding is bounded by what a message may hold, not only by its size: a few bytes of msgpack
+    can stand for a large Python object (an empty map is one byte and a 64-byte dict), so a
+    message with more than ``max_items`` map entries and list items in all, or one container of
+    more than :data:`MAX_CONTAINER` of them, is refused as it is read, before it is built whole."""
+    budget = [max_items]
+
+    def spend(n: int) -> None:
+        budget[0] -= n + 1
+        if budget[0] < 0:
+            raise WireError(f"a message of over {max_items} items (maps, lists and their entries) is refused")
+
+    def on_map(obj: dict) -> Any:
+        spend(len(obj))
+        return _decode(obj)
+
+    def on_list(obj: list) -> list:
+        spend(len(obj))
+        return obj
+
     try:
-        return msgpack.unpackb(data, object_hook=_decode, strict_map_key=False)
+        return msgpack.unpackb(
+            data,
+            object_hook=on_map,
+            list_hook=on_list,
+            strict_map_key=False,
+            max_array_len=MAX_CONTAINER,
+            max_map_len=MAX_CONTAINER,
+            max_str_len=MAX_STRING_BYTES,
+            max_ext_len=0,
+        )
     except WireError:
         raise
     except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as err:

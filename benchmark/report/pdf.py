@@ -12,6 +12,7 @@ PAGE_WIDTH = 180.0  # mm of text width on A4 with 15 mm margins
 NARROW_WIDTH = 115.0  # tables of two columns
 BLUE = (31, 95, 168)
 GREY = (90, 100, 114)
+MARGIN, NOTE_MARGIN = 15, 5  # mm; notes may run into the bottom margin rather than stand alone
 MARKED = (253, 233, 228)
 HEADER = (238, 242, 247)
 IMAGE_WIDTH = {"plot": 150.0, "keyframes": PAGE_WIDTH}  # keyframes: three frames of 60 mm across the page
@@ -30,6 +31,22 @@ def _fonts() -> dict[str, Path]:
     }
 
 
+def _notes_height(pdf, blocks) -> float:
+    """The height of the run of notes at the start of ``blocks`` (a section of notes, such as the
+    definitions, is kept on one page with its heading when it fits on one)."""
+    from fpdf.enums import MethodReturnValue
+
+    height = 0.0
+    pdf.set_font("DejaVu", "I", 8.5)
+    for block in blocks:
+        if not (isinstance(block, Para) and block.note):
+            break
+        height += 1 + pdf.multi_cell(
+            0, 4.6, _text(block.parts), align="L", dry_run=True, output=MethodReturnValue.HEIGHT
+        )
+    return min(height, pdf.h - pdf.t_margin - pdf.b_margin - 20)
+
+
 def _text(cell) -> str:
     if isinstance(cell, list):
         return "".join(_text(piece) for piece in cell)
@@ -45,8 +62,8 @@ def render_pdf(data: dict, images: dict[str, bytes]) -> bytes:
     from PIL import Image as PILImage
 
     pdf = FPDF(format="A4", unit="mm")
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=MARGIN)
     for style, path in _fonts().items():
         pdf.add_font("DejaVu", style, str(path))
     pdf.set_title(f"TwinArena stress test: {data['policy']}")
@@ -65,7 +82,7 @@ def render_pdf(data: dict, images: dict[str, bytes]) -> bytes:
             room(22)  # keep a lead-in line with what it introduces
         if isinstance(block, Heading):
             size = {1: 17, 2: 13.5, 3: 11}[block.level]
-            room({1: 20, 2: 45, 3: 35}[block.level])
+            room(max({1: 20, 2: 45, 3: 35}[block.level], 15 + _notes_height(pdf, blocks[k + 1 :])))
             pdf.ln(3 if block.level > 1 else 0)
             pdf.set_font("DejaVu", "B", size)
             pdf.set_text_color(*(BLUE if block.level < 3 else (29, 36, 48)))
@@ -78,7 +95,10 @@ def render_pdf(data: dict, images: dict[str, bytes]) -> bytes:
         elif isinstance(block, Para):
             pdf.set_font("DejaVu", "I" if block.note else "", 8.5 if block.note else 9.5)
             pdf.set_text_color(*(GREY if block.note else (29, 36, 48)))
+            if block.note:  # a note stays on the page of what it explains: it may use the bottom margin
+                pdf.set_auto_page_break(True, margin=NOTE_MARGIN)
             pdf.multi_cell(0, 4.6, _text(block.parts), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_auto_page_break(True, margin=MARGIN)
             pdf.set_text_color(29, 36, 48)
             pdf.ln(1)
         elif isinstance(block, Table):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from benchmark.errors import StoreError
 from benchmark.store.judgments import EpisodeJudgment, write_judgment
 from benchmark.store.models import Campaign, CampaignJob, Episode, Scenario, Twin
+from benchmark.text import clean_text
 
 CHUNK = 500  # keys per IN (…) list: well under every backend's parameter limit
 
@@ -200,7 +201,7 @@ def add_episode(
         progress=float(outcome["progress"]),
         steps=int(outcome["steps"]),
         termination=str(outcome["termination"]),
-        detail=str(outcome.get("detail", "")),
+        detail=clean_text(outcome.get("detail", "")),  # a policy's words: plain text, capped
         seconds=float(outcome.get("seconds", 0.0)),
         sha256=sha256,
         trace=str(outcome.get("trace") or f"untraced-{uuid.uuid4().hex}"),  # no trace: its own trial

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from benchmark.store.models import Comparison, Episode, Judgment
+from benchmark.text import clean_text
 
 CHUNK = 500  # ids per IN (…) list: well under every backend's parameter limit
 
@@ -123,6 +124,8 @@ def pairs_to_compare(
 def add_comparison(store, **columns: Any) -> None:
     """Store one comparison (the :class:`~benchmark.store.models.Comparison` columns) in its own
     transaction."""
+    if "reason" in columns:
+        columns["reason"] = clean_text(columns["reason"])  # a judge's words, as plain text
     with store.session() as session:
         session.add(Comparison(**columns))
 

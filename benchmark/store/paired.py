@@ -2,8 +2,9 @@
 the 2×2 table of their outcomes and what it says (:mod:`benchmark.ranking.paired`).
 
 An episode is one (policy, scenario), so the pairs are the scenarios with an episode of each
-policy; the counting is one SQL query. The report's paired section and the dashboard's policy page
-both read :func:`paired_comparison`, so they show the same numbers.
+policy, counted as distinct pairs of rollouts (two scenarios where both policies did exactly the
+same count once, see ``Episode.trace``); the counting is one SQL query. The report's paired
+section and the dashboard's policy page both read :func:`paired_comparison`, so they show the same numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from benchmark.errors import StoreError
@@ -91,8 +92,10 @@ def paired_cells(
     me, them = aliased(Policy), aliased(Policy)
     a_won, b_won = mine.success.is_(True), theirs.success.is_(True)
 
+    pair = mine.trace + literal(":") + theirs.trace  # a pair seen twice (same two rollouts) counts once
+
     def count(condition):
-        return func.sum(case((condition, 1), else_=0))
+        return func.count(func.distinct(case((condition, pair))))
 
     query = (
         select(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from benchmark.errors import StoreError
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.store.models import FAILED, POLICY_STATUSES, Policy
+from benchmark.text import clean_text
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -113,6 +114,7 @@ def list_policies(session: Session, status: str | None = None) -> list[PolicyRec
 
 def mark_policy_failed(session: Session, name: str, reason: str) -> PolicyRecord:
     """Mark a policy ``failed`` (it could not be loaded or run) and say why."""
+    reason = clean_text(reason)  # stored as plain text: no NUL, no controls, capped
     if not reason.strip():
         raise ValueError("a failed policy needs a reason")
     row = session.scalars(select(Policy).where(Policy.name == name)).one_or_none()

@@ -29,6 +29,7 @@ from benchmark.store.models import (
     Scenario,
     Twin,
 )
+from benchmark.text import clean_text
 
 HUMAN = "human"  # the judge of the comparisons votes become
 
@@ -231,6 +232,8 @@ class PreferenceLedger:
     def add_comparison(self, token_id: int, **columns) -> Comparison:
         """A human comparison (the :class:`~benchmark.store.models.Comparison` columns but the
         judge), linked to the token whose vote it is."""
+        if "reason" in columns:
+            columns["reason"] = clean_text(columns["reason"])  # an annotator's words, as plain text
         comparison = Comparison(judge=HUMAN, **columns)
         self._session.add(comparison)
         self._session.flush()

@@ -18,6 +18,7 @@ from math import sqrt
 from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from benchmark.ranking.paired import wilson
 from benchmark.store.models import (
     Campaign,
     CampaignJob,
@@ -146,13 +147,12 @@ def trial_successes(success=Episode.success, trace=Episode.trace) -> ColumnEleme
 
 
 def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a success rate (sensible at 0 and n, unlike the normal one)."""
+    """The Wilson score interval of a success rate (sensible at 0 and n, unlike the normal one);
+    ``(0, 1)`` for no trials."""
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = wilson(successes, n, z)
+    return float(low), float(high)
 
 
 def mean_interval(
