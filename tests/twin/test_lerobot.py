@@ -117,7 +117,7 @@ def test_v3_videos_have_a_short_keyframe_interval(v3_root: Path) -> None:
     for key in (FRONT, WRIST):
         with av.open(str(v3_root / f"videos/{key}/chunk-000/file-000.mp4")) as container:
             flags = [p.is_keyframe for p in container.demux(container.streams.video[0]) if p.size]
-        assert len(flags) > KEYFRAME_INTERVAL and all(flags[:: KEYFRAME_INTERVAL]), key
+        assert len(flags) > KEYFRAME_INTERVAL and all(flags[::KEYFRAME_INTERVAL]), key
 
 
 def test_v3_info_json(v3_root: Path) -> None:
