@@ -8,9 +8,19 @@ table cell, a metric and a caption all read ``57 %``; never ``57.14%`` or ``0.57
 from __future__ import annotations
 
 import math
+import re
 
 EMPTY = "—"  # a missing value, in tables (the dataframes' placeholder) and in text
 PERCENT = "%.0f %%"  # printf format of a table column holding percent points
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~=^&])")
+
+
+def plain(text: object) -> str:
+    """``text`` (a name, a failure reason: anything a submitter or annotator wrote) escaped so that
+    Streamlit's Markdown shows it as written: no links, images, emphasis, colours or icons."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def finite(value: float | None) -> bool:

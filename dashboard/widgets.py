@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from dashboard.fmt import EMPTY, PERCENT
+from dashboard.fmt import EMPTY, PERCENT, plain
 
 ALL = "(all)"
 ALL_IN_URL = "all"  # how ALL reads in a query parameter (``?campaign=all``)
@@ -68,7 +68,7 @@ def url_choice(
 def unknown(what: str, param: str, value: str, known: Sequence[str]) -> None:
     """The page for an unknown query parameter value: an error naming it and the known ones; stops."""
     shown = ", ".join(f"`{k}`" for k in known[:20]) + (" …" if len(known) > 20 else "")
-    st.error(f"There is no {what} `{value}` in the store (from the address: `?{param}={value}`).")
+    st.error(f"There is no {what} {plain(value)} in the store (from the address: ?{param}={plain(value)}).")
     st.markdown(
         f"Known {what} values: {shown or EMPTY}. Choose one of them, or open the page without `?{param}=`."
     )

@@ -12,7 +12,7 @@ from benchmark.campaigns.campaign import cell_label
 from benchmark.errors import StoreError
 from benchmark.report.gallery import episode_videos
 from dashboard import board, data
-from dashboard.fmt import interval, or_empty, p_value, percent, signed_interval, signed_percent
+from dashboard.fmt import interval, or_empty, p_value, percent, plain, signed_interval, signed_percent
 from dashboard.widgets import ALL, empty_store, optional, rate_column, table, url_choice
 
 EPISODES_SHOWN = 50
@@ -35,13 +35,13 @@ def render() -> None:
 
     record = next(p for p in data.policies(db) if p.name == name)
     if record.status == "failed":
-        st.error(f"{name} failed validation when it was submitted: {record.reason}")
+        st.error(f"{plain(name)} failed validation when it was submitted: {plain(record.reason)}")
     rows = data.robustness(db, campaign, name)
     state = {r.policy: r for r in data.leaderboard(db, "state", campaign)}
     vlm = {r.policy: r for r in data.leaderboard(db, "vlm", campaign)}
     _summary(record, state.get(name), vlm.get(name))
     if not rows:
-        st.info(f"{name} has no episodes in the store yet: queue a campaign on the Submit page.")
+        st.info(f"{plain(name)} has no episodes in the store yet: queue a campaign on the Submit page.")
         _report(name)
         return
     _curves(rows)
@@ -133,7 +133,10 @@ def _compare(db: str, campaign: str | None, name: str, names: list[str]) -> None
     paired = data.paired(db, campaign, name, other)
     overall = paired.overall.comparison
     if overall.pairs == 0:
-        st.info(f"{name} and {other} share no scenario: evaluate both in one campaign to compare them.")
+        st.info(
+            f"{plain(name)} and {plain(other)} share no scenario: evaluate both in one campaign to "
+            "compare them."
+        )
         return
     rows = [
         ("all cells", "", "", paired.overall),
@@ -218,11 +221,11 @@ def _episodes(db: str, campaign: str | None, name: str, rows) -> None:
     try:
         folder = data.store().artefact_path(episode.artefact)
     except StoreError as err:  # a missing artefact folder is shown, not raised
-        st.warning(f"Episode #{episode.id}: its files are not available ({err}).")
+        st.warning(f"Episode #{episode.id}: its files are not available ({plain(err)}).")
         return
     videos = episode_videos(episode.files)
     if episode.detail:
-        st.markdown(f"**Why it ended:** {episode.termination}: {episode.detail}")
+        st.markdown(f"**Why it ended:** {plain(episode.termination)}: {plain(episode.detail)}")
     if not videos:
         st.caption("This episode has no videos.")
     for column, video in zip(st.columns(max(2, len(videos))), videos, strict=False):
@@ -251,7 +254,7 @@ def _report(name: str) -> None:
         if len(found) < len(REPORTS):
             st.caption(f"Only the {found[0][0]} version of the report was written.")
     else:
-        st.markdown(f"No report yet for {name}. Write one with:")
+        st.markdown(f"No report yet for {plain(name)}. Write one with:")
         command = ["twinarena", "report", "--policy", name, "--db", data.shown_url()]
         st.code(shlex.join(command), language="bash", wrap_lines=True)
 

@@ -11,6 +11,7 @@ import streamlit as st
 from benchmark.errors import CampaignError, PerturbationError, ScenarioError, StoreError, SubmissionError
 from benchmark.policies.builtin import BUILTINS
 from dashboard import data, queue, uploads
+from dashboard.fmt import plain
 
 BASELINES = tuple(sorted(BUILTINS, key=lambda name: name == "random"))  # the random floor last
 FROM_SUBMISSION = "(as the submission says)"
@@ -61,7 +62,7 @@ def _submit_form(limit: int) -> None:
             "image_size": _size(image_size) if image_size.strip() else None,
         }
     except (uploads.UploadError, ValueError) as err:
-        st.error(f"Refused: {err}")
+        st.error(f"Refused: {plain(err)}")
         return
     _register(name.strip(), upload, overrides, limit)
 
@@ -82,11 +83,11 @@ def _register(name: str, upload, overrides: dict, limit: int) -> None:
             with st.spinner(f"Validating {upload.name} in a worker…"):
                 record, probe = submit(str(path), name, data.store(), overrides)
         except uploads.UploadError as err:
-            st.error(f"Refused: {err}")
+            st.error(f"Refused: {plain(err)}")
             return
         except (SubmissionError, StoreError, ValueError) as err:
             data.refresh()  # a failed validation is registered as failed, with the reason
-            st.error(f"Not registered: {err}")
+            st.error(f"Not registered: {plain(err)}")
             return
     data.refresh()
     st.session_state["queue_policies"] = [record.name]
@@ -134,7 +135,7 @@ def _queue_form() -> None:
             data.shown_url(),
         )
     except (CampaignError, ScenarioError, PerturbationError, StoreError) as err:
-        st.error(f"Not queued: {err}")
+        st.error(f"Not queued: {plain(err)}")
         return
     data.refresh()
     st.success(

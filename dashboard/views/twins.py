@@ -6,7 +6,7 @@ import streamlit as st
 
 from benchmark.errors import StoreError
 from dashboard import data, gallery
-from dashboard.fmt import plural
+from dashboard.fmt import plain, plural
 from dashboard.widgets import table
 
 
@@ -37,7 +37,7 @@ def _twin(twin) -> None:
     try:
         folder = data.store().artefact_path(twin.artefact)
     except StoreError as err:
-        st.warning(f"Its package is not in the artefact folder: {err}")
+        st.warning(f"Its package is not in the artefact folder: {plain(err)}")
         return
     shots = gallery.pictures(folder)
     fidelity = gallery.read_json(folder / "fidelity.json") or {}

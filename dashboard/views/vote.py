@@ -10,6 +10,7 @@ import streamlit as st
 from benchmark.judges.human import NoPairError, VoteRejected
 from benchmark.judges.preferences import PreferenceService, active_scorer
 from dashboard import auth, data
+from dashboard.fmt import plain
 from twin.video import VideoError, same_length_mp4s
 
 SIDES = {"A": "left", "tie": "tie", "B": "right"}
@@ -84,7 +85,7 @@ def _standing(service: PreferenceService, name: str):
     """The annotator's bar (who, where in qualification, log out); None when they cannot vote."""
     standing = service.standing(name)
     left, right = st.columns([4, 1])
-    left.markdown(f"Logged in as **{standing.name}** · {standing.answered} pairs answered")
+    left.markdown(f"Logged in as **{plain(standing.name)}** · {standing.answered} pairs answered")
     if right.button("Log out"):
         st.session_state.pop("annotator", None)
         st.rerun()
@@ -99,7 +100,7 @@ def _standing(service: PreferenceService, name: str):
         )
     elif standing.status in ("failed", "disqualified"):
         verb = "did not qualify" if standing.status == "failed" else "were disqualified"
-        st.error(f"You {verb}: {standing.reason}. Your votes do not count.")
+        st.error(f"You {verb}: {plain(standing.reason)}. Your votes do not count.")
         return None
     return standing
 
@@ -153,7 +154,7 @@ def _ballot(service: PreferenceService, name: str, ticket, standing) -> None:
     try:
         after = service.vote(name, ticket.token, SIDES[choice], reason)
     except VoteRejected as err:
-        st.error(f"That vote did not count: {err}")
+        st.error(f"That vote did not count: {plain(err)}")
         return
     st.session_state["vote_flash"] = _outcome(standing, after)
     st.rerun()

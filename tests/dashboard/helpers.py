@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 import urllib.request
@@ -17,7 +18,9 @@ def button(at, label: str):
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The elements' text as a reader sees it: Markdown's backslash escapes (``dashboard.fmt.plain``)
+    undone."""
+    return "\n".join(re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements)
 
 
 def no_exception(at) -> None:

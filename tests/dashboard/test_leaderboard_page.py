@@ -166,7 +166,7 @@ def test_an_unknown_value_in_the_url_is_named_not_replaced(seeded, app, param, v
     at.query_params[param] = value
     at.run()
     no_exception(at)
-    assert f"`{value}`" in texts(at.error)
+    assert f"There is no {'perturbation axis' if param == 'axis' else param} {value} in" in texts(at.error)
     assert not at.dataframe  # no leaderboard of some other scope
 
 

@@ -87,7 +87,7 @@ def test_the_report_link(seeded, app):
 
 def test_an_unknown_policy_in_the_url_is_named_not_another_policys_page(seeded, app):
     at = policy_page_from_url(app, "unknown")
-    assert "There is no policy `unknown`" in texts(at.error)
+    assert "There is no policy unknown in the store" in texts(at.error)
     assert not at.metric and not at.dataframe and not at.get("vega_lite_chart")
 
 
@@ -149,3 +149,28 @@ def test_compare_the_other_way_round_reads_worse(seeded, app):
     no_exception(at)
     overall = compare_table(at)[0]
     assert overall["difference"] == "-67 %" and overall["verdict"] == "worse: the whole interval lies below 0"
+
+
+def test_names_and_reasons_are_shown_as_written_never_as_markdown(seeded, app):
+    """A submitter's name or failure reason cannot put a link, an image or emphasis on the page."""
+    import markdown_it
+
+    from benchmark.policies.protocol import PolicyInfo
+
+    name = "[click me](http://evil.example)"
+    reason = "![tracker](http://track.example/p.png) **loud** :red[alarm] <img src=x>"
+    with open_store(seeded["url"], seeded["artefacts"]) as store:
+        store.add_policy(PolicyInfo(name))
+        with store.session() as session:
+            from benchmark.store.policies import mark_policy_failed
+
+            mark_policy_failed(session, name, reason)
+    at = policy_page(app, name)
+    no_exception(at)
+    shown = [*at.error, *at.info, *at.markdown, *at.caption, *at.warning]
+    assert any("click me" in str(e.value) for e in at.error) and any(
+        "tracker" in str(e.value) for e in at.error
+    )
+    rendered = markdown_it.MarkdownIt().render("\n\n".join(str(e.value) for e in shown))
+    assert "<a " not in rendered and "<img" not in rendered and "<strong>loud" not in rendered
+    assert "[click me](http://evil.example)" in rendered  # the name as written
