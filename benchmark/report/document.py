@@ -176,7 +176,7 @@ def _summary(out: Layout, root: str) -> None:
     s = f"{root}.summary"
     summary = lookup(out.data, s)
     out.notes(f"{s}.notes")
-    rows: list[list[Cell]] = [["episodes", out.num(f"{s}.episodes", "int"), ""]]
+    rows: list[list[Cell]] = [["trials (distinct episodes)", out.num(f"{s}.episodes", "int"), ""]]
     if summary["level0"]:
         rows.append(["success at level 0", out.num(f"{s}.level0.success"), out.ci(f"{s}.level0")])
         rows.append(
@@ -273,7 +273,7 @@ def _axes(out: Layout, root: str) -> None:
         first = "level 0" if curve["levels"] and curve["levels"][0]["level"] == 0 else "the first level"
         out.add(Image(f"curve-{curve['axis']}", curve["axis"], "plot"))
         out.add(
-            Table(["level", "episodes", "success", "95 % interval", "progress", "95 % interval",
+            Table(["level", "trials", "success", "95 % interval", "progress", "95 % interval",
                    f"success vs {first} (95 % interval)", "verdict"], rows,
                   widths=[0.8, 1.3, 1.1, 1.6, 1.3, 1.6, 2.9, 2.2])
         )  # fmt: skip
@@ -328,7 +328,7 @@ def _failures(out: Layout, root: str) -> None:
     out.para("How the episodes ended:")
     out.add(
         Table(
-            ["termination", "episodes"],
+            ["termination", "trials"],
             [
                 [t["termination"], out.num(f"{f}.terminations.{k}.episodes", "int")]
                 for k, t in enumerate(failures["terminations"])
@@ -498,7 +498,7 @@ def _comparison(out: Layout) -> None:
             ]
         )
     out.add(
-        Table(["policy", "episodes", "success at 0", "95 % interval", "progress at 0", "robustness"], rows,
+        Table(["policy", "trials", "success at 0", "95 % interval", "progress at 0", "robustness"], rows,
               widths=[3, 1, 1.2, 1.8, 1.2, 1.2])
     )  # fmt: skip
     out.para(

@@ -36,7 +36,9 @@ from benchmark.ranking.paired import unpaired_difference
 from benchmark.store.queries import mean_interval, wilson_interval
 
 DEFINITIONS = {
-    "success": "success rate with a Wilson 95 % interval",
+    "trials": "distinct episodes: two episodes with the same trace (same observations, actions and "
+    "ending) count once",
+    "success": "success rate over distinct trials with a Wilson 95 % interval",
     "progress": "mean progress (0-1) with a normal 95 % interval",
     "robustness_score": (
         "per axis: trapezoid area under success against level, from level 0, divided by the span of "
