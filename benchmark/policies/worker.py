@@ -2,11 +2,13 @@
 
 :class:`WorkerPolicy` implements the policy protocol by sending each call to a child process
 (``python -m benchmark.policies.worker``) over a pipe, in :mod:`benchmark.policies.wire` frames.
-Before it loads anything submitted, the child caps its address space, turns core dumps off and cuts itself off
-the network (its own empty network namespace; where the kernel refuses one, an audit hook that
-refuses sockets). The parent enforces the time limits and the size of answers, kills the child
-when it overruns them, and starts a new one for the next episode, up to ``max_restarts`` times;
-after that the policy is marked failed and every later call says why.
+Submitted code (every kind but the built-ins) runs only inside the sandbox of
+:mod:`benchmark.policies.sandbox` (bubblewrap namespaces and rlimits), and is refused where there is
+none. Before it loads anything submitted, the child also caps its address space, turns core dumps
+off and cuts itself off the network (its own empty network namespace; where the kernel refuses
+one, an audit hook that refuses sockets). The parent enforces the time limits and the size of
+answers, kills the child when it overruns them, and starts a new one for the next episode, up to
+``max_restarts`` times; after that the policy is marked failed and every later call says why.
 
 What it can load is described by a source dict (see :mod:`benchmark.policies.loaders`):
 ``{"kind": "torchscript", "path": …}``, ``{"kind": "entrypoint", "entry": "module:factory",
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import InvalidAnswer, PolicyError, PolicyTimeout
-from benchmark.policies import wire
+from benchmark.policies import sandbox, wire
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -53,9 +55,16 @@ class WorkerPolicy:
     """A policy in a worker process. ``reset`` starts the worker (again, after a crash);
     ``act_within`` enforces the per-step time limit."""
 
-    def __init__(self, source: dict[str, Any], limits: WorkerLimits | None = None, name: str = "policy"):
+    def __init__(
+        self,
+        source: dict[str, Any],
+        limits: WorkerLimits | None = None,
+        name: str = "policy",
+        sandbox_limits: sandbox.SandboxLimits | None = None,
+    ):
         self.source = dict(source)
         self.limits = limits or WorkerLimits()
+        self.sandbox_limits = sandbox_limits or sandbox.SandboxLimits()
         self.name = name
         self.starts = 0
         self.failed: str | None = None
@@ -64,6 +73,7 @@ class WorkerPolicy:
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the policy)
         self._home: tempfile.TemporaryDirectory | None = None
+        self._sandboxed = False
 
     # -- the policy protocol ------------------------------------------------------------------
     def reset(self, instruction: str) -> None:
@@ -105,14 +115,27 @@ class WorkerPolicy:
         self._home = tempfile.TemporaryDirectory(prefix="twinarena-worker-")
         self._log.seek(0)
         self._log.truncate()
+        argv = [sys.executable, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
+        env = _worker_environment(self._home.name, self.limits.threads)
+        preexec = None
+        self._sandboxed = self.source.get("kind") != "builtin"
+        if self._sandboxed:  # submitted code: only inside the sandbox
+            why = sandbox.problem()
+            if why is not None:
+                self.failed = f"{self.name}: untrusted submissions are refused here: {why}"
+                raise PolicyError(self.failed)
+            path = submission_path(self.source)
+            argv = sandbox.sandboxed(argv, path, env, self.sandbox_limits, network=self.limits.network)
+            preexec = sandbox.set_rlimits(self.sandbox_limits)
         self._process = subprocess.Popen(
-            [sys.executable, "-X", "faulthandler", "-m", "benchmark.policies.worker"],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             cwd=self._home.name,
-            env=_worker_environment(self._home.name, self.limits.threads),
+            env=env,
             start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509 (rlimits only; the worker starts no threads first)
         )
         reply = self._call(
             {"op": "start", "source": self.source, "limits": asdict(self.limits)}, self.limits.load_timeout
@@ -178,10 +201,18 @@ class WorkerPolicy:
             why = "the worker closed its pipe"
         elif code < 0:
             why = f"the worker died of {signal.Signals(-code).name}"
+        elif self._sandboxed and sandbox.exit_signal(code) is not None:
+            why = f"the worker died of {signal.Signals(sandbox.exit_signal(code)).name}"
         else:
             why = f"the worker exited with status {code}"
         tail = _tail(self._log)
         return f"{why}" + (f"; its last output: {tail}" if tail else "")
+
+
+def submission_path(source: dict[str, Any]) -> Path | None:
+    """The file or folder a worker's source names (what its sandbox lets it read)."""
+    where = source.get("path") or source.get("code")
+    return None if where is None else Path(where)
 
 
 def _worker_environment(home: str, threads: int) -> dict[str, str]:

@@ -1,0 +1,164 @@
+"""The sandbox an untrusted worker runs in: bubblewrap (``bwrap``) namespaces plus rlimits.
+
+:func:`sandboxed` turns the worker's command into one that runs it:
+
+- in its own user, PID, mount, IPC, UTS and network namespaces (no network at all), with every
+  capability dropped, in a new session, and killed when the evaluator's side of it dies;
+- seeing, read-only, only what it needs: the Python installation, the system libraries, the
+  project's own packages and the submission's file or folder (at the path the evaluator knows
+  it by); the store, the artefacts, the user's files and ``/etc`` are not there;
+- with a private tmpfs of :attr:`SandboxLimits.tmpfs_bytes` as its home, temporary and working
+  folder, and nothing else writable;
+- with an empty environment but for what :mod:`benchmark.policies.worker` sets;
+- under rlimits on processes, open files, file size (its stderr log included), CPU time and core
+  dumps, set before ``bwrap`` starts (the worker caps its own address space).
+
+Its PID namespace hides the evaluator: the worker cannot see or signal it, and a child that calls
+``setsid()`` dies with the namespace. Where ``bwrap`` is missing or the kernel refuses the
+namespaces, :func:`problem` says why, and untrusted submissions are refused with that line
+(:class:`~benchmark.errors.PolicyError`); nothing untrusted ever runs unconfined.
+
+What it does not do: filter system calls (no seccomp), hide the kernel's own attack surface, or
+bound memory bandwidth and CPU share (only CPU time).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1 << 20
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
+PROJECT_PACKAGES = ("benchmark", "twin")
+HOME = "/tmp"
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one sandboxed worker may use besides memory (:class:`~benchmark.policies.worker.WorkerLimits`)."""
+
+    tmpfs_bytes: int = 256 * MIB  # its home, temporary and working folder
+    file_bytes: int = 64 * MIB  # largest file it may write, its stderr log included
+    processes: int = 512  # processes of the user, counted across the machine (RLIMIT_NPROC)
+    open_files: int = 256
+    cpu_seconds: int = 3600
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def readable_paths() -> list[Path]:
+    """The folders a worker needs to run Python and our packages (submission aside)."""
+    root = project_root()
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent, Path("/usr")}
+    for entry in sys.path:  # site-packages; the project's root itself only through its packages
+        if entry and _visible(Path(entry)) and Path(entry).resolve() != root:
+            paths.add(Path(entry).resolve())
+    paths |= {root / name for name in PROJECT_PACKAGES}
+    return sorted(p for p in paths if _visible(p))
+
+
+def _visible(path: Path) -> bool:
+    """Whether ``path`` exists for this user (a folder it may not enter is not needed by it)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def bwrap_arguments(
+    readable: list[Path], env: dict[str, str], limits: SandboxLimits, network: bool = False
+) -> list[str]:
+    """The ``bwrap`` options for a worker that may read ``readable`` and gets ``env`` (pure);
+    ``network`` keeps the host's network (a policy allowed to call out)."""
+    args = ["--unshare-all", *(["--share-net"] if network else [])]
+    args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    # the private tmpfs first: a submission that lives under /tmp is bound over it, not hidden by it
+    args += ["--size", str(limits.tmpfs_bytes), "--tmpfs", HOME]
+    for link in SYSTEM_LINKS:
+        target = Path(link)
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(link), link]
+        elif target.exists():
+            args += ["--ro-bind", link, link]
+    for path in [*(str(p) for p in readable), *SYSTEM_FILES]:
+        args += ["--ro-bind-try", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--chdir", HOME]
+    args += ["--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def sandboxed(
+    argv: list[str],
+    submission: Path | None,
+    env: dict[str, str],
+    limits: SandboxLimits,
+    network: bool = False,
+) -> list[str]:
+    """``argv`` run inside the sandbox, seeing ``submission`` (a file or folder) read-only."""
+    readable = readable_paths() + ([submission.resolve()] if submission is not None else [])
+    env = {**env, "HOME": HOME, "TMPDIR": HOME}
+    return [_bwrap(), *bwrap_arguments(readable, env, limits, network), "--", *argv]
+
+
+def exit_signal(code: int) -> int | None:
+    """The signal a sandboxed process died of: bubblewrap, its PID 1, exits 128 + the signal."""
+    import signal
+
+    if code > 128 and (code - 128) in {s.value for s in signal.Signals}:
+        return code - 128
+    return None
+
+
+def set_rlimits(limits: SandboxLimits):
+    """A ``preexec_fn`` setting the rlimits that bubblewrap and the worker inherit."""
+
+    def preexec() -> None:
+        import resource
+
+        for which, value in (
+            (resource.RLIMIT_NPROC, limits.processes),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_FSIZE, limits.file_bytes),
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            soft, hard = resource.getrlimit(which)
+            cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (cap, cap))
+
+    return preexec
+
+
+def _bwrap() -> str:
+    found = shutil.which("bwrap")
+    if found is None:
+        raise FileNotFoundError("bwrap")
+    return found
+
+
+@functools.cache
+def problem() -> str | None:
+    """Why untrusted workers cannot be sandboxed here, or None when they can (probed once)."""
+    try:
+        argv = sandboxed([sys.executable, "-c", "print('ok')"], None, {}, SandboxLimits())
+    except FileNotFoundError:
+        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap cannot start ({err})"
+    if done.returncode != 0 or done.stdout.strip() != "ok":
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"bubblewrap cannot create the sandbox's namespaces here ({why})"
+    return None
