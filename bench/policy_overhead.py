@@ -1,5 +1,6 @@
 """Per-step cost of the policy boundaries, with 224×224 images: in the evaluator's process, in a
-worker process (pipe + msgpack), over the openpi websocket protocol on loopback, and both (a
+worker process (pipe + msgpack), in a worker inside the sandbox (a submitted entry point: bubblewrap
+namespaces, as every submission runs), over the openpi websocket protocol on loopback, and both (a
 server relaying to a worker). The policy itself does nothing, so the numbers are the overhead.
 
     python bench/policy_overhead.py [--steps 300] [--cameras 2]
@@ -13,13 +14,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from benchmark.policies.builtin import RandomPolicy
 from benchmark.policies.remote import RemotePolicy, running_server
 from benchmark.policies.worker import WorkerLimits, WorkerPolicy
+
+IDLE_POLICY = """
+import numpy as np
+
+
+class Idle:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(7, np.float32)
+
+
+def make():
+    return Idle()
+"""
 
 
 def observation(cameras: int, size: int = 224) -> dict:
@@ -57,6 +76,11 @@ def main() -> None:
     results = {"in_process": time_steps(RandomPolicy(), obs, args.steps)}
     with WorkerPolicy({"kind": "builtin", "name": "random"}, WorkerLimits(), name="random") as worker:
         results["worker_process"] = time_steps(worker, obs, args.steps)
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "idle.py").write_text(IDLE_POLICY)
+        source = {"kind": "entrypoint", "entry": "idle:make", "code": folder}
+        with WorkerPolicy(source, WorkerLimits(), name="idle") as worker:
+            results["sandboxed_worker"] = time_steps(worker, obs, args.steps)
     with running_server(RandomPolicy(), metadata) as port, RemotePolicy(("127.0.0.1", port)) as remote:
         results["websocket"] = time_steps(remote, obs, args.steps)
     with (
