@@ -75,6 +75,22 @@ def test_a_good_upload_is_validated_registered_and_queued(seeded, app):
     assert (progress.jobs, progress.done) == (6, 0)  # 3 cells × 2 seeds in one twin, none run yet
 
 
+def test_one_click_cannot_queue_a_huge_campaign(seeded, app):
+    from dashboard.queue import MAX_JOBS
+
+    at = submit_page(app)
+    at.multiselect[0].set_value(at.multiselect[0].options[:2])
+    at.multiselect[2].set_value(["object_yaw", "object_color"])
+    at.text_input[-2].input(",".join(f"{k / 100:g}" for k in range(1, 101)))  # 100 levels each
+    at.number_input[0].set_value(1000)
+    at.text_input[-1].input("flood")
+    button(at, "Queue campaign").click().run()
+    no_exception(at)
+    assert f"the dashboard queues at most {MAX_JOBS:,}" in texts(at.error)
+    with open_store(seeded["url"], seeded["artefacts"]) as store:
+        assert "flood" not in {c.name for c in store.campaigns()}
+
+
 def test_wrong_type_and_oversized_uploads_are_refused(seeded, app, monkeypatch):
     at = upload(submit_page(app), "notes", "notes.txt", b"hello")
     assert "notes.txt: this type of file is not accepted" in texts(at.error)
