@@ -45,10 +45,17 @@ def emit_json(data) -> None:
 
 
 def twin_path(text: str) -> Path:
-    """A twin package folder, or ``SCENE`` / ``SCENE/TASK`` naming a packaged reference scene."""
+    """A twin package folder, or ``SCENE`` / ``SCENE/TASK`` naming a packaged reference scene;
+    a package ``twinarena twin check`` would refuse is refused here too (one line)."""
     from benchmark.campaigns.evaluate import twin_folder
+    from twin.package import check_twin
 
-    return twin_folder(text)
+    folder = twin_folder(text)
+    problems = check_twin(folder)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"twin {folder} is not a sound package: {problems[0]}{more}")
+    return folder
 
 
 def parse_size(text: str) -> tuple[int, int]:

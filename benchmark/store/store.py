@@ -127,13 +127,19 @@ class Store:
     # -- twins and campaigns ------------------------------------------------------------------
     def add_twin(self, folder: str | Path) -> TwinRecord:
         """Register a twin package (checked, then copied into the artefact folder) by its content
-        hash; a twin already registered returns its record without copying again."""
-        from twin.package import TwinPackageError, read_twin
+        hash, computed here over every file of the package (what twin.json claims is not taken on
+        trust: an edited package is refused, never filed under the genuine twin's hash); a twin
+        already registered returns its record without copying again."""
+        from twin.package import TwinPackageError, check_twin, read_twin
 
         try:
             twin = read_twin(folder)
         except TwinPackageError as err:
             raise StoreError(f"twin {folder}: {err}") from None
+        problems = check_twin(folder)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise StoreError(f"twin {folder} is not a sound package: {problems[0]}{more}")
         with self.session() as session:
             known = campaigns.get_twin(session, twin.content_hash)
         if known is not None:

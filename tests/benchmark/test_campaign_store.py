@@ -53,6 +53,30 @@ def test_a_twin_is_stored_once_by_content_hash(store, tray_pick, tmp_path):
         store.add_twin(tmp_path / "broken")
 
 
+def test_an_edited_twin_is_never_filed_under_the_genuine_hash(store, tray_pick, tmp_path):
+    """A package changed after its build (its twin.json still naming the genuine hash) is refused,
+    whether or not the genuine twin is already stored."""
+    import json
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(tray_pick, edited)
+    scene = edited / "scene.xml"
+    scene.write_text(scene.read_text().replace("<worldbody>", "<worldbody>\n<!-- edited -->", 1))
+    for stored_first in (False, True):
+        if stored_first:
+            store.add_twin(tray_pick)
+        with pytest.raises(StoreError, match="changed since the package was built"):
+            store.add_twin(edited)
+    manifest = json.loads((edited / "twin.json").read_text())
+    shutil.copy(tray_pick / "scene.xml", scene)
+    manifest["physics"]["timestep"] = 0.001  # twin.json itself edited, its hashes kept
+    (edited / "twin.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="twin.json was edited after the build"):
+        store.add_twin(edited)
+    assert count(store, Twin) == 1
+
+
 def test_planning_a_campaign_twice_creates_nothing_twice(store, tray_pick):
     from benchmark.campaigns.evaluate import plan_campaign
 

@@ -379,6 +379,19 @@ def test_cli_episode_bad_input_is_one_line(tray, tmp_path, args, words):
     assert not (tmp_path / "ep").exists()
 
 
+def test_cli_episode_refuses_what_twin_check_refuses(tray, tmp_path):
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(tray, edited)
+    (edited / "calibration.json").write_text((edited / "calibration.json").read_text() + " ")
+    cmd = [sys.executable, "-m", "benchmark.cli", "episode", str(edited), "-o", str(tmp_path / "ep")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "not a sound package" in done.stderr and "changed since the package was built" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "ep").exists()
+
+
 def test_cli_episode_writes_an_episode(tray, tmp_path):
     cmd = [
         sys.executable,
