@@ -11,15 +11,17 @@
   folder, and nothing else writable;
 - with an empty environment but for what :mod:`benchmark.policies.worker` sets;
 - under rlimits on processes, open files, file size (its stderr log included), CPU time and core
-  dumps, set before ``bwrap`` starts (the worker caps its own address space).
+  dumps, set before ``bwrap`` starts (the worker caps its own address space);
+- under a seccomp filter refusing the system calls a policy never needs (:data:`DENIED_SYSCALLS`:
+  new namespaces and mounts, tracing, kernel modules, keyrings, BPF, io_uring …).
 
 Its PID namespace hides the evaluator: the worker cannot see or signal it, and a child that calls
 ``setsid()`` dies with the namespace. Where ``bwrap`` is missing or the kernel refuses the
 namespaces, :func:`problem` says why, and untrusted submissions are refused with that line
 (:class:`~benchmark.errors.PolicyError`); nothing untrusted ever runs unconfined.
 
-What it does not do: filter system calls (no seccomp), hide the kernel's own attack surface, or
-bound memory bandwidth and CPU share (only CPU time).
+What it does not do: allow-list system calls (the filter refuses a list; the rest of the kernel's
+surface stays open), or bound memory bandwidth and CPU share (only CPU time).
 """
 
 from __future__ import annotations
@@ -104,11 +106,14 @@ def sandboxed(
     env: dict[str, str],
     limits: SandboxLimits,
     network: bool = False,
+    seccomp: int | None = None,
 ) -> list[str]:
-    """``argv`` run inside the sandbox, seeing ``submission`` (a file or folder) read-only."""
+    """``argv`` run inside the sandbox, seeing ``submission`` (a file or folder) read-only, under
+    the seccomp program readable from file descriptor ``seccomp`` (:func:`seccomp_fd`) if given."""
     readable = readable_paths() + ([submission.resolve()] if submission is not None else [])
     env = {**env, "HOME": HOME, "TMPDIR": HOME}
-    return [_bwrap(), *bwrap_arguments(readable, env, limits, network), "--", *argv]
+    filtered = [] if seccomp is None else ["--seccomp", str(seccomp)]
+    return [_bwrap(), *bwrap_arguments(readable, env, limits, network), *filtered, "--", *argv]
 
 
 def exit_signal(code: int) -> int | None:
@@ -118,6 +123,62 @@ def exit_signal(code: int) -> int | None:
     if code > 128 and (code - 128) in {s.value for s in signal.Signals}:
         return code - 128
     return None
+
+
+# system calls a policy never needs, refused with EPERM: namespaces and mounts (the way out of a
+# sandbox), tracing and reading other processes, kernel modules, keyrings, BPF, io_uring, reboot
+DENIED_SYSCALLS = (
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "open_by_handle_at",
+    "name_to_handle_at", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "bpf",
+    "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "init_module",
+    "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff",
+    "acct", "quotactl", "syslog", "iopl", "ioperm", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "lookup_dcookie",
+)  # fmt: skip
+
+
+def seccomp_program(denied: tuple[str, ...] = DENIED_SYSCALLS) -> bytes:
+    """A seccomp BPF program that allows every system call but ``denied`` (EPERM), compiled for
+    this machine by libseccomp (``bwrap --seccomp FD`` loads it); OSError without libseccomp."""
+    import ctypes
+    import errno
+    import tempfile
+
+    lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EPERM  # SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM)
+    context = lib.seccomp_init(allow)
+    if not context:
+        raise OSError("libseccomp could not start a filter")
+    try:
+        for name in denied:
+            number = lib.seccomp_syscall_resolve_name(name.encode())
+            if number >= 0 and lib.seccomp_rule_add(context, refuse, number, 0) != 0:
+                raise OSError(f"libseccomp refused a rule for {name}")
+        with tempfile.TemporaryFile() as program:
+            if lib.seccomp_export_bpf(context, program.fileno()) != 0:
+                raise OSError("libseccomp could not export the filter")
+            program.seek(0)
+            return program.read()
+    finally:
+        lib.seccomp_release(context)
+
+
+def seccomp_fd() -> int:
+    """A readable file descriptor holding :func:`seccomp_program` (inheritable, for ``bwrap``)."""
+    read, write = os.pipe()
+    program = seccomp_program()
+    if len(program) > 60000:
+        raise OSError("the seccomp program does not fit a pipe")
+    os.write(write, program)
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
 
 
 def set_rlimits(limits: SandboxLimits):
@@ -151,13 +212,18 @@ def _bwrap() -> str:
 def problem() -> str | None:
     """Why untrusted workers cannot be sandboxed here, or None when they can (probed once)."""
     try:
-        argv = sandboxed([sys.executable, "-c", "print('ok')"], None, {}, SandboxLimits())
+        fd = seccomp_fd()
+    except OSError as err:
+        return f"no seccomp filter can be built ({err}): apt-get install libseccomp2"
+    try:
+        argv = sandboxed([sys.executable, "-c", "print('ok')"], None, {}, SandboxLimits(), seccomp=fd)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, pass_fds=(fd,))
     except FileNotFoundError:
         return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"bubblewrap cannot start ({err})"
+    finally:
+        os.close(fd)
     if done.returncode != 0 or done.stdout.strip() != "ok":
         why = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return f"bubblewrap cannot create the sandbox's namespaces here ({why})"

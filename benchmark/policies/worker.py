@@ -117,7 +117,7 @@ class WorkerPolicy:
         self._log.truncate()
         argv = [sys.executable, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
         env = _worker_environment(self._home.name, self.limits.threads)
-        preexec = None
+        preexec, seccomp = None, None
         self._sandboxed = self.source.get("kind") != "builtin"
         if self._sandboxed:  # submitted code: only inside the sandbox
             why = sandbox.problem()
@@ -125,7 +125,10 @@ class WorkerPolicy:
                 self.failed = f"{self.name}: untrusted submissions are refused here: {why}"
                 raise PolicyError(self.failed)
             path = submission_path(self.source)
-            argv = sandbox.sandboxed(argv, path, env, self.sandbox_limits, network=self.limits.network)
+            seccomp = sandbox.seccomp_fd()
+            argv = sandbox.sandboxed(
+                argv, path, env, self.sandbox_limits, network=self.limits.network, seccomp=seccomp
+            )
             preexec = sandbox.set_rlimits(self.sandbox_limits)
         self._process = subprocess.Popen(
             argv,
@@ -136,7 +139,10 @@ class WorkerPolicy:
             env=env,
             start_new_session=True,
             preexec_fn=preexec,  # noqa: PLW1509 (rlimits only; the worker starts no threads first)
+            pass_fds=() if seccomp is None else (seccomp,),
         )
+        if seccomp is not None:
+            os.close(seccomp)  # bwrap holds its own copy
         reply = self._call(
             {"op": "start", "source": self.source, "limits": asdict(self.limits)}, self.limits.load_timeout
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 PROBES = ("read_planted", "environment", "see_evaluator", "write_outside", "unix_socket", "tcp", "big_tmp",
-          "orphan")  # fmt: skip
+          "orphan", "new_namespace", "trace")  # fmt: skip
 
 POLICY = """
 import os, socket, subprocess, sys
@@ -110,6 +110,32 @@ def big_tmp():
 def orphan():
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", CONFIG["marker"]],
                      start_new_session=True)
+
+
+def new_namespace():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS: a way out
+        leak("created a user and mount namespace")
+
+
+def trace():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    child = os.fork()
+    if child == 0:
+        import time
+
+        time.sleep(5)
+        os._exit(0)
+    try:
+        if libc.ptrace(16, child, None, None) == 0:  # PTRACE_ATTACH
+            leak("attached to a process with ptrace")
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
 
 
 class Policy:

@@ -1,6 +1,7 @@
 """The sandbox against hostile submissions, as root and as an unprivileged user: a worker cannot
 read a file planted beside the store, see the evaluator's environment or process, write outside
-its tmpfs, reach a socket, fill the disk, or leave a process behind; where there is no sandbox,
+its tmpfs, reach a socket, fill the disk, leave a process behind, make new namespaces or trace a
+process (seccomp); where there is no sandbox,
 untrusted kinds are refused and built-ins still run."""
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _check(results: dict, config: dict) -> None:
     assert found == {}, found  # every probe ran in the sandbox and found nothing (a refusal is a failure)
     assert set(results) - {"orphans"} == {
         "read_planted", "environment", "see_evaluator", "write_outside", "unix_socket", "tcp", "big_tmp",
-        "orphan",
+        "orphan", "new_namespace", "trace",
     }  # fmt: skip
     assert results["orphans"] == [], "a process the worker started outlived it"
     assert not (Path(config["store"]) / "planted-by-policy").exists()
@@ -141,7 +142,9 @@ def test_the_probes_find_leaks_in_a_worker_without_the_sandbox(hostile_world):
         "write_outside",
         "unix_socket",
         "big_tmp",
-    } <= leaked
+        "new_namespace",
+        "trace",
+    } <= leaked, results
     assert results["orphans"], "the unconfined orphan should outlive its worker"
     for proc in results["orphans"]:
         os.kill(int(proc.name), 9)
