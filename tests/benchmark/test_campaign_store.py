@@ -232,11 +232,13 @@ def test_identical_episodes_count_as_one_trial(store, tray_pick, tmp_path):
 
     plan = plan_campaign(store, CampaignSpec(("random",), (str(tray_pick),), seeds=3))
     traces = {0: "a" * 64, 1: "a" * 64, 2: "b" * 64}  # seeds 0 and 1: the same rollout
+    detail = "policy said \x00\x1b[31m" + "!" * 5000  # a NUL (PostgreSQL refuses it) and a flood
     for job in plan.jobs:
         policy_id, scenario_id = plan.ids[job.key]
         won = job.seed < 2
         outcome = {"success": won, "progress": 1.0 if won else 0.5, "steps": 9,
-                   "termination": "success" if won else "timeout", "trace": traces[job.seed]}  # fmt: skip
+                   "termination": "success" if won else "timeout", "trace": traces[job.seed],
+                   "detail": detail}  # fmt: skip
         folder = episode_folder(tmp_path / f"ep{job.seed}", f"seed {job.seed}")
         store.add_episode(policy_id, scenario_id, outcome, folder, judgment=judge_state(outcome))
     [row] = store.leaderboard("state")
@@ -250,7 +252,9 @@ def test_identical_episodes_count_as_one_trial(store, tray_pick, tmp_path):
         [twin] = policy_twins(session, "random")
         assert (twin.episodes, twin.successes) == (2, 1)
         assert terminations(session) == [("success", 1), ("timeout", 1)]
-    assert len(store.episodes(limit=10)) == 3  # every stored episode is still listed
+    listed = store.episodes(limit=10)
+    assert len(listed) == 3  # every stored episode is still listed
+    assert all("\x00" not in e.detail and "\x1b" not in e.detail and len(e.detail) < 2100 for e in listed)
 
 
 def test_episode_lists_filter_and_page(store, filled):

@@ -180,7 +180,12 @@ def test_a_vote_becomes_a_comparison_with_the_sides_mapped_back(store, tmp_path)
     clock = Clock()
     service = PreferenceService(store, rng=2, clock=clock)
     qualify(service, "ann")
-    for choice, reason, seconds in (("left", "cleaner grasp", 12.5), ("B", "", None), ("tie", " same ", 3)):
+    cases = (
+        ("left", "cleaner grasp", 12.5),
+        ("B", "", None),
+        ("tie", " same\x00 ", 3),
+    )  # NUL: PostgreSQL refuses it
+    for choice, reason, seconds in cases:
         ticket = regular_ticket(service, "ann")
         clock.advance(42)
         service.vote("ann", ticket.token, choice, reason, seconds)
@@ -201,7 +206,7 @@ def test_a_vote_becomes_a_comparison_with_the_sides_mapped_back(store, tmp_path)
         assert episodes[comparison.episode_a_id] == comparison.policy_a_id
         winner = {"a": comparison.policy_a_id, "b": comparison.policy_b_id}.get(comparison.winner)
         assert winner == {"left": left, "B": right, "tie": None}[choice]
-        assert comparison.reason == reason.strip()
+        assert comparison.reason == reason.replace("\x00", "").strip()  # stored as plain text
         assert comparison.seconds_spent == (42.0 if seconds is None else seconds)
         assert (row.answer, row.answered_at) == (parse_choice(choice), clock.now)
     assert [c.winner for c in service.human_comparisons()].count("tie") == 1
