@@ -176,3 +176,58 @@ def test_without_a_sandbox_untrusted_kinds_are_refused_and_builtins_run(tmp_path
     with WorkerPolicy(builtin, WorkerLimits(), name="random") as policy:
         policy.reset("x")
         assert policy.act({"images": {}, "state": np.zeros(15, np.float32), "instruction": "x"}).shape == (7,)
+
+
+LINGERING_POLICY = """
+import subprocess, sys
+
+
+class Lingering:
+    def reset(self, instruction):
+        sleeper = [sys.executable, "-c", "import time; time.sleep(120)", MARKER]
+        subprocess.Popen(sleeper, start_new_session=True)
+
+    def act(self, observation):
+        return [0.0] * 7
+
+
+def make():
+    return Lingering()
+"""
+
+KILLED_EVALUATOR = """
+import sys, time
+from benchmark.policies.worker import WorkerLimits, WorkerPolicy
+
+policy = WorkerPolicy({"kind": "entrypoint", "entry": "lingering:make", "code": sys.argv[1]}, WorkerLimits())
+policy.reset("x")
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+def test_nothing_outlives_a_killed_evaluator(tmp_path):
+    """``kill -9`` of the evaluator takes its sandboxed worker and everything the worker started."""
+    _need_sandbox()
+    import signal
+
+    marker = f"twinarena-lingering-{os.getpid()}-{time.monotonic_ns()}"
+    folder = tmp_path / "lingering"
+    folder.mkdir()
+    (folder / "lingering.py").write_text(f"MARKER = {marker!r}\n" + LINGERING_POLICY)
+    evaluator = subprocess.Popen(
+        [sys.executable, "-c", KILLED_EVALUATOR, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert evaluator.stdout.readline().strip() == "ready"
+    assert any(_cmdline_has(p, marker) for p in Path("/proc").iterdir() if p.name.isdigit())
+    evaluator.send_signal(signal.SIGKILL)
+    evaluator.wait()
+    for _ in range(50):  # the kernel reaps the namespace's processes asynchronously
+        left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert left == [], "a process of the sandbox outlived the killed evaluator"
