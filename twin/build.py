@@ -21,7 +21,7 @@ import numpy as np
 from twin import calibration as calib
 from twin import meshes, roles, tabletop, tsdf
 from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats, split_zones
-from twin.demonstration import Demonstration, DemonstrationError, read_demonstration
+from twin.demonstration import Demonstration, DemonstrationError, check_demonstration, read_demonstration
 from twin.errors import TwinBuildError
 from twin.package import SOLID_START_RANGE, TwinManifest, staging_folder, write_json, write_twin
 from twin.splats.camera import points_from_rgbd, voxel_downsample
@@ -44,6 +44,20 @@ class BuildConfig:
     convex: meshes.ConvexConfig = field(default_factory=meshes.ConvexConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.holdout_every, int) or self.holdout_every < 2:
+            raise TwinBuildError(f"holdout_every must be an integer ≥ 2, got {self.holdout_every!r}")
+        if not isinstance(self.max_scan_frames, int) or self.max_scan_frames < self.min_scan_frames:
+            raise TwinBuildError(
+                f"scan frames: {self.max_scan_frames!r} is too few; a build needs at least "
+                f"{self.min_scan_frames} (every {self.holdout_every}th is held out to measure fidelity)"
+            )
+
+    @property
+    def min_scan_frames(self) -> int:
+        """The fewest scan frames a build works from: enough that one is held out for fidelity."""
+        return self.holdout_every // 2 + 1
 
 
 @dataclass
@@ -79,12 +93,15 @@ def scan_frames(demo: Demonstration, limit: int) -> np.ndarray:
     return np.unique(np.round(picks).astype(int))
 
 
-def _robot_view(demo: Demonstration):
+def _robot_view(demo: Demonstration, where: str):
     if demo.robot is None or demo.robot.base_pose is None:
         return None
-    from twin.scene.robot_view import RobotView
+    from twin.scene.robot_view import RobotView, RobotViewError
 
-    return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
+    try:
+        return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
+    except RobotViewError as err:
+        raise DemonstrationError(f"{where}: {err}") from None
 
 
 def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None) -> Scan:
@@ -93,6 +110,10 @@ def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None
     demonstration's own."""
     cam = demo.primary
     frames = scan_frames(demo, config.max_scan_frames)
+    if len(frames) < config.min_scan_frames:
+        raise TwinBuildError(
+            f"{where}: the scan has {len(frames)} frames; a build needs at least {config.min_scan_frames}"
+        )
     rgb = cam.rgb[frames]
     depth = None if cam.depth is None else cam.depth[frames]
     info: dict[str, Any] = {}
@@ -363,7 +384,7 @@ def build_twin(
         raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
     with stages("read"):
         demo = _read(source, episode, where)
-    view = _robot_view(demo)
+    view = _robot_view(demo, where)
     with stages("cameras"):
         scan = prepare_scan(demo, config, where, view)
     base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:2, 3]
@@ -400,6 +421,7 @@ def _read(source: str | Path, episode: int | None, where: str) -> Demonstration:
     demo = load_demonstration(source, episode)
     if demo.num_frames < 2:
         raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
+    check_demonstration(demo, where)  # a LeRobot import is checked here; a folder was when read
     return demo
 
 

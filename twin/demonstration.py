@@ -21,15 +21,24 @@ only evaluation of the pipeline calls :func:`read_ground_truth`.
 from __future__ import annotations
 
 import json
+import numbers
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.transforms import rigid_problem
 from twin.video import VideoError, read_mp4, read_png_folder, write_mp4
 
 FORMAT = "twinarena-demo/1"
+MAX_FPS = 1000.0
+MAX_NAME = 100  # characters of a camera name (a sub-folder's name)
+MAX_EPISODE_SECONDS = 600.0  # the longest episode a task may ask for (task.json's max_seconds)
+# the robots that have a model (twin.scene.robot_view.KNOWN_ROBOTS says the same, one layer up)
+KNOWN_ROBOTS = ("franka_panda",)
 
 
 class DemonstrationError(ValueError):
@@ -147,121 +156,291 @@ def write_demonstration(
 # -- reading ---------------------------------------------------------------------------------
 def load_json_object(path: Path, error: type[ValueError] = DemonstrationError) -> dict[str, Any]:
     """A JSON file holding one object; anything else raises ``error`` naming the file."""
-    if not path.is_file():
+    if not is_file(path):
         raise error(f"{path}: missing")
     try:
         data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except OSError as err:
+        raise error(f"{path}: cannot be read ({err.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise error(f"{path}: not valid JSON ({err})") from err
     if not isinstance(data, dict):
         raise error(f"{path}: expected a JSON object")
     return data
 
 
-def _matrix(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+def is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False, not an error, for a name too long to look up."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def in_range(value: Any, maximum: float) -> bool:
+    """Whether ``value`` is a number (not a bool) in (0, ``maximum``]; NaN and infinities are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return bool(0 < value <= maximum)  # False for NaN; exact for integers too large for a float
+
+
+def check_max_seconds(value: Any, where: str, error: type[ValueError] = DemonstrationError) -> float:
+    """An episode length in seconds, in (0, :data:`MAX_EPISODE_SECONDS`]; else ``error``."""
+    if not in_range(value, MAX_EPISODE_SECONDS):
+        raise error(
+            f"{where}: max_seconds must be a number of seconds in (0, {MAX_EPISODE_SECONDS:g}], got {value!r}"
+        )
+    return float(value)
+
+
+def inside(root: Path, path: Path, error: type[ValueError] = DemonstrationError) -> Path:
+    """``path`` when it resolves (links followed) inside the folder ``root``; else ``error``."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as err:  # a loop of links
+        raise error(f"{path}: cannot be resolved ({err})") from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise error(f"{path}: resolves to {resolved}, outside {root}; every file must lie inside the folder")
+    return path
+
+
+def _matrix(value: Any, shape: tuple[int, ...], where: str, stack: bool = False) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise DemonstrationError(f"{where}: not a numeric array") from err
-    if array.shape[-len(shape) :] != shape or not np.all(np.isfinite(array)):
+    ranks = (len(shape), len(shape) + 1) if stack else (len(shape),)
+    if array.ndim not in ranks or array.shape[-len(shape) :] != shape or not np.all(np.isfinite(array)):
         raise DemonstrationError(
             f"{where}: expected finite {'×'.join(map(str, shape))} values, got shape {array.shape}"
         )
     return array
 
 
-def _read_camera(folder: Path, name: str) -> CameraRecording:
-    info = load_json_object(folder / "camera.json")
-    if (folder / "rgb.mp4").is_file():
-        try:
-            rgb = read_mp4(folder / "rgb.mp4")
-        except VideoError as err:
-            raise DemonstrationError(str(err)) from err
-    elif (folder / "rgb").is_dir():
-        rgb = read_png_folder(folder / "rgb")
-    else:
-        raise DemonstrationError(f"{folder}: no rgb.mp4 and no rgb/ folder of PNG frames")
+def _pose(value: Any, where: str, stack: bool = False) -> np.ndarray:
+    """A finite 4×4 rigid transform (or, with ``stack``, T of them)."""
+    pose = _matrix(value, (4, 4), where, stack)
+    problem = rigid_problem(pose)
+    if problem:
+        raise DemonstrationError(f"{where}: not a rigid transform (rotation + translation): {problem}")
+    return pose
+
+
+def _load_npz(path: Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (only ``keys``, when given), numeric ones only."""
+    try:
+        with np.load(path) as archive:
+            names = archive.files if keys is None else keys
+            arrays = {k: archive[k] for k in names}
+    except KeyError as err:
+        raise DemonstrationError(f"{path}: no {err.args[0]!r} array") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as err:
+        raise DemonstrationError(f"{path}: unreadable (truncated or corrupt: {err})") from None
+    except MemoryError:  # a damaged header that declares an enormous array
+        raise DemonstrationError(f"{path}: unreadable (an array too large to hold)") from None
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise DemonstrationError(f"{path}: array {key!r} is {array.dtype}, not numeric")
+    return arrays
+
+
+def _read_frames(folder: Path, root: Path) -> np.ndarray:
+    try:
+        if (folder / "rgb.mp4").is_file():
+            return read_mp4(inside(root, folder / "rgb.mp4"))
+        if (folder / "rgb").is_dir():
+            return read_png_folder(inside(root, folder / "rgb"))
+    except VideoError as err:
+        raise DemonstrationError(str(err)) from err
+    raise DemonstrationError(f"{folder}: no rgb.mp4 and no rgb/ folder of PNG frames")
+
+
+def _read_camera(folder: Path, name: str, root: Path) -> CameraRecording:
+    info = load_json_object(inside(root, folder / "camera.json"))
+    rgb = _read_frames(folder, root)
+    where = folder / "camera.json"
     if "K" not in info:
-        raise DemonstrationError(f"{folder / 'camera.json'}: missing the intrinsics 'K' (a 3×3 matrix)")
-    K = _matrix(info["K"], (3, 3), f"{folder / 'camera.json'}: K")
+        raise DemonstrationError(f"{where}: missing the intrinsics 'K' (a 3×3 matrix)")
+    K = _matrix(info["K"], (3, 3), f"{where}: K")
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise DemonstrationError(
+            f"{where}: K's focal lengths must be positive, got {K[0, 0]:g} and {K[1, 1]:g}"
+        )
     width, height = info.get("width"), info.get("height")
     if (height, width) != rgb.shape[1:3]:
         # H.264 pads odd sizes to even; crop back to the declared size.
         if (
             isinstance(width, int)
             and isinstance(height, int)
-            and height <= rgb.shape[1]
-            and width <= rgb.shape[2]
+            and 0 < height <= rgb.shape[1]
+            and 0 < width <= rgb.shape[2]
         ):
             rgb = rgb[:, :height, :width]
         else:
             raise DemonstrationError(
-                f"{folder / 'camera.json'}: width×height {width}×{height} does not match the video's "
+                f"{where}: width×height {width!r}×{height!r} does not match the video's "
                 f"{rgb.shape[2]}×{rgb.shape[1]}"
             )
     pose = None
     if "T_world_camera" in info:
-        pose = _matrix(info["T_world_camera"], (4, 4), f"{folder / 'camera.json'}: T_world_camera")
+        pose = _pose(info["T_world_camera"], f"{where}: T_world_camera", stack=True)
         if pose.ndim == 3 and len(pose) != len(rgb):
-            raise DemonstrationError(f"{folder / 'camera.json'}: {len(pose)} poses for {len(rgb)} frames")
+            raise DemonstrationError(f"{where}: {len(pose)} poses for {len(rgb)} frames")
     depth = None
     if (folder / "depth.npz").is_file():
-        try:
-            depth = np.load(folder / "depth.npz")["depth"].astype(np.float32)
-        except (OSError, KeyError, ValueError) as err:
-            raise DemonstrationError(
-                f"{folder / 'depth.npz'}: unreadable or no 'depth' array ({err})"
-            ) from err
+        depth = _load_npz(inside(root, folder / "depth.npz"), ("depth",))["depth"].astype(np.float32)
     elif (folder / "depth").is_dir():
-        depth = read_png_folder(folder / "depth").astype(np.float32) / 1000.0
+        try:
+            depth = read_png_folder(inside(root, folder / "depth")).astype(np.float32) / 1000.0
+        except VideoError as err:
+            raise DemonstrationError(str(err)) from err
     if depth is not None and depth.shape != rgb.shape[:3]:
         source = folder / ("depth.npz" if (folder / "depth.npz").is_file() else "depth")
         raise DemonstrationError(
-            f"{source}: {depth.shape[0]} depth frames of {depth.shape[2]}×{depth.shape[1]}, but the video "
-            f"has {rgb.shape[0]} frames of {rgb.shape[2]}×{rgb.shape[1]}"
+            f"{source}: depth of shape {depth.shape}, but the video has {rgb.shape[0]} frames of "
+            f"{rgb.shape[2]}×{rgb.shape[1]}"
         )
     return CameraRecording(name, rgb, K, pose, depth)
 
 
+def _camera_names(meta: dict[str, Any], where: Path) -> list[str]:
+    """The camera names of ``meta.json``: unique plain names; every one after the first is a sub-folder."""
+    names = meta.get("cameras") or ["main"]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise DemonstrationError(f"{where}: cameras must be a list of camera names, got {names!r}")
+    if len(set(names)) != len(names):
+        raise DemonstrationError(f"{where}: cameras {names!r} names a camera twice")
+    for name in names[1:]:
+        if name in (".", "..") or "/" in name or "\\" in name or "\0" in name or len(name) > MAX_NAME:
+            raise DemonstrationError(
+                f"{where}: camera {name!r} must name a sub-folder of the demonstration (no '/', '..' or "
+                f"absolute paths; at most {MAX_NAME} characters)"
+            )
+    return names
+
+
+def check_segments(segments: Any, frames: int, where: str) -> dict[str, list[int]]:
+    """``segments`` checked: each a ``[start, end]`` of frame numbers with 0 ≤ start < end ≤ ``frames``."""
+    if not isinstance(segments, dict):
+        raise DemonstrationError(
+            f"{where}: segments must be an object of name: [start, end], got {segments!r}"
+        )
+    checked = {}
+    for name, span in segments.items():
+        integers = isinstance(span, list | tuple) and len(span) == 2
+        if not integers or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in span):
+            raise DemonstrationError(
+                f"{where}: segments.{name} must be [start, end] frame numbers, got {span!r}"
+            )
+        start, end = int(span[0]), int(span[1])
+        if start < 0 or start >= end:
+            raise DemonstrationError(
+                f"{where}: segments.{name} [{start}, {end}] is empty or reversed (needs 0 ≤ start < end)"
+            )
+        if end > frames:
+            raise DemonstrationError(
+                f"{where}: segments.{name} [{start}, {end}] ends past the end of the video ({frames} frames)"
+            )
+        checked[str(name)] = [start, end]
+    return checked
+
+
+def check_robot(robot: RobotTrack, frames: int, where: str) -> None:
+    """A robot track this code can use: a known robot, joint positions for every frame, a rigid base."""
+    if robot.name not in KNOWN_ROBOTS:
+        raise DemonstrationError(
+            f"{where}: unknown robot {robot.name!r}; known robots: {', '.join(KNOWN_ROBOTS)}"
+        )
+    if not all(isinstance(n, str) for n in robot.joint_names):
+        raise DemonstrationError(f"{where}: joint_names must be a list of names, got {robot.joint_names!r}")
+    joints = np.asarray(robot.arrays.get("joint_positions"))
+    if joints.ndim != 2 or len(joints) != frames or joints.dtype.kind not in "biuf":
+        raise DemonstrationError(
+            f"{where}: joint_positions must be numbers, one row per frame ({frames}), got {joints.dtype} "
+            f"of shape {joints.shape}"
+        )
+    if robot.joint_names and joints.shape[1] != len(robot.joint_names):
+        raise DemonstrationError(
+            f"{where}: joint_positions has {joints.shape[1]} columns for {len(robot.joint_names)} joint names"
+        )
+    if robot.base_pose is not None:
+        _pose(robot.base_pose, f"{where}: base_pose")
+
+
+def check_demonstration(demo: Demonstration, where: str) -> None:
+    """What :func:`read_demonstration` checks, for a demonstration from elsewhere (a LeRobot import)."""
+    if not in_range(demo.fps, MAX_FPS):
+        raise DemonstrationError(f"{where}: fps must be a number in (0, {MAX_FPS:g}], got {demo.fps!r}")
+    for cam in demo.cameras.values():
+        if cam.T_world_camera is not None:
+            _pose(cam.T_world_camera, f"{where}: camera {cam.name!r} T_world_camera", stack=True)
+    check_segments(demo.segments, demo.num_frames, where)
+    if demo.task is not None and not isinstance(demo.task, dict):
+        raise DemonstrationError(f"{where}: task must be an object, got {demo.task!r}")
+    if demo.task is not None and "max_seconds" in demo.task:
+        check_max_seconds(demo.task["max_seconds"], f"{where}: task")
+    if demo.robot is not None:
+        check_robot(demo.robot, demo.num_frames, f"{where}: robot")
+
+
+def _read_robot(folder: Path, frames: int) -> RobotTrack:
+    where = folder / "robot.json"
+    info = load_json_object(inside(folder, where))
+    if "name" not in info:
+        raise DemonstrationError(f"{where}: missing the robot's 'name' ({', '.join(KNOWN_ROBOTS)})")
+    names, space, base = info.get("joint_names", []), info.get("action_space"), info.get("base_pose")
+    if not isinstance(names, list):
+        raise DemonstrationError(f"{where}: joint_names must be a list of names, got {names!r}")
+    if space is not None and not isinstance(space, str):
+        raise DemonstrationError(f"{where}: action_space must be a name, got {space!r}")
+    states = folder / "robot_states.npz"
+    if not states.is_file():
+        raise DemonstrationError(f"{states}: missing (robot.json needs the robot's states)")
+    arrays = _load_npz(inside(folder, states))
+    if "joint_positions" not in arrays:
+        raise DemonstrationError(f"{states}: missing 'joint_positions'")
+    base_pose = None if base is None else _pose(base, f"{where}: base_pose")
+    robot = RobotTrack(info["name"], names, arrays, space, base_pose)
+    check_robot(robot, frames, str(where))
+    return robot
+
+
 def read_demonstration(folder: str | Path) -> Demonstration:
-    """Read a demonstration folder; never opens ``ground_truth/``."""
+    """Read a demonstration folder and check it; never opens ``ground_truth/``. Every file read
+    must lie inside ``folder``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DemonstrationError(f"{folder}: not a demonstration folder (no such directory)")
-    meta = load_json_object(folder / "meta.json")
+    where = folder / "meta.json"
+    meta = load_json_object(inside(folder, where))
     for key in ("fps", "instruction"):
         if key not in meta:
-            raise DemonstrationError(f"{folder / 'meta.json'}: missing {key!r}")
-    names = meta.get("cameras") or ["main"]
-    cameras = {names[0]: _read_camera(folder, names[0])}
+            raise DemonstrationError(f"{where}: missing {key!r}")
+    if not in_range(meta["fps"], MAX_FPS):
+        raise DemonstrationError(f"{where}: fps must be a number in (0, {MAX_FPS:g}], got {meta['fps']!r}")
+    if not isinstance(meta["instruction"], str):
+        raise DemonstrationError(f"{where}: instruction must be text, got {meta['instruction']!r}")
+    task = meta.get("task")
+    if task is not None and not isinstance(task, dict):
+        raise DemonstrationError(f"{where}: task must be an object, got {task!r}")
+    if task is not None and "max_seconds" in task:
+        check_max_seconds(task["max_seconds"], f"{where}: task")
+    names = _camera_names(meta, where)
+    cameras = {names[0]: _read_camera(folder, names[0], folder)}
     for name in names[1:]:
-        cameras[name] = _read_camera(folder / name, name)
-    robot = None
-    if (folder / "robot.json").is_file():
-        info = load_json_object(folder / "robot.json")
-        try:
-            with np.load(folder / "robot_states.npz") as states:
-                arrays = {k: states[k] for k in states.files}
-        except (OSError, ValueError) as err:
-            raise DemonstrationError(f"{folder / 'robot_states.npz'}: unreadable ({err})") from err
-        if "joint_positions" not in arrays:
-            raise DemonstrationError(f"{folder / 'robot_states.npz'}: missing 'joint_positions'")
-        base = info.get("base_pose")
-        robot = RobotTrack(
-            info.get("name", "unknown"),
-            list(info.get("joint_names", [])),
-            arrays,
-            info.get("action_space"),
-            None if base is None else _matrix(base, (4, 4), f"{folder / 'robot.json'}: base_pose"),
-        )
+        cameras[name] = _read_camera(inside(folder, folder / name), name, folder)
+    frames = len(cameras[names[0]].rgb)
+    segments = meta.get("segments")
+    segments = {} if segments is None else check_segments(segments, frames, str(where))
+    robot = _read_robot(folder, frames) if (folder / "robot.json").is_file() else None
     known = {"format", "fps", "instruction", "cameras", "task", "segments", "ground_truth"}
     return Demonstration(
         fps=float(meta["fps"]),
-        instruction=str(meta["instruction"]),
+        instruction=meta["instruction"],
         cameras=cameras,
         robot=robot,
-        task=meta.get("task"),
-        segments=meta.get("segments", {}),
+        task=task,
+        segments=segments,
         extra={k: v for k, v in meta.items() if k not in known},
     )
 

@@ -49,13 +49,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from twin.demonstration import load_json_object
+from twin.demonstration import MAX_FPS, check_max_seconds, in_range, inside, is_file, load_json_object
 from twin.scene.spec import SIZE_LENGTHS
+from twin.transforms import rigid_problem
 
 FORMAT = "twinarena-twin/1"
 UNITS, UP = "m", "+z"
@@ -71,6 +72,9 @@ EXACT_SHAPES = {shape: n for shape, n in SIZE_LENGTHS.items() if shape != "mesh"
 # both declare it, so a twin and its source world vary alike
 SOLID_START_RANGE = {"xy_range": [0.02, 0.02], "yaw_range": 0.2}
 MAX_XY_RANGE = 0.25
+# bounds on what twin.json and calibration.json may say (anything past them is a broken file)
+MAX_MASS, MAX_FRICTION, MAX_METRES = 1000.0, 10.0, 100.0
+MAX_TIMESTEP, MAX_CONTROL_HZ, MAX_IMAGE_SIDE = 0.1, MAX_FPS, 8192
 
 
 class TwinPackageError(ValueError):
@@ -238,11 +242,14 @@ def _load(path: Path) -> dict[str, Any]:
     return load_json_object(path, TwinPackageError)
 
 
-def _vector(value: Any, length: int, where: str) -> np.ndarray:
+def _vector(value: Any, length: int, where: str, flat: bool = False) -> np.ndarray:
+    """``length`` finite numbers (``flat``: a matrix of them, read row by row)."""
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise TwinPackageError(f"{where}: not numeric") from err
+    if flat:
+        array = array.ravel()
     if array.shape != (length,) or not np.all(np.isfinite(array)):
         raise TwinPackageError(f"{where}: expected {length} finite numbers, got {value!r}")
     return array
@@ -268,35 +275,65 @@ def _exact_shape(entry: dict[str, Any], at: str) -> tuple[str | None, tuple[floa
     return shape, tuple(float(v) for v in values)
 
 
-def _object(entry: Any, i: int, where: Path) -> TwinObject:
-    at = f"{where}: objects[{i}]"
+def _path(root: Path, rel: Any, at: str) -> str:
+    """A path the manifest names: relative, and inside the package once links are followed."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        raise TwinPackageError(f"{at}: expected a relative path, got {rel!r}")
+    parts = PurePosixPath(rel.replace("\\", "/")).parts
+    if rel.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise TwinPackageError(f"{at}: {rel!r} points outside the package; paths must stay inside it")
+    inside(root, root / rel, TwinPackageError)
+    return rel
+
+
+def _number(value: Any, at: str, low: float = 0.0, high: float = np.inf) -> float:
+    """A finite number in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise TwinPackageError(f"{at}: expected a number in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _object(entry: Any, i: int, root: Path) -> TwinObject:
+    at = f"{root / 'twin.json'}: objects[{i}]"
     if not isinstance(entry, dict):
         raise TwinPackageError(f"{at}: expected an object")
     for key in ("name", "kind", "pos", "quat", "half_extents"):
         if key not in entry:
             raise TwinPackageError(f"{at}: missing {key!r}")
+    if not isinstance(entry["name"], str) or not entry["name"]:
+        raise TwinPackageError(f"{at}.name: expected a name, got {entry['name']!r}")
     if entry["kind"] not in ("solid", "zone"):
         raise TwinPackageError(f"{at}.kind: expected 'solid' or 'zone', got {entry['kind']!r}")
     half = _vector(entry["half_extents"], 3, f"{at}.half_extents")
     if np.any(half <= 0):
         raise TwinPackageError(f"{at}.half_extents: must be positive, got {half.tolist()}")
+    quat = _vector(entry["quat"], 4, f"{at}.quat")
+    if not 0.5 < np.linalg.norm(quat) < 2.0:
+        raise TwinPackageError(f"{at}.quat: expected a unit quaternion (w, x, y, z), got {quat.tolist()}")
     shape, size = _exact_shape(entry, at)
     fixed = entry.get("fixed", False)
     if not isinstance(fixed, bool):
         raise TwinPackageError(f"{at}.fixed: expected true or false, got {fixed!r}")
+    primitive = entry.get("primitive", "mesh")
+    if not isinstance(primitive, str):
+        raise TwinPackageError(f"{at}.primitive: expected a name, got {primitive!r}")
+    files = {key: entry.get(key) for key in ("splats", "mesh")}
+    for key, rel in files.items():
+        if rel is not None:
+            _path(root, rel, f"{at}.{key}")
     xy_range, yaw_range = _start_ranges(entry, at)
     return TwinObject(
-        name=str(entry["name"]),
+        name=entry["name"],
         kind=entry["kind"],
         pos=_vector(entry["pos"], 3, f"{at}.pos"),
-        quat=_vector(entry["quat"], 4, f"{at}.quat"),
+        quat=quat,
         half_extents=half,
         rgba=tuple(_vector(entry.get("rgba", [0.5, 0.5, 0.5, 1.0]), 4, f"{at}.rgba")),
-        mass=float(entry.get("mass", 0.0)),
-        friction=float(entry.get("friction", 0.8)),
-        splats=entry.get("splats"),
-        mesh=entry.get("mesh"),
-        primitive=str(entry.get("primitive", "mesh")),
+        mass=_number(entry.get("mass", 0.0), f"{at}.mass", 0.0, MAX_MASS),
+        friction=_number(entry.get("friction", 0.8), f"{at}.friction", 0.0, MAX_FRICTION),
+        splats=files["splats"],
+        mesh=files["mesh"],
+        primitive=primitive,
         shape=shape,
         size=size,
         fixed=fixed,
@@ -316,52 +353,133 @@ def _start_ranges(entry: dict[str, Any], at: str) -> tuple[tuple[float, float], 
     return (float(xy[0]), float(xy[1])), float(yaw)
 
 
-def read_twin(folder: str | Path) -> Twin:
-    """Read and validate a twin package's manifest, task and calibration (not its large files)."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise TwinPackageError(f"{root}: not a twin package (no such directory)")
-    manifest = _load(root / "twin.json")
-    if manifest.get("format") != FORMAT:
-        found = manifest.get("format")
-        raise TwinPackageError(f"{root / 'twin.json'}: format {found!r}, expected {FORMAT!r}")
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        raise TwinPackageError(f"{root / 'twin.json'}: missing the 'files' table")
-    for key in REQUIRED_FILES:
-        if key not in files:
-            raise TwinPackageError(f"{root / 'twin.json'}: 'files' names no {key!r} file")
-    for key, rel in files.items():
-        if rel not in REPORT_FILES and not (root / rel).is_file():
-            raise TwinPackageError(f"{root / rel}: missing ({key} file named in twin.json)")
-    objects = tuple(_object(e, i, root / "twin.json") for i, e in enumerate(manifest.get("objects", [])))
-    if not objects:
-        raise TwinPackageError(f"{root / 'twin.json'}: the twin has no objects")
-    for obj in objects:
-        for rel in (obj.splats, obj.mesh):
-            if rel is not None and not (root / rel).is_file():
-                raise TwinPackageError(f"{root / rel}: missing (named by object {obj.name!r})")
-    task = _load(root / files["task"])
+def _pose(value: Any, at: str) -> np.ndarray:
+    """A 4×4 rigid transform (rotation + translation)."""
+    pose = _vector(value, 16, at, flat=True).reshape(4, 4)
+    problem = rigid_problem(pose)
+    if problem:
+        raise TwinPackageError(f"{at}: not a rigid transform (rotation + translation): {problem}")
+    return pose
+
+
+def _section(manifest: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
+    value = manifest.get(key)
+    if not isinstance(value, dict):
+        raise TwinPackageError(f"{where}: {key} must be an object, got {value!r}")
+    return value
+
+
+def _check_body(manifest: dict[str, Any], where: Path) -> None:
+    """The robot's mount, the table and the physics rates: what a simulation of the twin reads."""
+    robot = _section(manifest, "robot", where)
+    if "base_pose" not in robot:
+        raise TwinPackageError(f"{where}: robot.base_pose missing (the robot's 4×4 mount)")
+    _pose(robot["base_pose"], f"{where}: robot.base_pose")
+    table = _section(manifest, "table", where)
+    _number(table.get("height"), f"{where}: table.height", -MAX_METRES, MAX_METRES)
+    if np.any(_vector(table.get("half_extents_xy"), 2, f"{where}: table.half_extents_xy") <= 0):
+        raise TwinPackageError(
+            f"{where}: table.half_extents_xy must be positive, got {table['half_extents_xy']!r}"
+        )
+    _vector(table.get("center_xy", [0.0, 0.0]), 2, f"{where}: table.center_xy")
+    _number(table.get("yaw", 0.0), f"{where}: table.yaw", -2 * np.pi, 2 * np.pi)
+    physics = _section(manifest, "physics", where)
+    timestep, rate = physics.get("timestep", 0.002), physics.get("control_hz", 10.0)
+    if not in_range(timestep, MAX_TIMESTEP):
+        raise TwinPackageError(
+            f"{where}: physics.timestep must be seconds in (0, {MAX_TIMESTEP:g}], got {timestep!r}"
+        )
+    if not in_range(rate, MAX_CONTROL_HZ):
+        raise TwinPackageError(
+            f"{where}: physics.control_hz must be in (0, {MAX_CONTROL_HZ:g}] Hz, got {rate!r}"
+        )
+
+
+def _read_task(root: Path, rel: str, names: set[str]) -> dict[str, Any]:
+    where = root / rel
+    task = _load(where)
     for key in TASK_KEYS:
         if key not in task:
-            raise TwinPackageError(f"{root / files['task']}: missing {key!r}")
-    names = {o.name for o in objects}
+            raise TwinPackageError(f"{where}: missing {key!r}")
+        if not isinstance(task[key], str):
+            raise TwinPackageError(f"{where}: {key} must be text, got {task[key]!r}")
     for role in ("object", "target"):
         if task[role] not in names:
             raise TwinPackageError(
-                f"{root / files['task']}: {role} {task[role]!r} is not an object of the twin "
-                f"({sorted(names)})"
+                f"{where}: {role} {task[role]!r} is not an object of the twin ({sorted(names)})"
             )
-    calibration = _load(root / files["calibration"])
+    if "max_seconds" in task:
+        check_max_seconds(task["max_seconds"], str(where), TwinPackageError)
+    return task
+
+
+def _read_calibration(root: Path, rel: str) -> dict[str, Any]:
+    calibration = _load(root / rel)
     cameras = calibration.get("cameras")
     if not isinstance(cameras, dict) or not cameras:
-        raise TwinPackageError(f"{root / files['calibration']}: no cameras")
+        raise TwinPackageError(f"{root / rel}: no cameras")
     for name, cam in cameras.items():
-        where = f"{root / files['calibration']}: cameras.{name}"
-        if "K" not in cam:
-            raise TwinPackageError(f"{where}: missing 'K'")
-        _vector(np.ravel(cam["K"]), 9, f"{where}.K")
-        _vector(np.ravel(cam.get("T_world_camera")), 16, f"{where}.T_world_camera")
+        where = f"{root / rel}: cameras.{name}"
+        if not isinstance(cam, dict):
+            raise TwinPackageError(f"{where}: expected an object with K, width, height and T_world_camera")
+        for key in ("K", "width", "height", "T_world_camera"):
+            if key not in cam:
+                raise TwinPackageError(f"{where}: missing {key!r}")
+        K = _vector(cam["K"], 9, f"{where}.K", flat=True)
+        if not (K[0] > 0 and K[4] > 0):
+            raise TwinPackageError(f"{where}.K: focal lengths must be positive, got {K[0]:g} and {K[4]:g}")
+        for key in ("width", "height"):
+            value = cam[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_IMAGE_SIDE:
+                raise TwinPackageError(
+                    f"{where}.{key}: expected pixels in 1..{MAX_IMAGE_SIDE}, got {value!r}"
+                )
+        _pose(cam["T_world_camera"], f"{where}.T_world_camera")
+    return calibration
+
+
+def read_twin(folder: str | Path) -> Twin:
+    """Read and validate a twin package's manifest, task and calibration (not its large files).
+    Every path it names must lie inside the package."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise TwinPackageError(f"{root}: not a twin package (no such directory)")
+    where = root / "twin.json"
+    manifest = _load(inside(root, where, TwinPackageError))
+    if manifest.get("format") != FORMAT:
+        raise TwinPackageError(f"{where}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+    for key in ("name", "content_hash"):
+        if not isinstance(manifest.get(key), str):
+            raise TwinPackageError(f"{where}: {key} must be text, got {manifest.get(key)!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise TwinPackageError(f"{where}: missing the 'files' table")
+    for key in REQUIRED_FILES:
+        if key not in files:
+            raise TwinPackageError(f"{where}: 'files' names no {key!r} file")
+    for key, rel in files.items():
+        _path(root, rel, f"{where}: files.{key}")
+        if rel not in REPORT_FILES and not is_file(root / rel):
+            raise TwinPackageError(f"{root / rel}: missing ({key} file named in twin.json)")
+    hashes = manifest.get("file_hashes", {})
+    if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
+        raise TwinPackageError(f"{where}: file_hashes must map paths to SHA-256 digests")
+    _check_body(manifest, where)
+    entries = manifest.get("objects", [])
+    if not isinstance(entries, list):
+        raise TwinPackageError(f"{where}: objects must be a list, got {type(entries).__name__}")
+    objects = tuple(_object(e, i, root) for i, e in enumerate(entries))
+    if not objects:
+        raise TwinPackageError(f"{where}: the twin has no objects")
+    names = {o.name for o in objects}
+    if len(names) != len(objects):
+        raise TwinPackageError(f"{where}: two objects share a name ({sorted(o.name for o in objects)})")
+    for obj in objects:
+        for rel in (obj.splats, obj.mesh):
+            if rel is not None and not is_file(root / rel):
+                raise TwinPackageError(f"{root / rel}: missing (named by object {obj.name!r})")
+    task = _read_task(root, files["task"], names)
+    calibration = _read_calibration(root, files["calibration"])
     return Twin(root, manifest, objects, task, calibration)
 
 
@@ -371,6 +489,13 @@ def check_twin(folder: str | Path) -> list[str]:
         twin = read_twin(folder)
     except TwinPackageError as err:
         return [str(err)]
+    outside = [
+        f"{path}: a link to {path.resolve()}, outside the package"
+        for path in sorted(twin.root.rglob("*"))
+        if path.is_symlink() and not path.resolve().is_relative_to(twin.root.resolve())
+    ]
+    if outside:
+        return outside
     problems = []
     recorded, actual = twin.manifest.get("file_hashes", {}), file_hashes(twin.root)
     for rel in sorted(set(recorded) | set(actual)):

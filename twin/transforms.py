@@ -96,6 +96,28 @@ def pose_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     return out
 
 
+RIGID_TOLERANCE = 1e-3  # how far RᵀR may stray from I, and the last row from 0 0 0 1 (rounding)
+
+
+def rigid_problem(pose: ArrayLike) -> str | None:
+    """Why ``pose`` (finite 4×4, or a stack of them) is not a rigid transform: its last row is not
+    0 0 0 1, or its rotation part is not orthonormal with determinant 1. None when it is."""
+    stack = np.asarray(pose, dtype=float).reshape(-1, 4, 4)
+    several = np.ndim(pose) == 3
+    for i, m in enumerate(stack):
+        at = f"pose {i}: " if several else ""
+        if np.abs(m[3] - (0.0, 0.0, 0.0, 1.0)).max() > RIGID_TOLERANCE:
+            return f"{at}last row {np.round(m[3], 6).tolist()}, expected [0, 0, 0, 1]"
+        rotation = m[:3, :3]
+        error = float(np.abs(rotation.T @ rotation - np.eye(3)).max())
+        if error > RIGID_TOLERANCE:
+            return f"{at}the rotation part is scaled or sheared (RᵀR differs from I by {error:.3g})"
+        det = float(np.linalg.det(rotation))
+        if abs(det - 1.0) > RIGID_TOLERANCE:
+            return f"{at}the rotation part has determinant {det:.3g}, expected 1 (a reflection)"
+    return None
+
+
 def look_at_rotation(
     eye: ArrayLike, target: ArrayLike, up: tuple[float, float, float] | np.ndarray = (0.0, 0.0, 1.0)
 ) -> np.ndarray:

@@ -60,10 +60,12 @@ def read_mp4(path: str | Path) -> np.ndarray:
     try:
         with av.open(str(path)) as container:
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    except (av.error.FFmpegError, IndexError) as err:
+    except (av.error.FFmpegError, IndexError, UnicodeDecodeError) as err:  # damaged metadata too
         raise VideoError(f"{path}: not a readable video ({err})") from err
     if not frames:
         raise VideoError(f"{path}: the video holds no frames")
+    if len({f.shape for f in frames}) != 1:
+        raise VideoError(f"{path}: frames differ in size: {sorted({f.shape for f in frames})}")
     return np.stack(frames)
 
 
@@ -74,7 +76,7 @@ def video_fps(path: str | Path) -> float:
     try:
         with av.open(str(path)) as container:
             rate = container.streams.video[0].average_rate
-    except (av.error.FFmpegError, IndexError) as err:
+    except (av.error.FFmpegError, IndexError, UnicodeDecodeError) as err:
         raise VideoError(f"{path}: not a readable video ({err})") from err
     return float(rate) if rate else 0.0
 
@@ -115,7 +117,7 @@ def read_png_folder(folder: str | Path) -> np.ndarray:
         try:
             with Image.open(file) as image:
                 images.append(np.asarray(image.convert("RGB") if image.mode not in ("I;16", "I") else image))
-        except OSError as err:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise VideoError(f"{file}: not a readable PNG ({err})") from err
     shapes = {im.shape for im in images}
     if len(shapes) != 1:

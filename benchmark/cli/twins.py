@@ -18,7 +18,7 @@ def twin_build(
     out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
     episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
     splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Splat optimisation steps."),
-    scan_frames: int = typer.Option(40, "--scan-frames", min=2, help="Most scan frames to use."),
+    scan_frames: int = typer.Option(40, "--scan-frames", help="Most scan frames to use (at least 5)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
