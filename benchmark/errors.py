@@ -29,6 +29,11 @@ class SubmissionError(ValueError):
     """A submission that cannot be accepted: the message names the file and what is wrong."""
 
 
+class ComparisonsError(ValueError):
+    """A comparisons file (``rank --comparisons``) that cannot be read: the message names the file
+    and the line."""
+
+
 class TrainingDataError(ValueError):
     """An episode folder that cannot serve as a demonstration; the message names the file."""
 

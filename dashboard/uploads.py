@@ -11,10 +11,13 @@ sniffs files without unpickling them.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
+import shutil
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 MAX_UPLOAD_ENV = "TWINARENA_MAX_UPLOAD_MB"
@@ -30,6 +33,18 @@ ACCEPTED = {
     ".tgz": "policy folder as a gzipped tarball",
 }
 MB = 1 << 20
+TAR_OVERHEAD = 2 * 512 * MAX_MEMBERS + MB  # headers and padding a tarball adds to its files
+# what a damaged zip raises while it is listed or read: bad CRCs and headers (BadZipFile), broken
+# deflate streams (zlib.error), short data (EOFError), unknown methods, encryption (RuntimeError)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 class UploadError(ValueError):
@@ -86,10 +101,14 @@ def unpack(name: str, content: bytes, into: Path, limit: int) -> Path:
     folder = into / "policy"
     folder.mkdir()
     budget = limit * UNPACKED_FACTOR
-    if kind == ".zip":
-        _unzip(name, content, folder, budget)
-    else:
-        _untar(name, content, folder, budget)
+    try:
+        if kind == ".zip":
+            _unzip(name, content, folder, budget)
+        else:
+            _untar(name, content, folder, budget)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing half-unpacked stays behind
+        raise
     entries = [p for p in folder.iterdir() if not p.name.startswith("__MACOSX")]
     if not entries:
         raise UploadError(f"{name}: the archive is empty")
@@ -100,7 +119,7 @@ def _torchscript_zip(content: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             return any("/code/" in n or n.endswith("constants.pkl") for n in archive.namelist())
-    except zipfile.BadZipFile:
+    except ZIP_ERRORS:
         return False
 
 
@@ -108,38 +127,77 @@ def _member_problem(member: str) -> str | None:
     path = PurePosixPath(member)
     if path.is_absolute() or ".." in path.parts or member.startswith(("/", "\\")) or ":" in member:
         return f"member {member!r} points outside the folder"
+    if "\0" in member:
+        return f"member {member!r} has a NUL in its name"
     return None
 
 
 def _unzip(name: str, content: bytes, folder: Path, budget: int) -> None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as err:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            _check_members(name, [(m.filename, m.file_size) for m in members], budget)
+            for member in members:
+                if (member.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise UploadError(
+                        f"{name}: member {member.filename!r} is a symbolic link; links are refused"
+                    )
+            archive.extractall(folder)  # reads no more than each member's stated size
+    except UploadError:
+        raise
+    except ZIP_ERRORS as err:
         raise UploadError(f"{name}: not a valid zip file ({err})") from None
-    with archive:
-        members = archive.infolist()
-        _check_members(name, [(m.filename, m.file_size) for m in members], budget)
-        for member in members:
-            if (member.external_attr >> 16) & 0o170000 == 0o120000:
-                raise UploadError(f"{name}: member {member.filename!r} is a symbolic link; links are refused")
-        archive.extractall(folder)
+
+
+class _Capped(io.RawIOBase):
+    """A readable stream that raises :class:`UploadError` once more than ``cap`` bytes came out."""
+
+    def __init__(self, stream, cap: int, name: str):
+        self.stream, self.cap, self.name, self.count = stream, cap, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        self.count += len(data)
+        if self.count > self.cap:
+            raise UploadError(f"{self.name}: unpacks to more than {human(self.cap)}; refused")
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _untar(name: str, content: bytes, folder: Path, budget: int) -> None:
+    """Unpack a gzipped tarball as a stream, member by member: each is checked (type, path, count,
+    running size) as its header is read and written before the next header is read, and the
+    decompressed stream itself is capped, so a hostile archive is refused at its first bad member,
+    never parsed to the end first."""
+    count = total = 0
+    cap = budget + TAR_OVERHEAD
     try:
-        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
-            members = archive.getmembers()
-            _check_tar(name, members, budget)
-            archive.extractall(folder, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as err:
+        with (
+            gzip.GzipFile(fileobj=io.BytesIO(content)) as unzipped,
+            tarfile.open(fileobj=_Capped(unzipped, cap, name), mode="r|") as archive,
+        ):
+            for member in archive:
+                count += 1
+                if count > MAX_MEMBERS:
+                    raise UploadError(f"{name}: more than {MAX_MEMBERS} files; at most {MAX_MEMBERS}")
+                if not (member.isfile() or member.isdir()):
+                    raise UploadError(
+                        f"{name}: member {member.name!r} is not a plain file or folder; refused"
+                    )
+                problem = _member_problem(member.name)
+                if problem:
+                    raise UploadError(f"{name}: {problem}")
+                total += member.size
+                if total > budget:
+                    raise UploadError(f"{name}: unpacks to at least {human(total)}; at most {human(budget)}")
+                archive.extract(member, folder, filter="data")
+    except UploadError:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as err:
         raise UploadError(f"{name}: not a valid gzipped tarball ({err})") from None
-
-
-def _check_tar(name: str, members: list[tarfile.TarInfo], budget: int) -> None:
-    for member in members:
-        if not (member.isfile() or member.isdir()):
-            raise UploadError(f"{name}: member {member.name!r} is not a plain file or folder; refused")
-    _check_members(name, [(m.name, m.size) for m in members], budget)
 
 
 def _check_members(name: str, members: list[tuple[str, int]], budget: int) -> None:

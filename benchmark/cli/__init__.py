@@ -47,6 +47,7 @@ def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     from benchmark.errors import (
         CampaignError,
+        ComparisonsError,
         PerturbationError,
         PolicyError,
         ScenarioError,
@@ -64,6 +65,7 @@ def main() -> None:
 
     user_errors = (
         CampaignError,
+        ComparisonsError,
         ScenarioError,
         PerturbationError,
         SubmissionError,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.errors import ComparisonsError
 from benchmark.ranking import A_WINS, B_WINS, TIE, Comparisons, Ratings, comparisons, rank
 from benchmark.store.queries import JUDGES
 from benchmark.store.standings import judge_counts, replace_ratings
@@ -80,29 +81,40 @@ def fit_and_store(
 
 def read_comparisons_csv(path: str | Path) -> Comparisons:
     """A table from a CSV file with the columns ``policy_a``, ``policy_b`` and ``winner`` (``a``,
-    ``b`` or ``tie``): comparisons exported from elsewhere, ranked without the store."""
+    ``b`` or ``tie``): comparisons exported from elsewhere, ranked without the store. Anything
+    else raises :class:`ComparisonsError` naming the file and the line."""
     path = Path(path)
+    rows, lines = [], []
     try:
         with path.open(newline="", encoding="utf-8") as stream:
-            reader = csv.DictReader(stream)
-            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            reader = csv.reader(stream)
+            header = next(reader, [])
+            missing = [c for c in CSV_COLUMNS if c not in header]
             if missing:
-                raise ValueError(
+                raise ComparisonsError(
                     f"{path}: missing column(s) {', '.join(missing)}; expected a header with "
                     f"{', '.join(CSV_COLUMNS)}"
                 )
-            rows = [
-                (r["policy_a"].strip(), r["policy_b"].strip(), (r["winner"] or "").strip().lower())
-                for r in reader
-            ]
+            columns = [header.index(c) for c in CSV_COLUMNS]
+            for row in reader:
+                if not row:
+                    continue  # a blank line
+                if len(row) != len(header):
+                    raise ComparisonsError(
+                        f"{path}: line {reader.line_num} has {len(row)} fields; the header has "
+                        f"{len(header)} ({', '.join(header)})"
+                    )
+                a, b, winner = (row[k].strip() for k in columns)
+                rows.append((a, b, winner.lower()))
+                lines.append(reader.line_num)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ValueError(f"{path}: cannot read it as CSV ({err})") from None
+        raise ComparisonsError(f"{path}: cannot read it as CSV ({err})") from None
     try:
         return comparisons(rows)
-    except ValueError as err:  # name the line a person can find (the header is line 1)
+    except ValueError as err:  # name the line a person can find
         text = str(err)
         if text.startswith("row "):
             number, _, rest = text[4:].partition(" ")
             if number.isdigit():
-                text = f"line {int(number) + 2} {rest}"
-        raise ValueError(f"{path}: {text}") from None
+                text = f"line {lines[int(number)]} {rest}"
+        raise ComparisonsError(f"{path}: {text}") from None

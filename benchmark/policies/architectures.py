@@ -98,7 +98,7 @@ class ArchitectureConfig:
 def check_config(c: ArchitectureConfig) -> None:
     """Raise :class:`SubmissionError` naming the first field of ``c`` that is wrong, or the
     parameter count when the network it describes is over :data:`MAX_PARAMETERS`."""
-    if c.architecture not in ARCHITECTURES:
+    if not isinstance(c.architecture, str) or c.architecture not in ARCHITECTURES:
         raise SubmissionError(
             f"unknown architecture {c.architecture!r}; built-in ones: {', '.join(ARCHITECTURES)}"
         )
@@ -106,7 +106,7 @@ def check_config(c: ArchitectureConfig) -> None:
         raise SubmissionError(
             f"format_version {c.format_version!r} is not supported; expected {FORMAT_VERSION}"
         )
-    if c.action_space not in ACTION_SPACE_DIMS:
+    if not isinstance(c.action_space, str) or c.action_space not in ACTION_SPACE_DIMS:
         raise SubmissionError(f"action_space {c.action_space!r} is not one of {', '.join(ACTION_SPACE_DIMS)}")
     _check_ints("hidden", c.hidden, 0, MAX_HIDDEN_LAYERS, MAX_WIDTH)
     _check_ints("channels", c.channels, 1, MAX_CONV_LAYERS, MAX_CHANNELS)

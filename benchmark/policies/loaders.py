@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,18 @@ from benchmark.policies.builtin import BUILTINS, RandomPolicy, builtin_policy, p
 from benchmark.policies.protocol import PolicyInfo
 
 MANIFEST = "policy.json"
+MAX_MANIFEST_BYTES = 1 << 20
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill")
+# what a damaged zip raises while it is listed or read (bad headers, unknown versions, short data)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class PolicySource:
     detail: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     registered: PolicyInfo | None = None  # the metadata a registered policy was submitted with
+    manifest_path: str = ""  # where ``manifest`` was read, for messages
 
     @property
     def path(self) -> Path | None:
@@ -73,23 +86,33 @@ def resolve(spec: str, store=None) -> PolicySource:
 
 
 def _folder(path: Path, spec: str) -> PolicySource:
-    manifest = read_manifest(path)
+    manifest, where = read_manifest(path), str(path / MANIFEST)
     if (path / "config.json").exists():
-        return PolicySource("weights", spec, {"kind": "weights", "path": str(path.resolve())}, manifest)
+        detail = {"kind": "weights", "path": str(path.resolve())}
+        return PolicySource("weights", spec, detail, manifest, manifest_path=where)
     if "entry" in manifest:
         detail = {"kind": "entrypoint", "entry": manifest["entry"], "code": str(path.resolve())}
-        return PolicySource("entrypoint", spec, detail, manifest)
+        return PolicySource("entrypoint", spec, detail, manifest, manifest_path=where)
     if "torchscript" in manifest:
-        file = path / manifest["torchscript"]
+        file = _inside(path, manifest["torchscript"], where)
         if check_checkpoint(file) != "torchscript":
             raise SubmissionError(f"{file}: {MANIFEST} names it as TorchScript, but it is not")
-        return PolicySource(
-            "torchscript", spec, {"kind": "torchscript", "path": str(file.resolve())}, manifest
-        )
+        detail = {"kind": "torchscript", "path": str(file.resolve())}
+        return PolicySource("torchscript", spec, detail, manifest, manifest_path=where)
     raise SubmissionError(
         f"{path}: not a policy folder: expected config.json + model.safetensors (weights), or a "
         f"{MANIFEST} naming an 'entry' (module:factory) or a 'torchscript' file"
     )
+
+
+def _inside(folder: Path, rel: Any, where: str) -> Path:
+    """The file ``rel`` names, refused unless it is a relative path inside ``folder`` (links followed)."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        raise SubmissionError(f"{where}: 'torchscript' must name a file in the folder, not {rel!r}")
+    file = folder / rel
+    if Path(rel).is_absolute() or not file.resolve().is_relative_to(folder.resolve()):
+        raise SubmissionError(f"{where}: 'torchscript' {rel!r} points outside the policy folder")
+    return file
 
 
 def _file(path: Path, spec: str) -> PolicySource:
@@ -100,7 +123,7 @@ def _file(path: Path, spec: str) -> PolicySource:
                 f"{path}: a wheel needs {MANIFEST} with an 'entry', or PATH::module:factory"
             )
         detail = {"kind": "entrypoint", "entry": manifest["entry"], "code": str(path.resolve())}
-        return PolicySource("entrypoint", spec, detail, manifest)
+        return PolicySource("entrypoint", spec, detail, manifest, manifest_path=f"{path}!{MANIFEST}")
     kind = check_checkpoint(path)
     if kind == "torchscript":
         return PolicySource("torchscript", spec, {"kind": "torchscript", "path": str(path.resolve())})
@@ -121,7 +144,7 @@ def check_checkpoint(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
-        except zipfile.BadZipFile as err:
+        except ZIP_ERRORS as err:
             return f"a damaged zip file ({err})"
         if any("/code/" in n or n.endswith("constants.pkl") for n in names):
             return "torchscript"
@@ -139,9 +162,15 @@ def check_checkpoint(path: Path) -> str:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
+    """``policy.json`` of a policy folder (empty when there is none), checked to be a small JSON object."""
     file = folder / MANIFEST
-    if not file.exists():
+    if not file.exists() and not file.is_symlink():
         return {}
+    if not file.is_file() or not file.resolve().is_relative_to(folder.resolve()):
+        raise SubmissionError(f"{file}: not a file inside the policy folder")
+    size = file.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise SubmissionError(f"{file}: {size:,} bytes; a {MANIFEST} may be at most {MAX_MANIFEST_BYTES:,}")
     return _parse_manifest(file.read_bytes(), str(file))
 
 
@@ -149,15 +178,19 @@ def _wheel_manifest(path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as wheel:
             names = [n for n in wheel.namelist() if n.rsplit("/", 1)[-1] == MANIFEST]
-            return _parse_manifest(wheel.read(names[0]), f"{path}!{names[0]}") if names else {}
-    except zipfile.BadZipFile as err:
+            if not names:
+                return {}
+            if wheel.getinfo(names[0]).file_size > MAX_MANIFEST_BYTES:
+                raise SubmissionError(f"{path}!{names[0]}: over {MAX_MANIFEST_BYTES:,} bytes")
+            return _parse_manifest(wheel.read(names[0]), f"{path}!{names[0]}")
+    except ZIP_ERRORS as err:
         raise SubmissionError(f"{path}: not a valid wheel ({err})") from None
 
 
 def _parse_manifest(data: bytes, where: str) -> dict[str, Any]:
     try:
         manifest = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise SubmissionError(f"{where}: not valid JSON ({err})") from None
     if not isinstance(manifest, dict):
         raise SubmissionError(f"{where}: expected a JSON object")
@@ -213,7 +246,7 @@ def policy_info(source: PolicySource, name: str | None = None) -> PolicyInfo:
     values["kind"] = source.kind
     if source.kind == "weights":
         values.update(weights_info(Path(source.detail["path"])))
-    return PolicyInfo.from_dict(values, where=f"{source.spec} metadata")
+    return PolicyInfo.from_dict(values, where=source.manifest_path or f"{source.spec} metadata")
 
 
 def weights_info(folder: Path) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from benchmark.text import name_problem
 
 SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote")
 LICENCE_DEFAULT = "unspecified"
+MAX_CONTROL_HZ = 1000.0
+MAX_TEXT = 200  # characters of a licence or an owner
 
 
 @runtime_checkable
@@ -78,10 +80,13 @@ class PolicyInfo:
         if unknown:
             raise SubmissionError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
         values = dict(data)
-        if "cameras" in values:
-            values["cameras"] = tuple(values["cameras"])
-        if "image_size" in values:
-            values["image_size"] = tuple(values["image_size"])
+        for key in ("cameras", "image_size"):
+            if key in values:
+                if not isinstance(values[key], list | tuple):
+                    raise SubmissionError(f"{where}: {key} must be a list, got {values[key]!r}")
+                values[key] = tuple(values[key])
+        if "extra" in values and not isinstance(values["extra"], dict):
+            raise SubmissionError(f"{where}: extra must be an object, got {values['extra']!r}")
         try:
             return cls(**values)
         except SubmissionError as err:
@@ -95,16 +100,28 @@ def check_info(info: PolicyInfo) -> None:
     problem = name_problem(info.name, "policy name")
     if problem is not None:
         raise SubmissionError(problem)
-    if info.kind not in SUBMISSION_KINDS:
+    if not isinstance(info.kind, str) or info.kind not in SUBMISSION_KINDS:
         raise SubmissionError(f"kind {info.kind!r} is not one of {', '.join(SUBMISSION_KINDS)}")
-    if info.action_space not in ACTION_SPACE_DIMS:
+    if not isinstance(info.action_space, str) or info.action_space not in ACTION_SPACE_DIMS:
         raise SubmissionError(
             f"action space {info.action_space!r} is not one of {', '.join(ACTION_SPACE_DIMS)}"
         )
     size = info.image_size
-    if len(size) != 2 or not all(isinstance(v, int) and 16 <= v <= 1024 for v in size):
+    ints = isinstance(size, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    if not ints or len(size) != 2 or not all(16 <= v <= 1024 for v in size):
         raise SubmissionError(f"image size {size!r} must be two integers (width, height) in 16..1024")
-    if not all(isinstance(c, str) and c for c in info.cameras):
-        raise SubmissionError(f"cameras {info.cameras!r} must be non-empty names")
-    if info.control_hz is not None and not (0 < float(info.control_hz) <= 1000):
-        raise SubmissionError(f"control rate {info.control_hz!r} Hz must be in (0, 1000]")
+    if not isinstance(info.cameras, tuple) or not all(
+        name_problem(c, "camera") is None for c in info.cameras
+    ):
+        raise SubmissionError(f"cameras {info.cameras!r} must be a list of camera names")
+    hz = info.control_hz
+    if hz is not None and (
+        isinstance(hz, bool) or not isinstance(hz, int | float) or not 0 < hz <= MAX_CONTROL_HZ
+    ):
+        raise SubmissionError(
+            f"control rate {hz!r} must be null or a number of Hz in (0, {MAX_CONTROL_HZ:g}]"
+        )
+    for key in ("licence", "owner"):
+        value = getattr(info, key)
+        if not isinstance(value, str) or (value and name_problem(value, key, MAX_TEXT) is not None):
+            raise SubmissionError(f"{key} {value!r} must be plain text of at most {MAX_TEXT} characters")

@@ -81,7 +81,7 @@ def test_a_torchscript_zip_stays_a_file(tmp_path):
         ([("link", None, "/etc/passwd")], "not a plain file or folder"),
         ([("../up.py", b"x", None)], "points outside the folder"),
         ([("/abs.py", b"x", None)], "points outside the folder"),
-        ([("big.bin", b"\0" * (5 * 1024), None)], "unpacks to 5 KB; at most 4 KB"),
+        ([("big.bin", b"\0" * (5 * 1024), None)], "unpacks to at least 5 KB; at most 4 KB"),
     ],
 )
 def test_hostile_tarballs_are_refused(tmp_path, members, words):
@@ -96,7 +96,7 @@ def test_a_zip_bomb_is_refused_before_unpacking(tmp_path):
     assert len(buffer.getvalue()) < MB
     with pytest.raises(uploads.UploadError, match="unpacks to 10.0 MB"):
         uploads.unpack("p.zip", buffer.getvalue(), tmp_path, MB)
-    assert not any((tmp_path / "policy").iterdir())
+    assert not (tmp_path / "policy").exists()
 
 
 def test_tokens_name_one_annotator_and_cannot_be_forged():
