@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "twin.package",
             "twin.scene.spec",
             "twin.scene.textures",
+            "twin.scene.mjcf_files",
         ),
     ),
     ("splats", ("twin.splats",)),

@@ -37,7 +37,7 @@ FORMAT = "twinarena-demo/1"
 MAX_FPS = 1000.0
 MAX_NAME = 100  # characters of a camera name (a sub-folder's name)
 MAX_EPISODE_SECONDS = 600.0  # the longest episode a task may ask for (task.json's max_seconds)
-# the robots that have a model (twin.scene.robot_view.KNOWN_ROBOTS says the same, one layer up)
+# the robots that have a model (twin.scene.robot_view poses them)
 KNOWN_ROBOTS = ("franka_panda",)
 
 

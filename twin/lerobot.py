@@ -335,8 +335,8 @@ def export_lerobot_v3(
     for key in episodes[0].videos:
         video_path = root / V30_VIDEO_PATH.format(video_key=key, chunk_index=0, file_index=0)
         video_path.parent.mkdir(parents=True)
-        frames = np.concatenate([ep.videos[key] for ep in episodes])
-        write_mp4(video_path, frames, fps, keyframe_interval=KEYFRAME_INTERVAL)
+        joined = np.concatenate([ep.videos[key] for ep in episodes])
+        write_mp4(video_path, joined, fps, keyframe_interval=KEYFRAME_INTERVAL)
     (root / V30_EPISODES_PATH).parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), root / V30_EPISODES_PATH)
     pq.write_table(_tasks_table(tasks), root / "meta/tasks.parquet")

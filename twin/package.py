@@ -55,6 +55,8 @@ from typing import Any
 import numpy as np
 
 from twin.demonstration import MAX_FPS, check_max_seconds, in_range, inside, is_file, load_json_object
+from twin.scene.mjcf_files import MJCFFileError
+from twin.scene.mjcf_files import outside as mjcf_outside
 from twin.scene.spec import SIZE_LENGTHS
 from twin.transforms import rigid_problem
 
@@ -494,6 +496,10 @@ def check_twin(folder: str | Path) -> list[str]:
         for path in sorted(twin.root.rglob("*"))
         if path.is_symlink() and not path.resolve().is_relative_to(twin.root.resolve())
     ]
+    try:  # scene.xml may reach only files of the package (what it reaches outside is outside the hash)
+        outside += mjcf_outside(twin.root / twin.manifest["files"]["scene"], twin.root)
+    except MJCFFileError as err:
+        outside.append(str(err))
     if outside:
         return outside
     problems = []

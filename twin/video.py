@@ -28,7 +28,7 @@ def write_mp4(
     if len(frames) == 0:
         raise VideoError(f"{path}: no frames to write")
     height, width = frames.shape[1:3]
-    options = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
+    options: dict[str, object] = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
     if keyframe_interval is not None:
         if keyframe_interval < 1:
             raise VideoError(f"{path}: keyframe interval must be at least 1, got {keyframe_interval}")

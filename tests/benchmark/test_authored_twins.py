@@ -191,3 +191,15 @@ def test_a_package_without_exact_shapes_still_reads(packages, tmp_path):
     block, square = twin_scene(twin).objects
     assert (block.shape, block.size, block.fixed) == ("box", (0.025, 0.025, 0.02), False)
     assert (square.shape, square.fixed, square.visual_only) == ("box", True, True)
+
+
+def test_a_scene_reaching_outside_its_package_fails_the_check(packages, tmp_path):
+    """An ``<include>`` (or mesh, texture) outside the package would be outside its content hash."""
+    outside = tmp_path / "outside.xml"
+    outside.write_text("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
+    pkg = tmp_path / "pkg"
+    shutil.copytree(packages["tray_pick", "cube_in_tray"], pkg)
+    scene = pkg / "scene.xml"
+    scene.write_text(scene.read_text().replace("<worldbody>", f'<include file="{outside}"/>\n<worldbody>', 1))
+    problems = check_twin(pkg)
+    assert problems == [f"{scene}: reaches {outside}, outside the package"]

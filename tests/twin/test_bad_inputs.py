@@ -15,7 +15,6 @@ from small_inputs import small_demo, small_package
 
 from twin.build import BuildConfig, TwinBuildError, prepare_scan
 from twin.demonstration import (
-    KNOWN_ROBOTS,
     DemonstrationError,
     check_demonstration,
     read_demonstration,
@@ -113,12 +112,6 @@ def test_an_unknown_robot_is_refused(demo):
     _refused(demo, "robot.json: unknown robot 'ur5'; known robots: franka_panda")
     _edit(demo / "robot.json", name=None)
     _refused(demo, "robot.json: missing the robot's 'name'")
-
-
-def test_the_known_robots_are_those_with_a_model():
-    from twin.scene.robot_view import KNOWN_ROBOTS as MODELLED
-
-    assert KNOWN_ROBOTS == MODELLED
 
 
 def test_an_imported_demonstration_is_checked_too():

@@ -10,14 +10,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import binary_dilation
 
+from twin.demonstration import KNOWN_ROBOTS
 from twin.scene.builder import ROBOT_PREFIX, add_pinhole_camera, attach_robot
 from twin.scene.gl import import_mujoco
 from twin.scene.robot import ARM_JOINTS, FINGER_JOINTS, TCP_SITE, compile_spec
 from twin.transforms import mat_to_quat, mujoco_quat_from_opencv
 
 mujoco = import_mujoco()
-
-KNOWN_ROBOTS = ("franka_panda",)
 
 
 class RobotViewError(ValueError):
