@@ -20,6 +20,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from benchmark.policies.loaders import ZIP_ERRORS
+
 MAX_UPLOAD_ENV = "TWINARENA_MAX_UPLOAD_MB"
 DEFAULT_MAX_UPLOAD_MB = 200.0
 UNPACKED_FACTOR = 4  # an archive may unpack to at most this many times the upload limit
@@ -34,17 +36,6 @@ ACCEPTED = {
 }
 MB = 1 << 20
 TAR_OVERHEAD = 2 * 512 * MAX_MEMBERS + MB  # headers and padding a tarball adds to its files
-# what a damaged zip raises while it is listed or read: bad CRCs and headers (BadZipFile), broken
-# deflate streams (zlib.error), short data (EOFError), unknown methods, encryption (RuntimeError)
-ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    NotImplementedError,
-    RuntimeError,
-    ValueError,
-)
 
 
 class UploadError(ValueError):

@@ -36,7 +36,8 @@ from benchmark.policies.protocol import PolicyInfo
 MANIFEST = "policy.json"
 MAX_MANIFEST_BYTES = 1 << 20
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill")
-# what a damaged zip raises while it is listed or read (bad headers, unknown versions, short data)
+# what a damaged zip raises while it is listed or read: bad CRCs and headers (BadZipFile), broken
+# deflate streams (zlib.error), short data (EOFError), unknown methods, encryption (RuntimeError)
 ZIP_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
