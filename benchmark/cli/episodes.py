@@ -79,13 +79,20 @@ def serve_policy(
         "tray_pick", "--twin", help="For built-in policies: the twin they are calibrated in."
     ),
     seed: int = typer.Option(0, "--seed"),
+    open_loop_horizon: int = typer.Option(
+        None,
+        "--open-loop-horizon",
+        min=1,
+        help="Declared in the metadata: actions of each chunk a client plays before asking again.",
+    ),
 ) -> None:
-    """Serve a policy over the openpi websocket protocol (metadata first, then msgpack actions).
+    """Serve a policy over the openpi websocket protocol (metadata first, then msgpack action
+    chunks [H, A]; GET /healthz answers 200).
 
     Submitted code still runs in its own worker process; the server only relays."""
     from benchmark.policies.loaders import load_policy, parse_builtin
     from benchmark.policies.protocol import ACTION_SPACE_DIMS
-    from benchmark.policies.remote import serve
+    from benchmark.policies.remote import serve, server_metadata
 
     env = None
     if parse_builtin(spec) is not None:
@@ -93,8 +100,13 @@ def serve_policy(
 
         env = TwinEnv(twin_path(twin), EnvConfig(render="mesh"))
     policy, info = load_policy(spec, env=env, seed=seed)
-    metadata = {**info.to_dict(), "action_dim": ACTION_SPACE_DIMS[info.action_space]}
-    metadata.pop("extra")
+    chunk = info.extra.get("chunk")  # a registered submission's, from its validation probe
+    metadata = server_metadata(
+        info.to_dict(),
+        ACTION_SPACE_DIMS[info.action_space],
+        action_chunk=chunk if isinstance(chunk, int) and not isinstance(chunk, bool) else None,
+        open_loop_horizon=open_loop_horizon,
+    )
 
     def ready(bound: int) -> None:
         console.print(f"[green]serving {spec} on ws://{host}:{bound}[/] (Ctrl-C stops)", soft_wrap=True)

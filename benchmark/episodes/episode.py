@@ -4,7 +4,10 @@ A policy is anything with ``reset(instruction)`` and ``act(observation) -> actio
 or a chunk of actions as a 2-D array). The runner catches what a policy can do wrong and ends
 the episode with a termination reason instead of failing: an exception (``policy_error``), no
 answer within ``step_timeout`` seconds (``policy_timeout``), or an action that is NaN, inf,
-mis-shaped or out of bounds (``invalid_action``).
+mis-shaped or out of bounds (``invalid_action``). A policy may declare ``open_loop_horizon`` (an
+int, read after each reset): the runner plays at most that many actions of each chunk before asking
+again (None or absent: the whole chunk). An answer that misses ``step_timeout`` ends the episode
+and none of its actions are played.
 
 An episode folder::
 
@@ -120,13 +123,14 @@ def _roll(env: TwinEnv, policy, seed: int, step_timeout: float | None, record_vi
     except Exception as err:
         return _end(env, info, _reason(err), f"reset: {_describe(err)}", start), tape
     chunk: deque = deque()
+    horizon = getattr(policy, "open_loop_horizon", None)
     while True:
         if not chunk:
             try:
                 answer = _ask(policy, obs, step_timeout)
             except Exception as err:
                 return _end(env, info, _reason(err), _describe(err), start), tape
-            chunk.extend(_as_chunk(answer))
+            chunk.extend(_as_chunk(answer, horizon))
         action = chunk.popleft()
         obs, reward, terminated, truncated, info = env.step(action)
         if info["termination"] == "invalid_action":
@@ -163,13 +167,14 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def _as_chunk(answer) -> list:
-    """A policy's answer as a list of actions: the rows of a 2-D chunk, else the answer itself."""
+def _as_chunk(answer, horizon: int | None = None) -> list:
+    """A policy's answer as a list of actions: the first ``horizon`` rows (None: all) of a 2-D chunk,
+    else the answer itself."""
     try:
         array = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):
         return [answer]  # the environment names what is wrong with it
-    return list(array) if array.ndim == 2 and len(array) > 0 else [answer]
+    return list(array[: max(1, horizon or len(array))]) if array.ndim == 2 and len(array) > 0 else [answer]
 
 
 def _end(env: TwinEnv, info: dict, reason: str, detail: str, start: float) -> Outcome:

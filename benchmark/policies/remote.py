@@ -1,16 +1,20 @@
 """A policy on another process or machine, behind the openpi websocket protocol.
 
-A connection opens with the server's metadata (a msgpack map). Then each client message is a
-msgpack map holding an observation, and each answer a map ``{"actions": float32 [A] or [H, A],
-"server_timing": {"infer_ms": ...}}``. When the server fails it sends the error as a text frame
-and closes the connection with code 1011. Arrays travel in the layout of :mod:`benchmark.policies.wire`,
-which is the one of openpi_client's ``msgpack_numpy``.
+A connection opens with the server's metadata (a msgpack map; :func:`server_metadata` names what
+ours declares). Then each client message is a msgpack map holding an observation, and each answer a
+map ``{"actions": float32 [H, A], "server_timing": {"infer_ms": ...}}``: like every openpi server,
+ours answers a chunk, ``H = 1`` for a policy that returns one action (openpi_client's
+``ActionChunkBroker`` takes rows of it). Our client also reads a server that answers ``[A]``.
+When the server fails it sends the error as a text frame and closes the connection with code 1011.
+Arrays travel in the layout of :mod:`benchmark.policies.wire`, which is the one of openpi_client's
+``msgpack_numpy``.
 
 An observation arrives in our layout (``images``, ``state``, ``instruction``) or in openpi's flat
 one (``observation/image``, ``observation/wrist_image``, ``observation/images/<camera>``,
 ``observation/state``, ``prompt``); :func:`to_observation` turns either into ours. A message may
 also carry ``"reset": True``; the server resets the policy then, on a connection's first message,
-and when the instruction changes.
+and when the instruction changes. An HTTP GET of ``/healthz`` answers 200 ``OK`` (as openpi's
+server does) instead of upgrading to a websocket.
 
 :func:`serve` serves one policy object (``reset(instruction)``, ``act(observation)``);
 :class:`RemotePolicy` is the client the episode runner uses.
@@ -19,6 +23,7 @@ and when the instruction changes.
 from __future__ import annotations
 
 import contextlib
+import http
 import threading
 import time
 import traceback
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.frames import CloseCode
+from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import Server, ServerConnection
@@ -42,6 +48,44 @@ FLAT_IMAGES = {"observation/image": "image", "observation/wrist_image": "wrist_i
 FLAT_CAMERA_PREFIX = "observation/images/"
 CONTROL_KEYS = ("reset",)
 CLOSE_REASON_BYTES = 120  # a close frame's reason holds at most 123 bytes
+HEALTH_PATH = "/healthz"
+# what each of the 15 numbers of ``state`` is (benchmark.policies.protocol): 7 arm joints, the
+# finger opening, the TCP position (m) and orientation quaternion (w x y z)
+STATE_LAYOUT = (
+    *(f"joint_{i}" for i in range(7)),
+    "finger_opening",
+    *(f"tcp_{axis}" for axis in ("x", "y", "z", "qw", "qx", "qy", "qz")),
+)
+
+
+def server_metadata(
+    info: Mapping[str, Any],
+    action_dim: int,
+    action_chunk: int | None = None,
+    open_loop_horizon: int | None = None,
+) -> dict[str, Any]:
+    """The metadata a server sends first: ``info``'s fields (name, kind, action space, cameras,
+    image size as width × height, control rate, licence, owner) with ``action_dim``, the ``state``
+    layout (``state_dim`` and ``state_layout``), ``action_chunk`` (H of each ``[H, A]`` answer; None
+    when not known before the first answer) and, when given, the ``open_loop_horizon`` clients should
+    play of each chunk before asking again."""
+    metadata = {key: value for key, value in info.items() if key != "extra"}
+    metadata.update(
+        action_dim=int(action_dim),
+        state_dim=len(STATE_LAYOUT),
+        state_layout=list(STATE_LAYOUT),
+        action_chunk=action_chunk,
+    )
+    if open_loop_horizon is not None:
+        metadata["open_loop_horizon"] = check_horizon(open_loop_horizon)
+    return metadata
+
+
+def check_horizon(horizon: Any) -> int:
+    """``horizon`` as a positive int, or :class:`ValueError`."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"an open-loop horizon must be a positive integer, not {horizon!r}")
+    return int(horizon)
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -161,6 +205,8 @@ class _Served:
             start = time.perf_counter()
             actions = np.asarray(self.policy.act(observation), dtype=np.float32)
             infer_ms = (time.perf_counter() - start) * 1000
+        if actions.ndim == 1:
+            actions = actions[None]  # one action is a chunk of one, as openpi's clients expect
         return {"actions": actions, "server_timing": {"infer_ms": infer_ms}}
 
     def handle(self, connection: ServerConnection) -> None:
@@ -187,6 +233,13 @@ class _Served:
                     self.owner = None
 
 
+def _health(connection: ServerConnection, request: Request) -> Response | None:
+    """``process_request`` hook: 200 ``OK`` for ``/healthz``; any other path goes on to the websocket."""
+    if request.path == HEALTH_PATH:
+        return connection.respond(http.HTTPStatus.OK, "OK\n")
+    return None
+
+
 def policy_server(
     policy: Any,
     metadata: dict[str, Any],
@@ -197,7 +250,9 @@ def policy_server(
     """A websocket server for ``policy``, listening but not yet serving (call ``serve_forever``);
     ``port=0`` picks a free port (``bound_port(server)``)."""
     served = _Served(policy, metadata)
-    return ws_serve(served.handle, host, port, compression=None, max_size=max_message_bytes)
+    return ws_serve(
+        served.handle, host, port, compression=None, max_size=max_message_bytes, process_request=_health
+    )
 
 
 def bound_port(server: Server) -> int:
@@ -254,11 +309,16 @@ def websocket_uri(address: str | tuple[str, int]) -> str:
 class RemotePolicy:
     """A policy served over the openpi websocket protocol, behind our policy protocol.
 
-    ``timeout`` bounds :meth:`act` (None: no limit); ``connect_timeout`` bounds opening the
-    connection and reading the metadata. Failures are :mod:`benchmark.errors`: ``PolicyTimeout``,
-    ``InvalidAnswer`` (an answer over ``max_answer_bytes``, or without numeric actions), and
-    ``PolicyError`` (the server's error text, or a refused or lost connection). After any of them
-    the connection is dropped; :meth:`reset` opens a new one.
+    ``timeout`` bounds :meth:`act` (None: no limit), from sending the observation to holding the
+    answer; ``connect_timeout`` bounds opening the connection and reading the metadata. Failures are
+    :mod:`benchmark.errors`: ``PolicyTimeout`` (an answer not there by the deadline: its actions are
+    never returned), ``InvalidAnswer`` (an answer over ``max_answer_bytes``, or without numeric
+    actions), and ``PolicyError`` (the server's error text, or a refused or lost connection). After
+    any of them the connection is dropped, so a late answer cannot be read as the next one;
+    :meth:`reset` opens a new one.
+
+    ``open_loop_horizon`` is how many actions of each chunk the episode runner plays before asking
+    again: the given one, else the server metadata's ``open_loop_horizon``, else None (all of it).
     """
 
     def __init__(
@@ -267,8 +327,10 @@ class RemotePolicy:
         timeout: float | None = 30.0,
         connect_timeout: float = 10.0,
         max_answer_bytes: int = MAX_MESSAGE_BYTES,
+        open_loop_horizon: int | None = None,
     ):
         self.uri = websocket_uri(address)
+        self._horizon = None if open_loop_horizon is None else check_horizon(open_loop_horizon)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_answer_bytes = max_answer_bytes
@@ -285,6 +347,14 @@ class RemotePolicy:
         """The metadata the server sent when the current connection opened."""
         return self._metadata
 
+    @property
+    def open_loop_horizon(self) -> int | None:
+        """Actions to play of each chunk before asking again (None: the whole chunk)."""
+        if self._horizon is not None:
+            return self._horizon
+        declared = self._metadata.get("open_loop_horizon")
+        return None if declared is None else check_horizon(declared)
+
     def reset(self, instruction: str) -> None:
         """Start an episode: the next message asks the server to reset the policy. Opens a new
         connection when the last one was dropped or closed."""
@@ -298,8 +368,9 @@ class RemotePolicy:
         return self.act_within(observation, self.timeout)
 
     def act_within(self, observation: dict[str, Any], timeout: float | None) -> np.ndarray:
-        """The server's actions for ``observation``, float32 ``[A]`` or ``[H, A]``, within ``timeout``
-        seconds (None: no limit)."""
+        """The server's actions for ``observation``, float32 ``[A]`` or ``[H, A]`` as the server sent
+        them, within ``timeout`` seconds (None: no limit); an answer that comes later is dropped and
+        the call raises :class:`PolicyTimeout`."""
         if self._connection is None:
             raise PolicyError(f"no connection to the policy server at {self.uri} (call reset to reconnect)")
         message = dict(observation)
@@ -307,10 +378,14 @@ class RemotePolicy:
             message["instruction"] = self._instruction
         if self._reset:
             message["reset"] = True
+        start = time.monotonic()
         try:
             self._connection.send(wire.pack(message))
             self._reset = False
-            data = self._connection.recv(timeout=timeout)
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+            data = self._connection.recv(timeout=left)
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise TimeoutError  # it came, but too late to act on
         except TimeoutError:
             self.close()  # a late answer must not be taken for the next one
             raise PolicyTimeout(f"no answer from {self.uri} within {timeout:g} s") from None
@@ -360,6 +435,11 @@ class RemotePolicy:
             metadata = wire.unpack(connection.recv(timeout=self.connect_timeout))
             if not isinstance(metadata, dict):
                 raise wire.WireError(f"a {type(metadata).__name__}, not a map")
+            if metadata.get("open_loop_horizon") is not None:
+                try:
+                    check_horizon(metadata["open_loop_horizon"])
+                except ValueError as err:
+                    raise wire.WireError(str(err)) from None
         except (TimeoutError, ConnectionClosed, wire.WireError) as err:
             self.close()
             raise PolicyError(

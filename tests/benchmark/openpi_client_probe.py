@@ -1,9 +1,12 @@
 """Talk to a policy server with the real openpi client; run under the openpi-client venv.
 
-    python openpi_client_probe.py HOST PORT SEED [COUNT]
+    python openpi_client_probe.py HOST PORT SEED [COUNT [HORIZON]]
 
 prints one JSON object: the server's ``metadata``, and for each of COUNT observations (openpi's
-flat layout, content fixed by SEED) its ``sha256`` and the ``actions`` that came back. The
+flat layout, content fixed by SEED) its ``sha256`` and the ``actions`` that came back. With HORIZON
+the observations go through openpi's ``ActionChunkBroker(client, HORIZON)``, as openpi's examples
+run a policy, so each step's ``actions`` is one row of the last chunk; ``chunks`` lists the shape
+of every answer the server actually sent (``sent`` the indices of the observations it saw). The
 observations are integer arithmetic only, so numpy 1 here and numpy 2 in the project build the
 same bytes; the tests import :func:`observations` to compute the expected actions.
 """
@@ -49,17 +52,46 @@ def digest(observation: dict) -> str:
     return h.hexdigest()
 
 
+class Recording:
+    """An openpi policy that notes the shape of each answer and which observation asked for it."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.chunks: list[list[int]] = []
+        self.sent: list[int] = []
+        self.step = 0
+
+    def infer(self, observation: dict) -> dict:
+        answer = self.policy.infer(observation)
+        self.chunks.append(list(np.asarray(answer["actions"]).shape))
+        self.sent.append(self.step)
+        return answer
+
+    def reset(self) -> None:
+        self.policy.reset()
+
+
 def main(argv: list[str]) -> None:
+    from openpi_client.action_chunk_broker import ActionChunkBroker
     from openpi_client.websocket_client_policy import WebsocketClientPolicy
 
     host, port, seed = argv[0], int(argv[1]), int(argv[2])
     count = int(argv[3]) if len(argv) > 3 else 4
     client = WebsocketClientPolicy(host, port)
+    recording = Recording(client)
+    policy = ActionChunkBroker(recording, int(argv[4])) if len(argv) > 4 else recording
     steps = []
-    for observation in observations(seed, count):
-        answer = client.infer(observation)
+    for i, observation in enumerate(observations(seed, count)):
+        recording.step = i
+        answer = policy.infer(observation)
         steps.append({"sha256": digest(observation), "actions": np.asarray(answer["actions"]).tolist()})
-    out = {"metadata": client.get_server_metadata(), "numpy": np.__version__, "steps": steps}
+    out = {
+        "metadata": client.get_server_metadata(),
+        "numpy": np.__version__,
+        "steps": steps,
+        "chunks": recording.chunks,
+        "sent": recording.sent,
+    }
     json.dump(out, sys.stdout, default=str)
     print()
 

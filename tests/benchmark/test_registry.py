@@ -100,7 +100,7 @@ def test_a_remote_policy_server_is_registered_by_its_uri(store):
     assert record.kind == "remote" and record.sha256 is None
     assert record.extra["uri"] == f"ws://127.0.0.1:{port}"
     assert (record.image_size, record.owner) == ((128, 96), "lab")
-    assert probe.action_shape == (7,)
+    assert probe.action_shape == (1, 7)  # servers answer chunks [H, A], one action as H = 1
 
 
 def test_probe_answers_are_checked():

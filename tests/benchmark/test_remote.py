@@ -101,14 +101,19 @@ def observation(i: int, instruction: str = "pick the cube", size: int = 32) -> d
 
 
 def expected_actions(policy, observations: list[dict]) -> list[np.ndarray]:
-    """What ``policy`` answers locally, reset whenever the instruction changes (as the server does)."""
+    """What ``policy`` answers locally, reset whenever the instruction changes (as the server does),
+    as the server sends it: a chunk [H, A], H = 1 for a single action."""
     out, instruction = [], None
     for obs in observations:
         if obs["instruction"] != instruction:
             instruction = obs["instruction"]
             policy.reset(instruction)
-        out.append(np.asarray(policy.act(obs), dtype=np.float32))
+        out.append(np.atleast_2d(np.asarray(policy.act(obs), dtype=np.float32)))
     return out
+
+
+def chunk_policy() -> ArithmeticPolicy:
+    return ArithmeticPolicy(chunk=4)
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +205,7 @@ def test_metadata_first_and_actions_are_the_policys(served):
         again = remote.act(observations[0])
     want = expected_actions(ArithmeticPolicy(), observations)
     for g, w in zip(got, want, strict=True):
-        assert g.dtype == np.float32
+        assert g.dtype == np.float32 and g.shape == (1, 7)  # a chunk of one, as openpi servers answer
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(again, want[0])
 
@@ -257,7 +262,7 @@ def test_oversized_answer_is_invalid_and_the_client_survives(served):
         with pytest.raises(InvalidAnswer, match=f"over the limit of {wire.human_bytes(MAX_MESSAGE_BYTES)}"):
             remote.act(observation(0, "huge"))
         remote.reset("pick the cube")
-        assert remote.act(observation(0)).shape == (7,)
+        assert remote.act(observation(0)).shape == (1, 7)
 
 
 @pytest.mark.parametrize(
@@ -360,15 +365,15 @@ def openpi_python() -> Path:
     return python
 
 
-def test_real_openpi_client_gets_the_policys_actions(openpi_python):
-    seed, count = 3, 5
-    with server_process("test_remote:ArithmeticPolicy") as port:
+def run_probe(openpi_python: Path, spec: str, seed: int, count: int, *horizon: int) -> dict:
+    """The probe's report for the real openpi client against ``serve-policy`` of ``spec``."""
+    with server_process(spec) as port:
         run = subprocess.run(
             [
                 str(openpi_python),
                 str(HERE / "openpi_client_probe.py"),
                 "127.0.0.1",
-                *map(str, (port, seed, count)),
+                *map(str, (port, seed, count, *horizon)),
             ],
             capture_output=True,
             text=True,
@@ -377,6 +382,26 @@ def test_real_openpi_client_gets_the_policys_actions(openpi_python):
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["numpy"].startswith("1.")  # the client's own numpy, not the project's
+    sent = probe.observations(seed, count)
+    assert [step["sha256"] for step in report["steps"]] == [probe.digest(obs) for obs in sent]
+    return report
+
+
+def probe_observations_ours(seed: int, count: int) -> list[dict]:
+    """The probe's observations in our layout, as the server reads them."""
+    return [
+        {
+            "images": {"image": obs["observation/image"], "wrist_image": obs["observation/wrist_image"]},
+            "state": obs["observation/state"],
+            "instruction": obs["prompt"],
+        }
+        for obs in probe.observations(seed, count)
+    ]
+
+
+def test_real_openpi_client_gets_the_policys_actions(openpi_python):
+    seed, count = 3, 5
+    report = run_probe(openpi_python, "test_remote:ArithmeticPolicy", seed, count)
     metadata = report["metadata"]
     assert metadata["protocol"] == PROTOCOL and metadata["name"].endswith("::test_remote:ArithmeticPolicy")
     assert (metadata["kind"], metadata["action_space"], metadata["action_dim"]) == (
@@ -384,19 +409,29 @@ def test_real_openpi_client_gets_the_policys_actions(openpi_python):
         "ee_delta",
         7,
     )
-    sent = probe.observations(seed, count)
-    assert [step["sha256"] for step in report["steps"]] == [probe.digest(obs) for obs in sent]
-    ours = [
-        {
-            "images": {"image": obs["observation/image"], "wrist_image": obs["observation/wrist_image"]},
-            "state": obs["observation/state"],
-            "instruction": obs["prompt"],
-        }
-        for obs in sent
-    ]
-    want = expected_actions(ArithmeticPolicy(), ours)
+    # what the server expects: cameras, image size, the state layout, the chunk length (unknown here)
+    assert metadata["cameras"] == [] and metadata["image_size"] == [224, 224]
+    assert metadata["state_dim"] == len(metadata["state_layout"]) == 15
+    assert metadata["state_layout"][7] == "finger_opening" and "action_chunk" in metadata
+    assert report["chunks"] == [[1, 7]] * count  # every answer a chunk [H, A], as openpi's servers send
+    want = expected_actions(ArithmeticPolicy(), probe_observations_ours(seed, count))
     got = [np.asarray(step["actions"], dtype=np.float32) for step in report["steps"]]
     np.testing.assert_array_equal(np.stack(got), np.stack(want))
+
+
+@pytest.mark.parametrize("spec, horizon", [("ArithmeticPolicy", 1), ("chunk_policy", 4)])
+def test_real_action_chunk_broker_gets_whole_actions(openpi_python, spec, horizon):
+    """openpi's ActionChunkBroker slices row after row of our answers: each step is a full action [A]."""
+    seed, count = 5, 8
+    report = run_probe(openpi_python, f"test_remote:{spec}", seed, count, horizon)
+    got = np.asarray([step["actions"] for step in report["steps"]], dtype=np.float32)
+    assert got.shape == (count, 7)
+    assert report["sent"] == list(range(0, count, horizon))
+    assert report["chunks"] == [[horizon, 7]] * (count // horizon)
+    ours = probe_observations_ours(seed, count)
+    policy = ArithmeticPolicy(chunk=4 if spec == "chunk_policy" else 0)
+    want = np.concatenate(expected_actions(policy, [ours[i] for i in report["sent"]]))
+    np.testing.assert_array_equal(got, want)
 
 
 def test_remote_policy_drives_an_episode(tmp_path):
