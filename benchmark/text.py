@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-MAX_NAME = 100  # characters of a policy name
+MAX_NAME = 300  # characters of a policy name (an unregistered policy is named by its path)
 MAX_REASON = 2000  # characters of a stored failure or vote reason
 KEPT_CONTROLS = "\n\t"
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
