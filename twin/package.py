@@ -140,10 +140,11 @@ def file_hashes(root: Path) -> dict[str, str]:
     }
 
 
-def content_hash(root: Path, manifest: dict[str, Any]) -> str:
-    """SHA-256 of every file under ``root`` but the reports, and of the manifest minus provenance."""
+def content_hash(root: Path, manifest: dict[str, Any], hashes: dict[str, str] | None = None) -> str:
+    """SHA-256 of every file under ``root`` but the reports, and of the manifest minus provenance;
+    ``hashes``: :func:`file_hashes` of ``root`` when the caller has them already."""
     digest = hashlib.sha256()
-    for rel, sha in file_hashes(root).items():
+    for rel, sha in (file_hashes(root) if hashes is None else hashes).items():
         digest.update(rel.encode())
         digest.update(bytes.fromhex(sha))
     body = {k: v for k, v in manifest.items() if k not in PROVENANCE}
@@ -234,7 +235,7 @@ def write_twin(root: Path, manifest: TwinManifest) -> dict[str, Any]:
     ``root`` (write it last) and the content hash; return what was written."""
     body = {**manifest.to_dict(), "format": FORMAT}
     body["file_hashes"] = file_hashes(root)
-    body["content_hash"] = content_hash(root, body)
+    body["content_hash"] = content_hash(root, body, body["file_hashes"])
     write_json(root / "twin.json", body)
     return body
 
@@ -511,7 +512,7 @@ def check_twin(folder: str | Path) -> list[str]:
             problems.append(f"{twin.root / rel}: not part of the package as built")
         elif recorded[rel] != actual[rel]:
             problems.append(f"{twin.root / rel}: changed since the package was built")
-    expected = content_hash(twin.root, twin.manifest)
+    expected = content_hash(twin.root, twin.manifest, actual)
     if expected != twin.content_hash and not problems:
         problems.append(
             f"{twin.root / 'twin.json'}: content hash {twin.content_hash[:12]}… does not match the package "

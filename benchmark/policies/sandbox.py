@@ -137,9 +137,11 @@ DENIED_SYSCALLS = (
 )  # fmt: skip
 
 
+@functools.cache
 def seccomp_program(denied: tuple[str, ...] = DENIED_SYSCALLS) -> bytes:
     """A seccomp BPF program that allows every system call but ``denied`` (EPERM), compiled for
-    this machine by libseccomp (``bwrap --seccomp FD`` loads it); OSError without libseccomp."""
+    this machine by libseccomp (``bwrap --seccomp FD`` loads it) once per process; OSError without
+    libseccomp."""
     import ctypes
     import errno
     import tempfile
