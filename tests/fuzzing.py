@@ -12,10 +12,12 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 WRONG_VALUES: tuple[Any, ...] = (
     "abc",
@@ -106,6 +108,23 @@ def mutate_file(path: Path, rng: np.random.Generator) -> str:
             return f"changed a value of {path.name}"
     path.write_bytes(mutate_bytes(path.read_bytes(), rng))
     return f"damaged the bytes of {path.name}"
+
+
+REFUSED = object()  # what read_or_refused returns for a refused input
+
+
+def read_or_refused(
+    read: Callable[..., Any], *args: Any, error: type[Exception], naming: object, mutation: str
+) -> Any:
+    """``read(*args)`` of a mutated input: its result, or :data:`REFUSED` when it raised ``error``
+    in one line naming ``naming``; any other exception fails the test, saying which ``mutation``."""
+    try:
+        return read(*args)
+    except error as err:
+        assert "\n" not in str(err) and str(naming) in str(err), str(err)
+        return REFUSED
+    except Exception as err:  # noqa: BLE001 - the failure the fuzz tests exist to find
+        pytest.fail(f"{mutation}: {type(err).__name__}: {err}")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fuzzing import WRONG_VALUES, assert_one_error_line, mutate_bytes, mutate_file, mutate_json, run_cli
+from fuzzing import (
+    REFUSED,
+    WRONG_VALUES,
+    assert_one_error_line,
+    mutate_bytes,
+    mutate_file,
+    mutate_json,
+    read_or_refused,
+    run_cli,
+)
 
 from benchmark.errors import ComparisonsError, SubmissionError
 from benchmark.judges.standings import read_comparisons_csv
@@ -67,11 +76,6 @@ def _read_policy(folder: Path) -> PolicyInfo:
     return policy_info(resolve(str(folder)))
 
 
-def _one_line(message: str, *names: str) -> None:
-    assert "\n" not in message, message
-    assert any(name in message for name in names), message
-
-
 # -- policy metadata -------------------------------------------------------------------------------
 def test_the_unmutated_policy_folders_are_read(policy_folders):
     infos = [_read_policy(folder) for folder in policy_folders]
@@ -119,15 +123,9 @@ def test_fuzzed_policy_folders(policy_folders, tmp_path):
         shutil.copytree(source, folder)
         files = sorted(p for p in folder.iterdir() if p.is_file())
         how = mutate_file(files[rng.integers(len(files))], rng)
-        try:
-            _read_policy(folder)
-        except SubmissionError as err:
-            _one_line(str(err), str(folder))
-            outcomes["refused"] += 1
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"mutation {i} of {source.name} ({how}): {type(err).__name__}: {err}")
-        else:
-            outcomes["read"] += 1
+        mutation = f"mutation {i} of {source.name} ({how})"
+        read = read_or_refused(_read_policy, folder, error=SubmissionError, naming=folder, mutation=mutation)
+        outcomes["refused" if read is REFUSED else "read"] += 1
         shutil.rmtree(folder)
     assert outcomes["refused"] >= POLICY_MUTATIONS // 4 and outcomes["read"] > 0, outcomes
 
@@ -140,13 +138,11 @@ def test_fuzzed_policy_metadata_dicts():
         data = {"name": "p", **METADATA}
         key = list(data)[rng.integers(len(data))]
         data[key] = WRONG_VALUES[rng.integers(len(WRONG_VALUES))] if i % 2 else mutate_json(data[key], rng)
-        try:
-            PolicyInfo.from_dict(data, where="policy.json")
-        except SubmissionError as err:
-            _one_line(str(err), "policy.json")
-            refused += 1
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"{key} = {data[key]!r}: {type(err).__name__}: {err}")
+        read = read_or_refused(
+            PolicyInfo.from_dict, data, "policy.json",
+            error=SubmissionError, naming="policy.json", mutation=f"{key} = {data[key]!r}",
+        )  # fmt: skip
+        refused += read is REFUSED
     assert refused >= POLICY_MUTATIONS // 2, refused
 
 
@@ -187,15 +183,11 @@ def test_fuzzed_comparison_files(tmp_path):
     outcomes = {"read": 0, "refused": 0}
     for i in range(CSV_MUTATIONS):
         path.write_bytes(_mutate_csv(CSV_TEXT, rng))
-        try:
-            read_comparisons_csv(path)
-        except ComparisonsError as err:
-            _one_line(str(err), str(path))
-            outcomes["refused"] += 1
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"mutation {i} {path.read_bytes()!r}: {type(err).__name__}: {err}")
-        else:
-            outcomes["read"] += 1
+        mutation = f"mutation {i} {path.read_bytes()!r}"
+        read = read_or_refused(
+            read_comparisons_csv, path, error=ComparisonsError, naming=path, mutation=mutation
+        )
+        outcomes["refused" if read is REFUSED else "read"] += 1
     assert outcomes["refused"] >= CSV_MUTATIONS // 3 and outcomes["read"] > 0, outcomes
 
 
@@ -252,16 +244,13 @@ def test_fuzzed_uploads(tmp_path):
         name = list(archives)[i % 2]
         content = mutate_bytes(archives[name], rng)
         into = tmp_path / f"u{i}"
-        try:
-            uploads.unpack(name, content, into, uploads.MB)
-        except uploads.UploadError as err:
-            _one_line(str(err), name)
+        unpacked = read_or_refused(
+            uploads.unpack, name, content, into, uploads.MB,
+            error=uploads.UploadError, naming=name, mutation=f"mutation {i} of {name}",
+        )  # fmt: skip
+        if unpacked is REFUSED:
             assert not (into / "policy").exists(), f"mutation {i}: a refused upload left files behind"
-            outcomes["refused"] += 1
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"mutation {i} of {name}: {type(err).__name__}: {err}")
-        else:
-            outcomes["unpacked"] += 1
+        outcomes["refused" if unpacked is REFUSED else "unpacked"] += 1
         shutil.rmtree(into, ignore_errors=True)
     assert outcomes["refused"] >= UPLOAD_MUTATIONS // 2 and outcomes["unpacked"] > 0, outcomes
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fuzzing import assert_one_error_line, mutate_file, run_cli
+from fuzzing import REFUSED, assert_one_error_line, mutate_file, read_or_refused, run_cli
 from small_inputs import small_demo, small_package
 
 from twin.demonstration import DemonstrationError, read_demonstration, write_demonstration
@@ -35,9 +35,9 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def _one_line_naming(message: str, folder: Path) -> None:
-    assert "\n" not in message, message
-    assert str(folder) in message, message
+def _read_and_check(folder: Path) -> list[str]:
+    read_twin(folder)
+    return check_twin(folder)
 
 
 def test_the_unmutated_fixtures_are_sound(demo_folder, twin_folder):
@@ -57,15 +57,11 @@ def test_fuzzed_demonstration_folders(demo_folder, tmp_path):
         shutil.copytree(demo_folder, folder)
         files = _files(folder)
         how = mutate_file(files[rng.integers(len(files))], rng)
-        try:
-            read_demonstration(folder)
-        except DemonstrationError as err:
-            _one_line_naming(str(err), folder)
-            outcomes["refused"] += 1
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"mutation {i} ({how}): {type(err).__name__}: {err}")
-        else:
-            outcomes["read"] += 1
+        mutation = f"mutation {i} ({how})"
+        read = read_or_refused(
+            read_demonstration, folder, error=DemonstrationError, naming=folder, mutation=mutation
+        )
+        outcomes["refused" if read is REFUSED else "read"] += 1
     assert outcomes["refused"] >= DEMO_MUTATIONS // 3, outcomes
     assert outcomes["read"] > 0, outcomes
 
@@ -83,15 +79,14 @@ def test_fuzzed_twin_packages(twin_folder, tmp_path):
         target = files[rng.integers(len(files))]
         before = target.read_bytes()
         how = mutate_file(target, rng)
-        try:
-            read_twin(folder)
-            problems = check_twin(folder)
-        except TwinPackageError as err:
-            _one_line_naming(str(err), folder)
+
+        mutation = f"mutation {i} ({how})"
+        problems = read_or_refused(
+            _read_and_check, folder, error=TwinPackageError, naming=folder, mutation=mutation
+        )
+        if problems is REFUSED:
             outcomes["refused"] += 1
             continue
-        except Exception as err:  # noqa: BLE001 - the failure this test exists to find
-            pytest.fail(f"mutation {i} ({how}): {type(err).__name__}: {err}")
         outcomes["read"] += 1
         assert all(isinstance(p, str) and "\n" not in p for p in problems), problems
         changed = not target.exists() or target.read_bytes() != before
