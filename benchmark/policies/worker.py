@@ -73,7 +73,11 @@ class WorkerPolicy:
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the policy)
         self._home: tempfile.TemporaryDirectory | None = None
-        self._sandboxed = False
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the worker runs in the sandbox: every kind but the trusted built-ins."""
+        return self.source.get("kind") != "builtin"
 
     # -- the policy protocol ------------------------------------------------------------------
     def reset(self, instruction: str) -> None:
@@ -118,8 +122,7 @@ class WorkerPolicy:
         argv = [sys.executable, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
         env = _worker_environment(self._home.name, self.limits.threads)
         preexec, seccomp = None, None
-        self._sandboxed = self.source.get("kind") != "builtin"
-        if self._sandboxed:  # submitted code: only inside the sandbox
+        if self.sandboxed:  # submitted code: only inside the sandbox
             why = sandbox.problem()
             if why is not None:
                 self.failed = f"{self.name}: untrusted submissions are refused here: {why}"
@@ -207,7 +210,7 @@ class WorkerPolicy:
             why = "the worker closed its pipe"
         elif code < 0:
             why = f"the worker died of {signal.Signals(-code).name}"
-        elif self._sandboxed and sandbox.exit_signal(code) is not None:
+        elif self.sandboxed and sandbox.exit_signal(code) is not None:
             why = f"the worker died of {signal.Signals(sandbox.exit_signal(code)).name}"
         else:
             why = f"the worker exited with status {code}"
