@@ -20,7 +20,13 @@ def validate_command(
     policy: list[str] = typer.Option(
         None,
         "--policy",
-        help="A policy of the population; repeat (default: the baselines and every registered one).",
+        help="A policy of the population; repeat (default: --population).",
+    ),
+    population: str = typer.Option(
+        "baselines",
+        "--population",
+        help="baselines (the scripted expert at graded noise, random and every registered policy) or "
+        "learned (the scene's behaviour-cloned image_cnn checkpoints, assets/policies/learned).",
     ),
     twin: Path = typer.Option(
         None, "--twin", help="The twin package: reused if it was built from DEMO, else built here."
@@ -56,6 +62,7 @@ def validate_command(
     settings = RunSettings(image_size=parse_size(image_size) if image_size else None, max_seconds=max_seconds)
     config = StudyConfig(
         policies=tuple(policy) if policy else None,
+        population=population,
         sweeps=DEFAULT_SWEEPS
         if not perturb
         else ()

@@ -8,6 +8,10 @@ from the safetensors file, after checking both strictly (never pickle, never ``t
   (where each feature map peaks), joined with the state, then an MLP to one action. Each conv
   layer halves the image except the last; the first has a 5×5 kernel, the others 3×3.
 
+Both may answer an action chunk: ``chunk`` consecutive actions from one observation, of which the
+first ``horizon`` are played open loop before the policy is asked again (``chunk`` 1: one action
+per step, as before).
+
 Both standardise the state and un-standardise the action with statistics held in the weights
 file (``state_mean``, ``state_std``, ``action_mean``, ``action_std``), and clip the action into
 the bounds of the action space (:data:`benchmark.sim.control.ACTION_SPACES`), gripper included.
@@ -42,6 +46,7 @@ MAX_WEIGHTS_BYTES = 512 * 1024**2
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32; checked on a meta-device model, before allocating
 MAX_WIDTH, MAX_HIDDEN_LAYERS = 8192, 8
 MAX_CHANNELS, MAX_CONV_LAYERS = 512, 6
+MAX_CHUNK = 64
 REQUIRED_FIELDS = ("architecture", "format_version", "action_space")
 STATISTICS = ("state_mean", "state_std", "action_mean", "action_std")
 
@@ -60,7 +65,14 @@ class ArchitectureConfig:
     channels: tuple[int, ...] = (16, 32, 32)
     control_hz: float | None = None
     binary_gripper: bool = True
+    chunk: int = 1
+    horizon: int | None = None  # actions of each chunk played open loop; None: the whole chunk
     format_version: int = FORMAT_VERSION
+
+    @property
+    def played(self) -> int:
+        """How many actions of each answer are played before the policy is asked again."""
+        return self.horizon or self.chunk
 
     def __post_init__(self):
         check_config(self)
@@ -119,6 +131,10 @@ def check_config(c: ArchitectureConfig) -> None:
         raise SubmissionError(f"state_mlp reads no camera; camera must be null, got {c.camera!r}")
     if not isinstance(c.binary_gripper, bool):
         raise SubmissionError(f"binary_gripper {c.binary_gripper!r} must be true or false")
+    if not _is_int(c.chunk) or not 1 <= c.chunk <= MAX_CHUNK:
+        raise SubmissionError(f"chunk {c.chunk!r} must be an integer in 1..{MAX_CHUNK}")
+    if c.horizon is not None and (not _is_int(c.horizon) or not 1 <= c.horizon <= c.chunk):
+        raise SubmissionError(f"horizon {c.horizon!r} must be null or an integer in 1..chunk ({c.chunk})")
     hz = c.control_hz
     if hz is not None and (isinstance(hz, bool) or not isinstance(hz, int | float) or not 0 < hz <= 1000):
         raise SubmissionError(f"control_hz {hz!r} must be null or a number in (0, 1000]")
@@ -178,7 +194,9 @@ class Normalised(nn.Module):
         return (state - self.state_mean) / self.state_std
 
     def action(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
-        return self(state, image) * self.action_std + self.action_mean
+        """The actions [B, chunk, A] (unclipped)."""
+        out = self(state, image)
+        return out.reshape(len(out), -1, len(self.action_std)) * self.action_std + self.action_mean
 
 
 class StateMLP(Normalised):
@@ -187,7 +205,7 @@ class StateMLP(Normalised):
     def __init__(self, config: ArchitectureConfig):
         dim = ACTION_SPACE_DIMS[config.action_space]
         super().__init__(dim)
-        self.head = mlp(STATE_DIM, config.hidden, dim)
+        self.head = mlp(STATE_DIM, config.hidden, dim * config.chunk)
 
     def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.standard_state(state))
@@ -209,7 +227,7 @@ class ImageCNN(Normalised):
                 layers.append(nn.ReLU())
             inputs = width
         self.encoder = nn.Sequential(*layers)
-        self.head = mlp(2 * inputs + STATE_DIM, config.hidden, dim)
+        self.head = mlp(2 * inputs + STATE_DIM, config.hidden, dim * config.chunk)
 
     def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
         if image is None:
@@ -397,13 +415,15 @@ class WeightsPolicy:
             cameras=(config.camera,) if config.camera else (),
             image_size=tuple(config.image_size),
             control_hz=config.control_hz,
-            extra={"architecture": config.architecture},
+            extra={"architecture": config.architecture, "chunk": config.chunk, "horizon": config.played},
         )
+        self.open_loop_horizon = config.played
 
     def reset(self, instruction: str = "") -> None:
         """Nothing to reset: the network has no memory."""
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
+        """One action [A], or with ``chunk`` > 1 the actions to play open loop [horizon, A]."""
         state = np.asarray(observation["state"], dtype=np.float32)
         if state.shape != (STATE_DIM,):
             raise PolicyError(f"state of shape {state.shape}, expected ({STATE_DIM},)")
@@ -411,8 +431,9 @@ class WeightsPolicy:
         if self.config.camera is not None:
             image = torch.from_numpy(self._image(observation)[None])
         with torch.inference_mode():
-            out = self.model.action(torch.from_numpy(state[None]), image)[0]
-        return bounded_action(out.double().numpy(), self.low, self.high, self.config.binary_gripper)
+            out = self.model.action(torch.from_numpy(state[None]), image)[0].double().numpy()
+        actions = [bounded_action(row, self.low, self.high, self.config.binary_gripper) for row in out]
+        return actions[0] if self.config.chunk == 1 else np.stack(actions[: self.config.played])
 
     def _image(self, observation: dict[str, Any]) -> np.ndarray:
         camera, (w, h) = self.config.camera, self.config.image_size

@@ -49,6 +49,7 @@ class Demonstrations:
     camera: str | None
     episodes: int
     control_hz: float | None
+    chunks: np.ndarray | None = None  # [N, C, A]: each step's next C actions (the last repeated)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class TrainSettings:
     hidden: tuple[int, ...] = (256, 256)
     channels: tuple[int, ...] = (16, 32, 32)
     shift: int = 4  # pixels of random-shift augmentation (image_cnn)
+    colour: float = 0.0  # brightness, contrast and per-channel gain jitter (fraction; image_cnn)
+    pixel_noise: float = 0.0  # std of Gaussian noise added to each pixel (8-bit levels; image_cnn)
+    chunk: int = 1  # actions predicted from each observation (see architectures)
+    horizon: int | None = None  # of them played open loop (None: all)
     drop_idle: bool = True  # leave out steps that change nothing (see idle_steps)
     binary_gripper: bool = True  # see benchmark.policies.architectures
     threads: int = 1
@@ -88,7 +93,11 @@ def episode_folders(root: str | Path, successful_only: bool = True) -> list[Path
 
 def recorded_cameras(folder: str | Path) -> list[str]:
     """The static cameras recorded in an episode folder, from its video names (the wrist camera's
-    ``robot_wrist.mp4`` is left out: its name, ``robot/wrist``, does not survive as a file name)."""
+    ``robot_wrist.mp4`` is left out: its name, ``robot/wrist``, does not survive as a file name),
+    or the one camera of a ``demo_*.npz`` file."""
+    if str(folder).endswith(".npz"):
+        with np.load(folder, allow_pickle=False) as data:
+            return [str(data["camera"])] if "camera" in data else ["front"]
     return sorted(p.stem for p in Path(folder).glob("*.mp4") if not p.stem.startswith("robot_"))
 
 
@@ -152,13 +161,19 @@ def load_demonstrations(
     camera: str | None = None,
     image_size: tuple[int, int] | None = None,
     drop_idle: bool = True,
+    chunk: int = 1,
 ) -> Demonstrations:
     """Training pairs from episode folders: ``state[t]`` (and frame ``t`` of ``camera``'s video,
     resized to ``image_size`` (width, height) when given) with ``actions[t]``, without the
-    :func:`idle_steps` when ``drop_idle``."""
+    :func:`idle_steps` when ``drop_idle``. Demonstrations are episode folders or the
+    ``demo_*.npz`` files of :func:`record_demonstrations`. With ``chunk`` > 1, ``chunks`` holds
+    each kept step's next ``chunk`` actions of its episode (idle ones included)."""
     if not folders:
         raise TrainingDataError("no demonstrations to load")
-    parts = [_episode(Path(f), camera, image_size) for f in folders]
+    parts = [
+        _demo_file(Path(f), image_size) if str(f).endswith(".npz") else _episode(Path(f), camera, image_size)
+        for f in folders
+    ]
     spaces = {p[3]["action_space"] for p in parts}
     rates = {p[3].get("control_hz") for p in parts}
     if len(spaces) > 1 or len(rates) > 1:
@@ -175,7 +190,15 @@ def load_demonstrations(
         camera=camera,
         episodes=len(parts),
         control_hz=rates.pop(),
+        chunks=np.concatenate([action_chunks(p[1], chunk)[k] for p, k in zip(parts, keep, strict=True)]),
     )
+
+
+def action_chunks(actions: np.ndarray, chunk: int) -> np.ndarray:
+    """[T, chunk, A]: for each step t the actions t … t+chunk-1, the episode's last one repeated
+    past its end."""
+    index = np.minimum(np.arange(len(actions))[:, None] + np.arange(chunk)[None], len(actions) - 1)
+    return np.asarray(actions)[index]
 
 
 def collect_demonstrations(
@@ -230,6 +253,147 @@ def collect_demonstrations(
     }
 
 
+# -- demonstrations with noise injection (DART) ----------------------------------------------------
+DEMO_PREFIX = "demo_"
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """How :func:`record_demonstrations` runs the expert. ``noise`` (m per step) is Gaussian noise
+    added to the translation the expert *executes*; the recorded label stays the expert's clean
+    action, which corrects the drift on the following steps (DART: the data then shows the way back
+    from the states a learned policy drifts into). ``noisy_fraction`` of the episodes get noise,
+    the rest are clean. ``image_size`` (width, height) is both the expert's and the recorded
+    camera's resolution; ``perturb`` varies the start beyond the seed's own placement."""
+
+    episodes: int = 100
+    seed: int = 1000
+    noise: float = 0.01
+    noisy_fraction: float = 0.75
+    image_size: tuple[int, int] = (96, 96)
+    camera: str = "front"
+    render: str = "mesh"
+    perturb: tuple[str, ...] = ()
+
+
+def _inject(expert, clean: np.ndarray, rng: np.random.Generator, noise: float, low, high) -> np.ndarray:
+    """The action executed instead of ``clean``: its translation moved by Gaussian ``noise``. The
+    expert is told (its commanded position moves with it), so its next action steers back."""
+    executed = np.asarray(clean, dtype=float).copy()
+    executed[:3] = np.clip(executed[:3] + rng.normal(0.0, noise, 3), low[:3], high[:3])
+    if hasattr(expert, "cmd_pos"):
+        expert.cmd_pos = expert.cmd_pos + (executed[:3] - clean[:3])
+    return executed
+
+
+def record_demonstrations(
+    twin, out_root: str | Path, settings: CollectSettings | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the vision expert in ``twin`` on seeds ``settings.seed …`` and write one compact file
+    per episode, ``out_root/demo_NNNNNN.npz``: ``images`` [T, H, W, 3] uint8 (the camera as the
+    policy will see it), ``states`` [T, 15], ``actions`` [T, A] (the expert's clean labels),
+    ``executed`` [T, A], ``success`` and ``seed``. Returns a summary (also ``collection.json``)."""
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+    from benchmark.perturbations.axes import parse_perturbation
+    from benchmark.policies.builtin import builtin_policy
+
+    settings = settings or CollectSettings()
+    start = time.perf_counter()
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    config = EnvConfig(
+        image_size=tuple(settings.image_size),
+        cameras=(settings.camera,),
+        render=settings.render,
+        perturbations=tuple(parse_perturbation(p) for p in settings.perturb),
+    )
+    env = TwinEnv(twin, config)
+    low, high = (np.asarray(b, dtype=float) for b in (env.action_space.low, env.action_space.high))
+    successes, steps, noisy_count = 0, 0, 0
+    try:
+        for i in range(settings.episodes):
+            seed = settings.seed + i
+            rng = np.random.default_rng([seed, 7])
+            noisy = settings.noise > 0 and rng.random() < settings.noisy_fraction
+            noisy_count += noisy
+            expert = builtin_policy("vision-expert", env, seed)
+            obs, info = env.reset(seed=seed)
+            expert.reset(obs["instruction"])
+            images, states, labels, executed = [], [], [], []
+            while True:
+                clean = np.asarray(expert.act(obs), dtype=float)
+                action = _inject(expert, clean, rng, settings.noise, low, high) if noisy else clean
+                images.append(obs["images"][settings.camera])
+                states.append(np.asarray(obs["state"], dtype=np.float32))
+                labels.append(clean.astype(np.float32))
+                executed.append(action.astype(np.float32))
+                obs, _, terminated, truncated, info = env.step(action)
+                if terminated or truncated:
+                    break
+            success = info["termination"] == "success"
+            successes += success
+            steps += len(labels)
+            np.savez_compressed(
+                out_root / f"{DEMO_PREFIX}{i:06d}.npz",
+                images=np.stack(images),
+                states=np.stack(states),
+                actions=np.stack(labels),
+                executed=np.stack(executed),
+                success=np.array(success),
+                noisy=np.array(noisy),
+                seed=np.array(seed),
+                camera=np.array(settings.camera),
+                control_hz=np.array(np.nan if env.config.control_hz is None else env.config.control_hz),
+            )
+            if progress:
+                progress({"episode": i + 1, "episodes": settings.episodes, "seed": seed, "success": success})
+    finally:
+        env.close()
+    summary = {
+        "episodes": settings.episodes,
+        "successes": successes,
+        "noisy_episodes": noisy_count,
+        "steps": steps,
+        "settings": {**dataclasses.asdict(settings), "image_size": list(settings.image_size)},
+        "twin": str(twin),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    (out_root / "collection.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def demonstration_files(
+    root: str | Path, successful_only: bool = True, limit: int | None = None
+) -> list[Path]:
+    """The ``demo_*.npz`` files under ``root`` in name order (the successful ones by default),
+    at most ``limit`` of them."""
+    found = sorted(Path(root).glob(f"{DEMO_PREFIX}*.npz"))
+    if successful_only:
+        found = [p for p in found if bool(_read_npz(p, ("success",))["success"])]
+    return found[:limit] if limit is not None else found
+
+
+def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in keys}
+    except (OSError, KeyError, ValueError) as err:
+        raise TrainingDataError(f"{path}: not a readable demonstration file ({err})") from None
+
+
+def _demo_file(path: Path, image_size: tuple[int, int] | None):
+    data = _read_npz(path, ("images", "states", "actions", "control_hz"))
+    steps = len(data["actions"])
+    if data["states"].shape != (steps, STATE_DIM) or len(data["images"]) != steps or steps == 0:
+        raise TrainingDataError(f"{path}: images, states and actions differ in length or shape")
+    images = data["images"]
+    if image_size is not None:
+        images = resize_frames(images, tuple(image_size))
+    hz = float(data["control_hz"])
+    config = {"action_space": "ee_delta", "control_hz": None if np.isnan(hz) else hz}
+    return data["states"].astype(np.float32), data["actions"].astype(np.float32), images, config
+
+
 # -- training ------------------------------------------------------------------------------------
 def standardisation(values: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and standard deviation, the deviation at least ``floor``."""
@@ -248,11 +412,43 @@ def random_shift(images, pad: int, generator):
     return torch.stack(crops).permute(0, 2, 3, 1).to(images.dtype)
 
 
-def fit(model, data: Demonstrations, settings: TrainSettings, epochs: int, seed: int, progress=None) -> list:
-    """Fit ``model`` to ``data`` in place; return the mean loss of every epoch."""
+def colour_jitter(images, amount: float, generator):
+    """Each uint8 image [B, H, W, 3] with its brightness, contrast and channel gains moved by up
+    to ``amount`` (a fraction), as float pixels in 0…255."""
+    if amount <= 0:
+        return images
+    b = len(images)
+
+    def draw(*shape):
+        return 1.0 + amount * (2 * torch.rand(shape, generator=generator) - 1)
+
+    pixels = images.float()
+    mean = pixels.mean(dim=(1, 2, 3), keepdim=True)
+    pixels = (pixels - mean) * draw(b, 1, 1, 1) + mean  # contrast
+    pixels = pixels * draw(b, 1, 1, 1) * draw(b, 1, 1, 3)  # brightness, white balance
+    return pixels.clamp(0, 255)
+
+
+def fit(
+    model,
+    data: Demonstrations,
+    settings: TrainSettings,
+    epochs: int,
+    seed: int,
+    progress=None,
+    on_epoch: Callable[[int, list], None] | None = None,
+) -> list:
+    """Fit ``model`` to ``data`` in place; return the mean loss of every epoch. ``on_epoch(epoch,
+    losses)`` is called after each epoch (1-based) with the model in eval mode."""
     generator = torch.Generator().manual_seed(seed)
     states = torch.from_numpy(data.states)
-    targets = torch.from_numpy((data.actions - model.action_mean.numpy()) / model.action_std.numpy()).float()
+    labels = data.actions[:, None] if data.chunks is None else data.chunks[:, : settings.chunk]
+    if labels.shape[1] != settings.chunk:
+        raise TrainingDataError(
+            f"demonstrations hold chunks of {labels.shape[1]}, training wants {settings.chunk}"
+        )
+    standard = (labels - model.action_mean.numpy()) / model.action_std.numpy()
+    targets = torch.from_numpy(standard.reshape(len(labels), -1)).float()
     images = None if data.images is None else torch.from_numpy(data.images)
     n = len(states)
     batches = max(1, -(-n // settings.batch_size))
@@ -267,7 +463,13 @@ def fit(model, data: Demonstrations, settings: TrainSettings, epochs: int, seed:
         total = 0.0
         for b in range(batches):
             index = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            image = None if images is None else random_shift(images[index], settings.shift, generator)
+            image = None
+            if images is not None:
+                image = random_shift(images[index], settings.shift, generator)
+                image = colour_jitter(image, settings.colour, generator)
+                if settings.pixel_noise > 0:
+                    noise = torch.randn(image.shape, generator=generator) * settings.pixel_noise
+                    image = (image.float() + noise).clamp(0, 255)
             loss = torch.mean((model(states[index], image) - targets[index]) ** 2)
             optimiser.zero_grad()
             loss.backward()
@@ -277,6 +479,10 @@ def fit(model, data: Demonstrations, settings: TrainSettings, epochs: int, seed:
         losses.append(total / n)
         if progress:
             progress({"epoch": epoch + 1, "epochs": epochs, "loss": losses[-1]})
+        if on_epoch:
+            model.eval()
+            on_epoch(epoch + 1, losses)
+            model.train()
     model.eval()
     return losses
 
@@ -291,9 +497,12 @@ def train_baseline(
     camera: str | None = None,
     image_size: tuple[int, int] | None = None,
     settings: TrainSettings | None = None,
+    snapshots: dict[int, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Behaviour-clone ``architecture`` (``state_mlp`` or ``image_cnn``) on the episodes and save
     a weights submission into ``out_folder`` (with ``training.json``, a record of the run).
+    ``snapshots`` {epoch: folder} also saves the network as it stood after those epochs (the
+    same run: graded training budgets for the price of the longest).
 
     ``image_cnn`` reads ``camera`` (default: the first recorded video) at ``image_size``
     (default: as recorded). Returns the summary that ``training.json`` holds.
@@ -312,7 +521,7 @@ def train_baseline(
             raise TrainingDataError(f"{folders[0]}: no camera video to train image_cnn on")
     else:
         camera = None
-    data = load_demonstrations(folders, camera, image_size, settings.drop_idle)
+    data = load_demonstrations(folders, camera, image_size, settings.drop_idle, settings.chunk)
     if image_size is None:
         image_size = (data.images.shape[2], data.images.shape[1]) if data.images is not None else (96, 96)
     config = ArchitectureConfig(
@@ -324,7 +533,39 @@ def train_baseline(
         channels=tuple(settings.channels),
         control_hz=data.control_hz,
         binary_gripper=settings.binary_gripper,
+        chunk=settings.chunk,
+        horizon=settings.horizon,
     )
+    roots = sorted({str(f.parent) for f in folders})
+
+    def save(folder: str | Path, epoch: int, losses: list) -> dict[str, Any]:
+        save_weights(model, config, folder)
+        summary = {
+            "architecture": architecture,
+            "out": str(folder),
+            "episodes": data.episodes,
+            "samples": len(data.states),
+            "camera": camera,
+            "image_size": list(config.image_size),
+            "epochs": epoch,
+            "of_epochs": epochs,
+            "seed": seed,
+            "settings": dataclasses.asdict(settings),
+            "first_loss": losses[0],
+            "final_loss": losses[-1],
+            "losses": [round(v, 6) for v in losses],
+            "seconds": round(time.perf_counter() - start, 1),
+            "threads": settings.threads,
+            "demonstration_roots": roots,
+            "demonstrations": [f.name if len(roots) == 1 else str(f) for f in folders],
+        }
+        (Path(folder) / TRAINING_FILE).write_text(json.dumps(summary, indent=1) + "\n")
+        return summary
+
+    def on_epoch(epoch: int, losses: list) -> None:
+        if snapshots and epoch in snapshots and epoch != epochs:
+            save(snapshots[epoch], epoch, losses)
+
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
@@ -337,25 +578,7 @@ def train_baseline(
             }.items():
                 getattr(model, f"{name}_mean").copy_(torch.from_numpy(mean))
                 getattr(model, f"{name}_std").copy_(torch.from_numpy(std))
-            losses = fit(model, data, settings, epochs, seed, progress)
+            losses = fit(model, data, settings, epochs, seed, progress, on_epoch)
     finally:
         torch.set_num_threads(threads)
-    save_weights(model, config, out_folder)
-    summary = {
-        "architecture": architecture,
-        "out": str(out_folder),
-        "episodes": data.episodes,
-        "samples": len(data.states),
-        "camera": camera,
-        "image_size": list(config.image_size),
-        "epochs": epochs,
-        "seed": seed,
-        "settings": dataclasses.asdict(settings),
-        "first_loss": losses[0],
-        "final_loss": losses[-1],
-        "losses": [round(v, 6) for v in losses],
-        "seconds": round(time.perf_counter() - start, 1),
-        "demonstrations": [str(f) for f in folders],
-    }
-    (Path(out_folder) / TRAINING_FILE).write_text(json.dumps(summary, indent=1) + "\n")
-    return summary
+    return save(out_folder, epochs, losses)

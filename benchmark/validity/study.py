@@ -22,6 +22,7 @@ import numpy as np
 
 from benchmark.campaigns.campaign import CampaignSpec, RunSettings, Sweep, cells, digest
 from benchmark.validity import metrics
+from benchmark.validity.population import POPULATIONS, learned_population
 from benchmark.validity.reference import (
     REFERENCE_SENSOR,
     ValidityError,
@@ -46,10 +47,13 @@ ABLATE = ("auto", "always", "never")
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """What a study runs. ``policies`` None: the baselines plus every registered policy.
+    """What a study runs. ``policies`` None: the ``population`` (:mod:`benchmark.validity.population`:
+    ``baselines``, the scripted expert at graded noise and the random policy, plus every registered
+    policy; or ``learned``, the scene's behaviour-cloned checkpoints alone).
     ``ablate``: ``auto`` (only when the twin falls short), ``always`` or ``never``."""
 
     policies: tuple[str, ...] | None = None
+    population: str = "baselines"
     sweeps: tuple[Sweep, ...] = DEFAULT_SWEEPS
     seeds: int = 24  # per cell; with the default sweep, 48 scenarios per policy and world
     settings: RunSettings = field(default_factory=RunSettings)
@@ -64,6 +68,10 @@ class StudyConfig:
             raise ValidityError(f"--ablate must be one of {', '.join(ABLATE)}, got {self.ablate!r}")
         if self.seeds < 1:
             raise ValidityError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.population not in POPULATIONS:
+            raise ValidityError(
+                f"--population must be one of {', '.join(POPULATIONS)}, got {self.population!r}"
+            )
 
 
 @dataclass
@@ -141,10 +149,15 @@ def twin_of(demo: Path, twin: Path, splat_steps: int, hooks: Hooks) -> tuple[Pat
     return twin, {k: built["fidelity"].get(k) for k in ("psnr_db", "ssim", "ground_truth")}
 
 
-def population(store, config: StudyConfig) -> tuple[str, ...]:
-    """The policies of the study: those asked for, else the baselines and every registered policy."""
+def population(store, config: StudyConfig, scene: str | None = None) -> tuple[str, ...]:
+    """The policies of the study: those asked for, else ``config.population``: the learned
+    checkpoints of ``scene``, or the baselines and every registered policy."""
     if config.policies:
         return tuple(dict.fromkeys(config.policies))
+    if config.population == "learned":
+        if scene is None:
+            raise ValidityError("the learned population needs the reference scene")
+        return learned_population(scene)
     registered = [p.name for p in store.list_policies("registered")]
     return tuple(dict.fromkeys([*BASELINES, *registered]))
 
@@ -247,7 +260,7 @@ def prepare_worlds(
     hooks.stage("package the reference world")
     ref_dir = reference_world(demo, scene_name, task_name, workdir / "reference")
     checks = honesty_checks(ref_dir, twin_dir, demo)
-    policies = population(store, config)
+    policies = population(store, config, scene_name)
     if len(policies) < 2:
         raise ValidityError(f"a validity study needs at least two policies, got {list(policies)}")
     return Worlds(demo, scene_name, task_name, workdir, twin_dir, built, ref_dir, checks, policies)

@@ -1,0 +1,122 @@
+"""Train the learned population: ``image_cnn`` policies behaviour-cloned on the CPU from vision
+expert demonstrations in the reference twins, saved at graded training budgets as weights
+submissions under ``assets/policies/learned/SCENE/`` (what ``twinarena validate --population
+learned`` ranks, and what ``bench/baseline_spread.py`` scores). Prints JSON.
+
+Per task: ``--demos`` expert episodes on seeds 1000 onwards (never an evaluation seed), with DART
+noise injection (``--noise`` m per step on the executed translation of most episodes, the clean
+action as the label), 96×96 images of the front camera; then one training run of ``--epochs``
+epochs, snapshotted after each epoch of ``--budgets`` (the last budget is the full run).
+Demonstrations are cached under ``--cache``.
+
+    python bench/learned_population.py [--scenes tray_pick/cube_in_tray block_push/block_to_square]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from benchmark.policies.training import (
+    CollectSettings,
+    TrainSettings,
+    demonstration_files,
+    record_demonstrations,
+    train_baseline,
+)
+from benchmark.scenes.authored import cache_root, reference_twin
+from benchmark.validity.population import LEARNED_ROOT
+
+TASKS = ("tray_pick/cube_in_tray", "block_push/block_to_square")
+SETTINGS = TrainSettings(hidden=(128, 128), channels=(16, 32, 32), colour=0.15, pixel_noise=3.0, threads=1)
+
+
+def demonstrations(scene: str, task: str, args, cache: Path) -> Path:
+    """The folder of ``demo_*.npz`` files for the task, collected unless cached."""
+    collect = CollectSettings(episodes=args.demos, seed=args.train_seed, noise=args.noise)
+    folder = cache / f"{scene}-{task}-d{collect.episodes}-s{collect.seed}-n{collect.noise:g}"
+    if not (folder / "collection.json").is_file():
+        scratch = folder.with_name(f".{folder.name}.partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        summary = record_demonstrations(reference_twin(scene, task), scratch, collect, progress=_dot)
+        print(f"\n{scene}: {summary['successes']}/{summary['episodes']} demonstrations", file=sys.stderr)
+        os.replace(scratch, folder)
+    return folder
+
+
+def member_name(epochs: int) -> str:
+    return f"cnn-e{epochs:03d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenes", nargs="+", default=list(TASKS), help="SCENE/TASK pairs")
+    parser.add_argument("--demos", type=int, default=160, help="expert episodes collected per task")
+    parser.add_argument("--use", type=int, default=None, help="successful demonstrations trained on (all)")
+    parser.add_argument("--noise", type=float, default=0.01, help="DART noise, m per step")
+    parser.add_argument("--train-seed", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 3, 5, 30], help="snapshot epochs")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--cache", type=Path, default=cache_root().parent / "learned-demos")
+    parser.add_argument("--dest", type=Path, default=LEARNED_ROOT, help="where the population goes")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    record = []
+    for pair in args.scenes:
+        scene, task = pair.split("/")
+        folder = demonstrations(scene, task, args, args.cache)
+        files = demonstration_files(folder, limit=args.use)
+        dest = args.dest / scene
+        scratch = args.dest / f".{scene}.partial"
+        shutil.rmtree(scratch, ignore_errors=True)
+        budgets = sorted({*args.budgets, args.epochs})
+        snapshots = {e: scratch / member_name(e) for e in budgets if e < args.epochs}
+        summary = train_baseline(
+            files,
+            "image_cnn",
+            scratch / member_name(args.epochs),
+            epochs=args.epochs,
+            seed=args.seed,
+            settings=SETTINGS,
+            snapshots=snapshots,
+            progress=_dot,
+        )
+        for member in scratch.iterdir():  # the cache folder is this machine's, not the repository's
+            path = member / "training.json"
+            data = json.loads(path.read_text())
+            data.update(out=member_name(data["epochs"]), demonstration_roots=[folder.name], scene=pair)
+            path.write_text(json.dumps(data, indent=1) + "\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(scratch, dest)
+        print(f"\n{pair}: {summary['samples']} samples, {summary['seconds']:.0f} s", file=sys.stderr)
+        record.append(
+            {
+                "task": pair,
+                "demonstrations": json.loads((folder / "collection.json").read_text()),
+                "episodes": summary["episodes"],
+                "samples": summary["samples"],
+                "epochs": args.epochs,
+                "budgets": budgets,
+                "training_seconds": summary["seconds"],
+                "threads": SETTINGS.threads,
+                "members": sorted(p.name for p in dest.iterdir()),
+            }
+        )
+    print(json.dumps(record, indent=1))
+
+
+def _dot(_: dict) -> None:
+    print(".", end="", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
