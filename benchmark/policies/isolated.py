@@ -38,6 +38,10 @@ def load_isolated(source: dict[str, Any], threads: int = 1):
         from benchmark.policies.architectures import load_weights_policy
 
         return load_weights_policy(Path(source["path"]))
+    if kind == "lerobot":
+        from benchmark.policies.lerobot_policy import LeRobotPolicy
+
+        return LeRobotPolicy(Path(source["path"]), threads=threads)
     raise PolicyError(f"unknown source kind {kind!r}")
 
 

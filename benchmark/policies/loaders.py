@@ -8,6 +8,9 @@ A spec is one of:
 - a path to a submission:
   - a folder with ``config.json`` and ``model.safetensors`` (or ``model.pt`` holding a state
     dict, read with ``torch.load(weights_only=True)``): weights of a built-in architecture;
+  - a LeRobot pretrained-policy folder (``config.json`` with a policy ``type`` and its features,
+    ``model.safetensors``, the processors): run by the real ``lerobot`` in its own venv
+    (:mod:`benchmark.policies.lerobot_policy`);
   - a TorchScript file, or a folder whose ``policy.json`` names one (``"torchscript": FILE``);
   - a folder or wheel with Python code, whose ``policy.json`` names the entry point
     (``"entry": "module:factory"``), or ``PATH::module:factory``;
@@ -89,7 +92,12 @@ def resolve(spec: str, store=None) -> PolicySource:
 def _folder(path: Path, spec: str) -> PolicySource:
     manifest, where = read_manifest(path), str(path / MANIFEST)
     if (path / "config.json").exists():
-        detail = {"kind": "weights", "path": str(path.resolve())}
+        from benchmark.policies.lerobot_policy import sniff_config
+
+        kind = "lerobot" if sniff_config(path) is not None else "weights"
+        detail = {"kind": kind, "path": str(path.resolve())}
+        if kind == "lerobot":
+            return PolicySource(kind, spec, detail, manifest, manifest_path=where)
         return PolicySource("weights", spec, detail, manifest, manifest_path=where)
     if "entry" in manifest:
         detail = {"kind": "entrypoint", "entry": manifest["entry"], "code": str(path.resolve())}
@@ -247,6 +255,10 @@ def policy_info(source: PolicySource, name: str | None = None) -> PolicyInfo:
     values["kind"] = source.kind
     if source.kind == "weights":
         values.update(weights_info(Path(source.detail["path"])))
+    if source.kind == "lerobot":
+        from benchmark.policies.lerobot_policy import lerobot_info
+
+        values.update(lerobot_info(Path(source.detail["path"]), source.manifest))
     return PolicyInfo.from_dict(values, where=source.manifest_path or f"{source.spec} metadata")
 
 

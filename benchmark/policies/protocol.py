@@ -31,7 +31,7 @@ from benchmark.sim.actions import (  # noqa: F401 (part of the protocol)
 )
 from benchmark.text import name_problem
 
-SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote")
+SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote", "lerobot")
 LICENCE_DEFAULT = "unspecified"
 MAX_CONTROL_HZ = 1000.0
 MAX_TEXT = 200  # characters of a licence or an owner

@@ -107,10 +107,13 @@ def sandboxed(
     limits: SandboxLimits,
     network: bool = False,
     seccomp: int | None = None,
+    also: tuple[Path, ...] = (),
 ) -> list[str]:
-    """``argv`` run inside the sandbox, seeing ``submission`` (a file or folder) read-only, under
-    the seccomp program readable from file descriptor ``seccomp`` (:func:`seccomp_fd`) if given."""
+    """``argv`` run inside the sandbox, seeing ``submission`` (a file or folder) and the folders
+    ``also`` (another venv's Python) read-only, under the seccomp program readable from file
+    descriptor ``seccomp`` (:func:`seccomp_fd`) if given."""
     readable = readable_paths() + ([submission.resolve()] if submission is not None else [])
+    readable += [Path(p) for p in also]
     env = {**env, "HOME": HOME, "TMPDIR": HOME}
     filtered = [] if seccomp is None else ["--seccomp", str(seccomp)]
     return [_bwrap(), *bwrap_arguments(readable, env, limits, network), *filtered, "--", *argv]

@@ -12,8 +12,9 @@ answers, kills the child when it overruns them, and starts a new one for the nex
 
 What it can load is described by a source dict (see :mod:`benchmark.policies.loaders`):
 ``{"kind": "torchscript", "path": …}``, ``{"kind": "entrypoint", "entry": "module:factory",
-"code": folder or wheel}``, ``{"kind": "weights", "path": folder}`` or
-``{"kind": "builtin", "name": "random", …}``.
+"code": folder or wheel}``, ``{"kind": "weights", "path": folder}``, ``{"kind": "lerobot", "path":
+folder}`` (its worker runs with the Python of the LeRobot venv: :mod:`benchmark.policies.lerobot_policy`)
+or ``{"kind": "builtin", "name": "random", …}``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class WorkerPolicy:
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the policy)
         self._home: tempfile.TemporaryDirectory | None = None
+        self.open_loop_horizon: int | None = None  # actions of a chunk to play (policy.json's)
 
     @property
     def sandboxed(self) -> bool:
@@ -119,7 +121,12 @@ class WorkerPolicy:
         self._home = tempfile.TemporaryDirectory(prefix="twinarena-worker-")
         self._log.seek(0)
         self._log.truncate()
-        argv = [sys.executable, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
+        python, readable = sys.executable, ()
+        if self.source.get("kind") == "lerobot":  # the real lerobot, in a venv of its own
+            from benchmark.policies.lerobot_policy import worker_python
+
+            python, readable = worker_python()
+        argv = [python, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
         env = _worker_environment(self._home.name, self.limits.threads)
         preexec, seccomp = None, None
         if self.sandboxed:  # submitted code: only inside the sandbox
@@ -130,7 +137,13 @@ class WorkerPolicy:
             path = submission_path(self.source)
             seccomp = sandbox.seccomp_fd()
             argv = sandbox.sandboxed(
-                argv, path, env, self.sandbox_limits, network=self.limits.network, seccomp=seccomp
+                argv,
+                path,
+                env,
+                self.sandbox_limits,
+                network=self.limits.network,
+                seccomp=seccomp,
+                also=readable,
             )
             preexec = sandbox.set_rlimits(self.sandbox_limits)
         self._process = subprocess.Popen(
