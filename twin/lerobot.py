@@ -10,13 +10,27 @@ Export maps each :class:`~twin.demonstration.Demonstration` to one episode::
 
 LeRobot has no fields for calibration, so the side file ``meta/twinarena.json`` keeps, per episode,
 each camera's K, T_world_camera and true size, and the robot's name, joint names and action space,
-the demo's task, segments and extra. Depth is dropped: LeRobot has no standard depth feature.
-Both writers hold every frame in memory and write one data file and one video file per camera
-(v3.0) or one of each per episode (v2.1); no size-based splitting.
+the demo's task, segments and extra. Both writers hold every frame in memory and write one data
+file and one video file per camera (v3.0) or one of each per episode (v2.1); no size-based splitting.
+
+The scan segment (``segments["scan"]``: the hand-held camera sweep before the demonstration) is
+not a demonstration: its frames carry no action anyone should learn. ``scan="drop"`` (the default)
+leaves those frames out: the episode starts after the sweep, the other segments are renumbered,
+and the side file says which frames went (``scan_dropped``). ``scan="mark"`` keeps every frame, for
+archives and for building twins from the export, and marks the sweep with a per-frame
+``twinarena.scan`` column (1 on scan frames) that training code must filter on.
+
+Depth: ``depth=True`` (v3.0 only) writes each camera's metric depth as LeRobot 0.6's depth video
+feature ``observation.images.<camera>_depth``: shape H×W×1, ``info.is_depth_map`` true, 12-bit
+codes (``gray12le``) in lossless HEVC, quantised on LeRobot's logarithmic scale between
+``video.depth_min`` and ``video.depth_max`` metres with ``video.shift`` (:data:`DEPTH_CODING`), so
+LeRobot 0.6 dequantises it on read. A depth of 0 (unknown) or below ``depth_min`` comes back as 0.
+Without it, depth is dropped (and the side file lists the cameras whose depth was).
 
 Import reads either layout (picked by ``codebase_version`` in ``meta/info.json``), with or without
 the side file; without it K is guessed (60° vertical field of view) and flagged in ``extra``.
-Only video features become cameras; image features stored inside the parquet are not read.
+Only video features become cameras; image features stored inside the parquet are not read. A depth
+video feature (``is_depth_map``) becomes the depth of the camera its key names.
 """
 
 from __future__ import annotations
@@ -54,6 +68,12 @@ STATE_TAIL = ["gripper_opening", "tcp_x", "tcp_y", "tcp_z", "tcp_qw", "tcp_qx", 
 VIDEO_PARTS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
 GUESSED_FOVY_DEG = 60.0  # intrinsics guessed for datasets without our side file
 QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
+SCAN, SCAN_COLUMN = "scan", "twinarena.scan"
+SCAN_MODES = ("drop", "mark")
+DEPTH_SUFFIX = "_depth"
+# LeRobot 0.6's depth coding (its DepthEncoderConfig defaults): 12-bit codes on a log scale
+DEPTH_CODING = {"depth_min": 0.01, "depth_max": 10.0, "shift": 3.5, "use_log": True}
+DEPTH_QMAX = (1 << 12) - 1
 
 
 class LeRobotFormatError(ValueError):
@@ -79,6 +99,7 @@ class _Episode:
     action: np.ndarray  # T×A float32
     extras: dict[str, np.ndarray]  # other per-frame robot arrays, written as twinarena.<name>
     videos: dict[str, np.ndarray]  # video key -> T×H×W×3 uint8
+    depths: dict[str, np.ndarray]  # depth video key -> T×H×W float32 metres
     task: str
     features: dict[str, dict[str, Any]]  # state, action and extras only
     side: dict[str, Any]  # this episode's entry in meta/twinarena.json
@@ -105,8 +126,46 @@ def _feature(dtype: str, shape: list[int], names: list[str] | None = None, **mor
     return {"dtype": dtype, "shape": shape, "names": names, **more}
 
 
-def _flatten(demo: Demonstration, where: str) -> _Episode:
+def _frames_kept(demo: Demonstration, scan: str, where: str) -> tuple[Demonstration, list[int] | None]:
+    """``demo`` without its scan segment's frames (``scan="drop"``), and the span left out; with
+    ``"mark"`` or no scan segment, ``demo`` itself."""
+    if scan not in SCAN_MODES:
+        raise LeRobotFormatError(f"{where}: scan must be one of {', '.join(SCAN_MODES)}, not {scan!r}")
+    span = demo.segments.get(SCAN)
+    if scan == "mark" or span is None:
+        return demo, None
+    start, end = int(span[0]), int(span[1])
+    keep = np.ones(demo.num_frames, bool)
+    keep[start:end] = False
+    if not keep.any():
+        raise LeRobotFormatError(f"{where}: the scan segment {span} is the whole video; nothing to export")
+    before = np.concatenate([[0], np.cumsum(keep)])  # kept frames before each frame number
+
+    def per_frame(value: Any) -> Any:
+        array = np.asarray(value)
+        return array[keep] if array.ndim >= 1 and len(array) == demo.num_frames else value
+
+    cameras = {}
+    for name, cam in demo.cameras.items():
+        pose = cam.T_world_camera
+        pose = pose[keep] if pose is not None and np.ndim(pose) == 3 else pose
+        depth = None if cam.depth is None else cam.depth[keep]
+        cameras[name] = CameraRecording(cam.name, cam.rgb[keep], cam.K, pose, depth)
+    robot = demo.robot
+    if robot is not None:
+        arrays = {name: per_frame(value) for name, value in robot.arrays.items()}
+        robot = RobotTrack(robot.name, robot.joint_names, arrays, robot.action_space, robot.base_pose)
+    segments = {}
+    for name, (first, last) in demo.segments.items():
+        if name != SCAN and before[last] > before[first]:
+            segments[name] = [int(before[first]), int(before[last])]
+    kept = Demonstration(demo.fps, demo.instruction, cameras, robot, demo.task, segments, demo.extra)
+    return kept, [start, end]
+
+
+def _flatten(demo: Demonstration, where: str, scan: str = "drop", depth: bool = False) -> _Episode:
     """Map one demonstration onto LeRobot columns (see the module docstring)."""
+    demo, dropped = _frames_kept(demo, scan, where)
     robot, frames = demo.robot, demo.num_frames
     if robot is None:
         raise LeRobotFormatError(f"{where}: no robot track (robot_states.npz); LeRobot needs a state")
@@ -125,7 +184,12 @@ def _flatten(demo: Demonstration, where: str) -> _Episode:
             extras[name] = value
         else:
             skipped.append(name)
-    videos, cameras = {}, {}
+    if scan == "mark":
+        marks = np.zeros(frames, np.uint8)
+        if SCAN in demo.segments:
+            marks[slice(*demo.segments[SCAN])] = 1
+        extras[SCAN_COLUMN.removeprefix(EXTRA_PREFIX)] = marks
+    videos, depths, cameras = {}, {}, {}
     for name, cam in demo.cameras.items():
         if "/" in name or cam.rgb.ndim != 4 or len(cam.rgb) != frames or cam.rgb.dtype != np.uint8:
             raise LeRobotFormatError(
@@ -133,6 +197,12 @@ def _flatten(demo: Demonstration, where: str) -> _Episode:
                 f"uint8 frames, got {cam.rgb.shape} {cam.rgb.dtype}"
             )
         videos[IMAGE_PREFIX + name] = cam.rgb
+        if depth and cam.depth is not None:
+            if np.shape(cam.depth) != cam.rgb.shape[:3]:
+                raise LeRobotFormatError(
+                    f"{where}: camera {name!r} has depth {np.shape(cam.depth)}, not {cam.rgb.shape[:3]}"
+                )
+            depths[IMAGE_PREFIX + name + DEPTH_SUFFIX] = np.asarray(cam.depth, dtype=np.float32)
         cameras[name] = {"K": np.asarray(cam.K).tolist(), "width": cam.width, "height": cam.height}
         if cam.T_world_camera is not None:
             cameras[name]["T_world_camera"] = np.asarray(cam.T_world_camera).tolist()
@@ -148,9 +218,12 @@ def _flatten(demo: Demonstration, where: str) -> _Episode:
         robot_info["base_pose"] = np.asarray(robot.base_pose, dtype=float).tolist()
     side = {"cameras": cameras, "robot": robot_info | {"action_space": robot.action_space}}
     side |= {"state_source": source, "action_zero_filled": zero_filled, "skipped_arrays": skipped}
-    side["depth_dropped"] = [name for name, cam in demo.cameras.items() if cam.depth is not None]
+    side["depth_dropped"] = [
+        name for name, cam in demo.cameras.items() if cam.depth is not None and not depth
+    ]
     side |= {"fps": demo.fps, "task": demo.task, "segments": demo.segments, "extra": demo.extra}
-    return _Episode(state, action, extras, videos, demo.instruction, features, side)
+    side |= {"scan": scan} | ({"scan_dropped": dropped} if dropped is not None else {})
+    return _Episode(state, action, extras, videos, depths, demo.instruction, features, side)
 
 
 def _features(ep: _Episode, fps: int, version: str) -> dict[str, dict[str, Any]]:
@@ -165,6 +238,13 @@ def _features(ep: _Episode, fps: int, version: str) -> dict[str, dict[str, Any]]
             "has_audio": False,
         }
         features[key] = _feature("video", [height, width, 3], ["height", "width", "channels"], info=info)
+    for key, depth in ep.depths.items():
+        height, width = depth.shape[1] + depth.shape[1] % 2, depth.shape[2] + depth.shape[2] % 2
+        info = {"video.height": height, "video.width": width, "video.fps": fps, "video.channels": 1}
+        info |= {"video.codec": "hevc", "video.pix_fmt": "gray12le", "is_depth_map": True}
+        info |= {"video.g": KEYFRAME_INTERVAL, "video.extra_options": {"x265-params": "lossless=1"}}
+        info |= {f"video.{name}": value for name, value in DEPTH_CODING.items()} | {"has_audio": False}
+        features[key] = _feature("video", [height, width, 1], ["height", "width", "channels"], info=info)
     features |= json.loads(json.dumps(ep.features))
     features |= {name: _feature(dtype, [1]) for name, dtype in INDEX_FEATURES.items()}
     if version == V30:  # v3.0 gives every non-video feature its fps
@@ -173,7 +253,7 @@ def _features(ep: _Episode, fps: int, version: str) -> dict[str, dict[str, Any]]
 
 
 def _prepare(
-    demos: Sequence[Demonstration | Path], root: Path, version: str
+    demos: Sequence[Demonstration | Path], root: Path, version: str, scan: str = "drop", depth: bool = False
 ) -> tuple[list[_Episode], int, dict[str, dict[str, Any]] | None, dict[str, int]]:
     """Episodes, fps, features and {task: index}; all demonstrations must agree on fps and features."""
     if not demos:
@@ -186,7 +266,9 @@ def _prepare(
             where, demo = str(demo), read_demonstration(demo)
         if abs(demo.fps - round(demo.fps)) > 1e-6:
             raise LeRobotFormatError(f"{where}: LeRobot needs whole frames per second, got {demo.fps}")
-        ep = _flatten(demo, where)
+        ep = _flatten(demo, where, scan, depth)
+        if depth and not ep.depths:
+            raise LeRobotFormatError(f"{where}: depth asked for, but no camera of it has depth")
         ep_features = _features(ep, int(round(demo.fps)), version)
         if features is None:
             fps, features = int(round(demo.fps)), ep_features
@@ -237,10 +319,27 @@ def _stats(values: np.ndarray, count: int, quantiles: bool, image: bool = False)
     return {name: value.reshape(shape).tolist() for name, value in stats.items()} | {"count": [count]}
 
 
+def _depth_sample(depth: np.ndarray) -> tuple[np.ndarray, int]:
+    """Like :func:`_image_sample`, for T×H×W metres: N×1 values (LeRobot keeps depth stats in metres)."""
+    sample = depth[:: max(1, len(depth) // 100)]
+    stride = max(1, max(sample.shape[1:3]) // 150)
+    return sample[:, ::stride, ::stride].reshape(-1, 1), len(sample)
+
+
+def _depth_stats(values: np.ndarray, count: int, quantiles: bool) -> dict[str, Any]:
+    stats = _stats(values, count, quantiles)
+    return {
+        name: np.reshape(value, (1, 1, 1)).tolist() if name != "count" else value
+        for name, value in stats.items()
+    }
+
+
 def _episode_stats(columns: dict[str, np.ndarray], ep: _Episode, quantiles: bool) -> dict[str, Any]:
     stats = {name: _stats(value, len(value), quantiles) for name, value in columns.items()}
     for key, frames in ep.videos.items():
         stats[key] = _stats(*_image_sample(frames), quantiles, image=True)
+    for key, depth in ep.depths.items():
+        stats[key] = _depth_stats(*_depth_sample(depth), quantiles)
     return stats
 
 
@@ -253,6 +352,10 @@ def _global_stats(all_columns: list[dict[str, np.ndarray]], episodes: list[_Epis
         samples = [_image_sample(ep.videos[key]) for ep in episodes]
         pixels, count = np.concatenate([s[0] for s in samples]), sum(s[1] for s in samples)
         stats[key] = _stats(pixels, count, quantiles=True, image=True)
+    for key in episodes[0].depths:
+        samples = [_depth_sample(ep.depths[key]) for ep in episodes]
+        values, count = np.concatenate([s[0] for s in samples]), sum(s[1] for s in samples)
+        stats[key] = _depth_stats(values, count, quantiles=True)
     return stats
 
 
@@ -270,6 +373,67 @@ def _tasks_table(tasks: dict[str, int]) -> pa.Table:
     }
     table = pa.table({"task_index": pa.array(list(tasks.values()), pa.int64()), "task": list(tasks)})
     return table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)})
+
+
+def quantize_depth(depth: np.ndarray, coding: dict[str, Any] = DEPTH_CODING) -> np.ndarray:
+    """Metres as LeRobot 0.6's 12-bit depth codes (uint16 in 0..4095): log or linear between
+    ``depth_min`` and ``depth_max``; unknown depth (0, NaN, inf) and depth below the range is 0."""
+    depth = np.asarray(depth, dtype=np.float64)
+    valid = np.isfinite(depth) & (depth > 0)
+    low, high, shift = float(coding["depth_min"]), float(coding["depth_max"]), float(coding["shift"])
+    clean = np.where(valid, depth, low)
+    if coding["use_log"]:
+        norm = (np.log(clean + shift) - math.log(low + shift)) / (
+            math.log(high + shift) - math.log(low + shift)
+        )
+    else:
+        norm = (clean - low) / (high - low)
+    codes = np.rint(np.clip(norm, 0.0, 1.0) * DEPTH_QMAX).astype(np.uint16)
+    return np.where(valid, codes, 0).astype(np.uint16)
+
+
+def dequantize_depth(codes: np.ndarray, coding: dict[str, Any] = DEPTH_CODING) -> np.ndarray:
+    """The inverse of :func:`quantize_depth`, float32 metres; code 0 is unknown depth (0)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    low, high, shift = float(coding["depth_min"]), float(coding["depth_max"]), float(coding["shift"])
+    norm = codes / DEPTH_QMAX
+    if coding["use_log"]:
+        span = math.log(high + shift) - math.log(low + shift)
+        depth = np.exp(norm * span + math.log(low + shift)) - shift
+    else:
+        depth = low + norm * (high - low)
+    return np.where(codes > 0, depth, 0.0).astype(np.float32)
+
+
+def write_depth_video(path: Path, depth: np.ndarray, fps: int, coding: dict[str, Any] = DEPTH_CODING) -> None:
+    """T×H×W metres as a LeRobot 0.6 depth video: 12-bit codes, ``gray12le``, lossless HEVC, a
+    keyframe every :data:`KEYFRAME_INTERVAL` frames, odd sizes padded to even (edge pixels)."""
+    import av
+
+    codes = quantize_depth(depth, coding)
+    frames, height, width = codes.shape
+    codes = np.pad(codes, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
+    options: dict[str, object] = {"x265-params": "lossless=1:log-level=error"}
+    options |= {"g": str(KEYFRAME_INTERVAL), "keyint_min": str(KEYFRAME_INTERVAL)}
+    with av.open(str(path), mode="w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx265", rate=int(fps))
+        stream.width, stream.height, stream.pix_fmt = codes.shape[2], codes.shape[1], "gray12le"
+        stream.thread_count = 1
+        stream.options = options
+        for frame in codes:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="gray12le")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def is_depth_feature(feature: dict[str, Any]) -> bool:
+    """Whether a video feature is a depth map (LeRobot 0.6's ``info.is_depth_map``, or the older
+    ``video.is_depth_map`` inside ``info`` or ``video_info``)."""
+    info, legacy = feature.get("info") or {}, feature.get("video_info") or {}
+    return bool(
+        info.get("is_depth_map") or info.get("video.is_depth_map") or legacy.get("video.is_depth_map")
+    )
 
 
 def _new_root(root: Path) -> Path:
@@ -305,13 +469,18 @@ def export_lerobot_v3(
     *,
     robot_type: str = "franka_panda",
     repo_id: str | None = None,
+    scan: str = "drop",
+    depth: bool = False,
 ) -> Path:
     """Write ``demos`` as a LeRobotDataset v3.0 in ``root`` (new or empty); returns ``root``.
 
     ``repo_id`` defaults to ``twinarena/<root name>``; it is kept in ``meta/twinarena.json``.
+    ``scan``: ``"drop"`` leaves the scan segment's frames out, ``"mark"`` keeps them marked in
+    ``twinarena.scan``; ``depth``: write each camera's depth as a LeRobot 0.6 depth video (see
+    the module docstring).
     """
     root = Path(root)
-    episodes, fps, features, tasks = _prepare(demos, root, V30)
+    episodes, fps, features, tasks = _prepare(demos, root, V30, scan, depth)
     _new_root(root)
     tables, all_columns, rows, start = [], [], [], 0
     for i, ep in enumerate(episodes):
@@ -319,7 +488,7 @@ def export_lerobot_v3(
         row: dict[str, Any] = {"episode_index": i, "tasks": [ep.task], "length": frames}
         row |= {"data/chunk_index": 0, "data/file_index": 0}
         row |= {"dataset_from_index": start, "dataset_to_index": start + frames}
-        for key in ep.videos:  # each camera's episodes follow one another in one file
+        for key in [*ep.videos, *ep.depths]:  # each camera's episodes follow one another in one file
             parts = {"chunk_index": 0, "file_index": 0, "from_timestamp": start / fps}
             parts["to_timestamp"] = (start + frames) / fps
             row |= {f"videos/{key}/{name}": value for name, value in parts.items()}
@@ -337,6 +506,10 @@ def export_lerobot_v3(
         video_path.parent.mkdir(parents=True)
         joined = np.concatenate([ep.videos[key] for ep in episodes])
         write_mp4(video_path, joined, fps, keyframe_interval=KEYFRAME_INTERVAL)
+    for key in episodes[0].depths:
+        video_path = root / V30_VIDEO_PATH.format(video_key=key, chunk_index=0, file_index=0)
+        video_path.parent.mkdir(parents=True)
+        write_depth_video(video_path, np.concatenate([ep.depths[key] for ep in episodes]), fps)
     (root / V30_EPISODES_PATH).parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), root / V30_EPISODES_PATH)
     pq.write_table(_tasks_table(tasks), root / "meta/tasks.parquet")
@@ -355,10 +528,12 @@ def export_lerobot_v21(
     *,
     robot_type: str = "franka_panda",
     repo_id: str | None = None,
+    scan: str = "drop",
 ) -> Path:
-    """Write ``demos`` as a LeRobotDataset v2.1 (one parquet, and one MP4 per camera, per episode)."""
+    """Write ``demos`` as a LeRobotDataset v2.1 (one parquet, and one MP4 per camera, per episode);
+    ``scan`` as for :func:`export_lerobot_v3`. Depth is v3.0's (LeRobot 0.6's) alone."""
     root = Path(root)
-    episodes, fps, features, tasks = _prepare(demos, root, V21)
+    episodes, fps, features, tasks = _prepare(demos, root, V21, scan)
     _new_root(root)
     listing, stats_rows, start = [], [], 0
     for i, ep in enumerate(episodes):
@@ -481,8 +656,11 @@ def _nearest(times: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.nda
     return pick, np.abs(times[pick] - targets)
 
 
-def _decode_segment(path: Path, start: float, end: float, timestamps: np.ndarray, fps: float) -> np.ndarray:
-    """The frames of ``path`` nearest to ``start + timestamps``; decodes only around [start, end]."""
+def _decode_segment(
+    path: Path, start: float, end: float, timestamps: np.ndarray, fps: float, pixels: str | None = "rgb24"
+) -> np.ndarray:
+    """The frames of ``path`` nearest to ``start + timestamps``, as ``pixels`` (None: the stream's
+    own format, e.g. gray12le depth codes); decodes only around [start, end]."""
     import av
 
     if not path.is_file():
@@ -499,7 +677,7 @@ def _decode_segment(path: Path, start: float, end: float, timestamps: np.ndarray
                 if frame.time > end + half:
                     break
                 times.append(frame.time)
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(frame.to_ndarray(format=pixels) if pixels else frame.to_ndarray())
     except (av.error.FFmpegError, IndexError) as err:
         raise LeRobotFormatError(f"{path}: not a readable video ({err})") from err
     if not frames:
@@ -531,7 +709,9 @@ def _robot(table: pa.Table, info: dict[str, Any], side: dict[str, Any], path: Pa
     if "action" in features and not side.get("action_zero_filled", False):
         arrays["actions"] = _column(table, "action", path).astype(np.float32)
     for key in features:
-        if key.startswith(EXTRA_PREFIX):  # the arrays our exporter kept: joint_positions, actions_joint, ...
+        if (
+            key.startswith(EXTRA_PREFIX) and key != SCAN_COLUMN
+        ):  # what our exporter kept: joint_positions, ...
             arrays[key.removeprefix(EXTRA_PREFIX)] = _column(table, key, path)
     names = features["observation.state"].get("names")
     names = next(iter(names.values()), None) if isinstance(names, dict) else names
@@ -586,10 +766,26 @@ def import_lerobot(root: Path, episode_index: int) -> Demonstration:
     side_file = _load_json(root / SIDE_PATH) if (root / SIDE_PATH).is_file() else {}
     side = side_file.get("episodes", {}).get(str(episode_index), {})
     side_cameras, cameras = side.get("cameras", {}), {}
+    depth_keys = [key for key in _video_keys(info) if is_depth_feature(features[key])]
     for key in _video_keys(info):
+        if key in depth_keys:
+            continue
         name = key.removeprefix(IMAGE_PREFIX) if key.startswith(IMAGE_PREFIX) else key.rsplit(".", 1)[-1]
         frames = _decode_segment(*ep.videos[key], timestamps.astype(np.float64), fps)
         cameras[name] = _camera(name, frames, side_cameras.get(name, {}))
+    for key in depth_keys:  # observation.images.<camera>_depth: that camera's depth
+        name = key.removeprefix(IMAGE_PREFIX).removesuffix(DEPTH_SUFFIX)
+        if name not in cameras:
+            continue
+        codes = _decode_segment(*ep.videos[key], timestamps.astype(np.float64), fps, pixels=None)
+        camera = cameras[name]
+        if codes.ndim != 3 or codes.shape[1] < camera.height or codes.shape[2] < camera.width:
+            raise LeRobotFormatError(
+                f"{ep.videos[key][0]}: depth frames {codes.shape} do not cover camera {name!r}"
+            )
+        feature_info = features[key].get("info") or {}
+        coding = {k: feature_info.get(f"video.{k}", v) for k, v in DEPTH_CODING.items()}
+        camera.depth = dequantize_depth(codes[:, : camera.height, : camera.width], coding)
     guessed = any("K" not in side_cameras.get(name, {}) for name in cameras)
     return Demonstration(
         fps=fps,

@@ -1,4 +1,7 @@
-"""LeRobotDataset v3.0 / v2.1 export and import (twin/lerobot.py) on small synthetic demonstrations."""
+"""LeRobotDataset v3.0 / v2.1 export and import (twin/lerobot.py) on small synthetic demonstrations.
+
+Most tests read exports made with ``scan="mark"`` (every frame kept, the sweep marked), so frame
+counts are the demonstrations'; the default, ``scan="drop"``, and depth videos have tests of their own."""
 
 from __future__ import annotations
 
@@ -76,12 +79,12 @@ def demos() -> list[Demonstration]:
 
 @pytest.fixture(scope="module")
 def v3_root(demos, tmp_path_factory) -> Path:
-    return export_lerobot_v3(demos, tmp_path_factory.mktemp("v3") / "pick")
+    return export_lerobot_v3(demos, tmp_path_factory.mktemp("v3") / "pick", scan="mark")
 
 
 @pytest.fixture(scope="module")
 def v21_root(demos, tmp_path_factory) -> Path:
-    return export_lerobot_v21(demos, tmp_path_factory.mktemp("v21") / "pick")
+    return export_lerobot_v21(demos, tmp_path_factory.mktemp("v21") / "pick", scan="mark")
 
 
 def _copy(root: Path, tmp_path: Path) -> Path:
@@ -250,7 +253,7 @@ def test_export_from_folders_without_state_or_actions(tmp_path: Path) -> None:
     assert json.loads((root / "meta/twinarena.json").read_text())["repo_id"] == "lab/wipe"
     back = import_lerobot(root, 0)
     assert sorted(back.robot.arrays) == ["actions_joint", "joint_positions"]
-    want = demo.robot.arrays["joint_positions"].astype(np.float32)
+    want = demo.robot.arrays["joint_positions"][3:].astype(np.float32)  # after the scan: frames 3..5
     np.testing.assert_array_equal(back.robot.arrays["joint_positions"], want)
 
 
@@ -348,11 +351,126 @@ def test_recorded_demonstration_round_trips_through_lerobot_v3(recorded_demo, tm
     from twin.demonstration import read_demonstration
 
     original = read_demonstration(recorded_demo)
-    export_lerobot_v3([recorded_demo], tmp_path / "ds")
+    export_lerobot_v3([recorded_demo], tmp_path / "ds", scan="mark")  # every frame: an archive
     back = import_lerobot(tmp_path / "ds", 0)
-    assert back.instruction == original.instruction
+    assert back.instruction == original.instruction and back.segments == original.segments
     assert set(back.cameras) == set(original.cameras)
     for key in ("joint_positions", "actions"):
         np.testing.assert_array_equal(back.robot.arrays[key], original.robot.arrays[key])
     np.testing.assert_allclose(back.primary.K, original.primary.K)
     assert np.abs(back.primary.rgb.astype(int) - original.primary.rgb).mean() < 3
+
+
+def _rows(root: Path, column: str) -> np.ndarray:
+    return np.stack(pq.read_table(root / "data/chunk-000/file-000.parquet").column(column).to_pylist())
+
+
+def test_the_scan_segment_is_left_out_by_default(demos, tmp_path: Path) -> None:
+    """The camera sweep is no demonstration: its frames (3 of each) are not exported as actions to
+    train on; the episode starts after it and the other segments are renumbered."""
+    root = export_lerobot_v3(demos, tmp_path / "ds")
+    info = json.loads((root / "meta/info.json").read_text())
+    assert (info["total_frames"], [e.length for e in list_episodes(root)]) == (9 + 6, [9, 6])
+    assert "twinarena.scan" not in info["features"]
+    want = np.concatenate([d.robot.arrays["actions"][3:] for d in demos]).astype(np.float32)
+    np.testing.assert_array_equal(_rows(root, "action"), want)
+    np.testing.assert_array_equal(_rows(root, "frame_index").ravel(), [*range(9), *range(6)])
+    side = json.loads((root / "meta/twinarena.json").read_text())["episodes"]["0"]
+    assert (side["scan"], side["scan_dropped"], side["segments"]) == ("drop", [0, 3], {"execution": [0, 9]})
+    back = import_lerobot(root, 0)
+    assert back.num_frames == 9 and back.segments == {"execution": [0, 9]}
+    np.testing.assert_array_equal(back.robot.arrays["actions"], want[:9])
+    np.testing.assert_array_equal(
+        back.cameras["wrist"].T_world_camera, demos[0].cameras["wrist"].T_world_camera[3:]
+    )
+    sent, got = demos[0].cameras["front"].rgb[3:].astype(float), back.cameras["front"].rgb.astype(float)
+    errors = np.abs(got[:, None] - sent[None]).mean(axis=(2, 3, 4))
+    np.testing.assert_array_equal(errors.argmin(axis=1), np.arange(9))  # the frames after the sweep
+    np.testing.assert_array_equal(back.cameras["front"].depth, None)  # depth not asked for
+
+
+def test_the_scan_segment_can_be_kept_marked(v3_root: Path, demos) -> None:
+    marks = _rows(v3_root, "twinarena.scan").ravel()
+    np.testing.assert_array_equal(marks, [1, 1, 1] + [0] * 9 + [1, 1, 1] + [0] * 6)
+    assert (
+        json.loads((v3_root / "meta/info.json").read_text())["features"]["twinarena.scan"]["dtype"] == "uint8"
+    )
+    back = import_lerobot(v3_root, 1)
+    assert "scan" not in back.robot.arrays and back.segments == demos[1].segments
+
+
+def test_only_known_scan_modes(demos, tmp_path: Path) -> None:
+    with pytest.raises(LeRobotFormatError, match="scan must be one of drop, mark, not 'skip'"):
+        export_lerobot_v3(demos, tmp_path / "ds", scan="skip")
+    whole = _demo(5, 4, "x")
+    whole.segments = {"scan": [0, 4]}
+    with pytest.raises(LeRobotFormatError, match=r"the scan segment \[0, 4\] is the whole video"):
+        export_lerobot_v3([whole], tmp_path / "ds2")
+
+
+def _depth_demo(seed: int, count: int) -> Demonstration:
+    demo = _demo(seed, count, INSTRUCTIONS[0])
+    rng = np.random.default_rng(seed)
+    depth = rng.uniform(0.2, 3.0, (count, 48, 64)).astype(np.float32)
+    depth[:, :5, :5] = 0.0  # unknown
+    demo.cameras["front"].depth = depth
+    return demo
+
+
+def test_depth_round_trips_as_lerobot_06s_depth_video(tmp_path: Path) -> None:
+    import av
+
+    from twin.lerobot import DEPTH_CODING, KEYFRAME_INTERVAL
+
+    demos = [_depth_demo(6, 10), _depth_demo(7, 8)]
+    root = export_lerobot_v3(demos, tmp_path / "ds", depth=True)
+    key = "observation.images.front_depth"
+    info = json.loads((root / "meta/info.json").read_text())
+    feature = info["features"][key]
+    assert feature["dtype"] == "video" and feature["shape"] == [48, 64, 1]
+    assert feature["info"]["is_depth_map"] is True and feature["info"]["video.pix_fmt"] == "gray12le"
+    assert feature["info"]["video.codec"] == "hevc" and feature["info"]["video.channels"] == 1
+    assert {feature["info"][f"video.{k}"] == v for k, v in DEPTH_CODING.items()} == {True}
+    assert "observation.images.wrist_depth" not in info["features"]  # the wrist camera has no depth
+    video = root / f"videos/{key}/chunk-000/file-000.mp4"
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.pix_fmt) == ("hevc", "gray12le")
+        flags = [p.is_keyframe for p in container.demux(stream) if p.size]
+    assert len(flags) == 7 + 5 and all(flags[::KEYFRAME_INTERVAL])  # scan frames left out
+    episodes = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet").to_pydict()
+    np.testing.assert_allclose(episodes[f"videos/{key}/from_timestamp"], [0.0, 7 / FPS])
+    assert np.shape(episodes[f"stats/{key}/mean"][0]) == (1, 1, 1)
+    stats = json.loads((root / "meta/stats.json").read_text())[key]
+    assert stats["min"][0][0][0] >= 0 and 2.0 < stats["max"][0][0][0] <= 3.0  # metres, not [0, 1]
+    low, high, shift = DEPTH_CODING["depth_min"], DEPTH_CODING["depth_max"], DEPTH_CODING["shift"]
+    step = (math.log(high + shift) - math.log(low + shift)) / 4095  # one code, in log(depth + shift)
+    for index, demo in enumerate(demos):
+        back = import_lerobot(root, index)
+        sent, got = demo.cameras["front"].depth[3:], back.cameras["front"].depth
+        assert got.shape == sent.shape and got.dtype == np.float32 and back.cameras["wrist"].depth is None
+        np.testing.assert_array_equal(got[:, :5, :5], 0.0)  # unknown stays unknown
+        # lossless codes: at most half a code from the sent depth
+        bound = 0.5 * step * (sent + shift) * 1.001 + 1e-6
+        assert np.all(np.abs(got - sent)[:, 5:, 5:] <= bound[:, 5:, 5:])
+
+
+def test_depth_needs_a_camera_with_depth(demos, tmp_path: Path) -> None:
+    bare = _demo(8, 6, "x")
+    bare.cameras["front"].depth = None
+    with pytest.raises(LeRobotFormatError, match="depth asked for, but no camera of it has depth"):
+        export_lerobot_v3([bare], tmp_path / "ds", depth=True)
+
+
+def test_depth_codes_match_lerobots_log_scale() -> None:
+    """quantize/dequantize are LeRobot 0.6's defaults: 0.01 m is code 0 (unknown here), 10 m is
+    4095, and codes are spaced evenly in log(depth + 3.5 m)."""
+    from twin.lerobot import dequantize_depth, quantize_depth
+
+    metres = np.array([0.0, np.nan, 0.01, 10.0, 20.0, 1.0])
+    codes = quantize_depth(metres)
+    assert codes.tolist()[:5] == [0, 0, 0, 4095, 4095]
+    want = round((math.log(4.5) - math.log(3.51)) / (math.log(13.5) - math.log(3.51)) * 4095)
+    assert codes[5] == want
+    back = dequantize_depth(codes)
+    assert back[0] == 0 and abs(back[3] - 10.0) < 1e-4 and abs(back[5] - 1.0) < 0.002
