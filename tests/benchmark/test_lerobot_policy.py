@@ -253,20 +253,28 @@ def test_a_damaged_folder_is_one_line_and_exit_2_from_the_command_line(act_folde
     assert not (tmp_path / "ep").exists()
 
 
-def test_weights_that_do_not_fit_the_config_fail_submission_in_one_line(act_folder, tmp_path):
-    """A config.json whose model differs from the safetensors (a wider transformer): LeRobot's strict
-    load refuses it inside the worker, and ``submit`` says so in one line, exit 2."""
-    folder = copy_of(act_folder, tmp_path)
-    edit_config(folder, lambda c: c.__setitem__("dim_model", 48))
+def test_submit_registers_a_lerobot_folder_and_refuses_weights_that_do_not_fit(act_folder, tmp_path):
+    """``submit`` validates the folder in the sandboxed worker and registers it as kind lerobot; a
+    config.json whose model differs from the safetensors (a wider transformer) is refused by
+    LeRobot's strict load inside the worker, in one line, exit 2."""
     env = {**os.environ, "COLUMNS": "200", "TWINARENA_HOME": str(tmp_path / "home")}
     env.pop("TWINARENA_DB", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmark.cli", "submit", str(folder), "--name", "wide-act"],
-        capture_output=True,
-        text=True,
-        env=env,
+
+    def submit(folder: Path, name: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "benchmark.cli", "submit", str(folder), "--name", name, "--json"]
+        return subprocess.run(command, capture_output=True, text=True, env=env)
+
+    done = submit(act_folder, "tiny-act")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["kind"], record["action_space"], record["probe"]["action_shape"]) == (
+        "lerobot",
+        "ee_delta",
+        [7],
     )
-    one_line_exit_2(done, "model.safetensors: does not fit its config.json")
+    wide = copy_of(act_folder, tmp_path)
+    edit_config(wide, lambda c: c.__setitem__("dim_model", 48))
+    one_line_exit_2(submit(wide, "wide-act"), "model.safetensors: does not fit its config.json")
 
 
 def test_input_plan_maps_the_single_image_feature_to_the_front_camera():
