@@ -1,7 +1,10 @@
 """Make a small LeRobot ACT policy folder with the real library, and the actions LeRobot itself
 gives for a few observations. Runs in the LeRobot venv (.ci/lerobot-venv.sh), not in the project's.
 
-Usage: python lerobot_act_maker.py OUT WIDTH HEIGHT SEED STEPS
+Usage: python lerobot_act_maker.py OUT WIDTH HEIGHT SEED STEPS [diffusion]
+
+With ``diffusion``: a small Diffusion Policy instead (8-number state, min/max action bounds of
+±0.01 on the deltas and [0, 1] on the gripper, 4 denoising steps), without expected.npz.
 
 OUT gets what ``save_pretrained`` writes (config.json, model.safetensors, the processors) and
 ``expected.npz``: ``images`` [STEPS, H, W, 3] uint8, ``states`` [STEPS, 15], ``actions`` [STEPS, 7],
@@ -20,8 +23,46 @@ import numpy as np
 from benchmark.policies.lerobot_policy import import_lerobot
 
 
+def diffusion(out: Path, width: int, height: int, seed: int) -> None:
+    factory = import_lerobot()
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+    from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
+
+    torch.manual_seed(seed)
+    config = DiffusionConfig(
+        input_features={
+            "observation.images.front": PolicyFeature(type=FeatureType.VISUAL, shape=(3, height, width)),
+            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
+        },
+        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(7,))},
+        n_obs_steps=2,
+        horizon=8,
+        n_action_steps=4,
+        down_dims=(32, 64),
+        crop_shape=None,
+        num_inference_steps=4,
+        pretrained_backbone_weights=None,
+        use_group_norm=True,
+        device="cpu",
+    )
+    stats = {
+        "observation.images.front": {"mean": torch.full((3, 1, 1), 0.45), "std": torch.full((3, 1, 1), 0.25)},
+        "observation.state": {"min": -torch.ones(8), "max": torch.ones(8)},
+        "action": {"min": torch.tensor([-0.01] * 6 + [0.0]), "max": torch.tensor([0.01] * 6 + [1.0])},
+    }
+    pre, post = factory.make_pre_post_processors(config, dataset_stats=stats)
+    DiffusionPolicy(config).save_pretrained(out)
+    pre.save_pretrained(out)
+    post.save_pretrained(out)
+
+
 def main() -> None:
     out, width, height, seed, steps = Path(sys.argv[1]), *map(int, sys.argv[2:6])
+    if sys.argv[6:] == ["diffusion"]:
+        diffusion(out, width, height, seed)
+        return
     factory = import_lerobot()
     import torch
     from lerobot.configs.types import FeatureType, PolicyFeature

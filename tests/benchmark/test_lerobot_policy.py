@@ -277,6 +277,48 @@ def test_submit_registers_a_lerobot_folder_and_refuses_weights_that_do_not_fit(a
     one_line_exit_2(submit(wide, "wide-act"), "model.safetensors: does not fit its config.json")
 
 
+def test_a_diffusion_policy_folder_runs_in_the_worker_too(lerobot_python, tmp_path):
+    """Diffusion Policy (an 8-number state: joints and finger opening; two observation steps): its
+    actions come out unnormalised into the min/max bounds its processor was saved with."""
+    folder = tmp_path / "diffusion"
+    made = subprocess.run(
+        [
+            str(lerobot_python),
+            str(HERE / "lerobot_act_maker.py"),
+            str(folder),
+            "64",
+            "64",
+            "1",
+            "0",
+            "diffusion",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr
+    info = policy_info(resolve(str(folder)))
+    assert (info.kind, info.action_space, info.cameras) == ("lerobot", "ee_delta", ("front",))
+    rng = np.random.default_rng(1)
+    policy, _ = load_policy(str(folder))
+    with policy:
+        policy.reset(INSTRUCTION)
+        actions = np.stack(
+            [
+                policy.act(
+                    {"images": {"front": rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)}, "state": state}
+                )
+                for state in rng.normal(0, 0.5, (6, 15)).astype(np.float32)
+            ]
+        )
+    assert actions.shape == (6, 7) and np.all(np.isfinite(actions))
+    assert np.all(np.abs(actions[:, :6]) <= 0.01 + 1e-6) and np.all(
+        (actions[:, 6] >= -1e-6) & (actions[:, 6] <= 1 + 1e-6)
+    )
+    assert np.ptp(actions[:, 6]) > 0  # not a constant: the denoiser ran
+
+
 def test_input_plan_maps_the_single_image_feature_to_the_front_camera():
     config = {
         "input_features": {
