@@ -30,6 +30,7 @@ from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 SCENE_MARGIN = 0.02  # metres below the table top the TSDF box starts
 SCENE_HEIGHT = 0.35  # metres above the table top the TSDF box ends
+ROBOT_CONTROL_HZ = 10.0  # a twin's default control rate: the Panda's in TwinArena, whatever the video's fps
 
 
 @dataclass(frozen=True)
@@ -522,7 +523,8 @@ def _manifest(
             "yaw": round(float(table.yaw), 6),
         },
         objects=entries,
-        physics={"timestep": 0.002, "control_hz": float(demo.fps) if demo.fps <= 30 else 10.0},
+        # the rate the robot is controlled at, not the video's: a policy may ask for its own
+        physics={"timestep": 0.002, "control_hz": ROBOT_CONTROL_HZ},
         files={
             "scene": "scene.xml",
             "background": "background.ply",

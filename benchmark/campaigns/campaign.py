@@ -24,6 +24,7 @@ from benchmark.perturbations.axes import Perturbation, parse_perturbation
 from benchmark.policies.protocol import PolicyInfo
 from benchmark.store.queries import UNPERTURBED  # the axis name of the unperturbed cell
 
+WRIST_NAMES = ("wrist", "robot/wrist")  # how a policy's ``cameras`` asks for the wrist camera
 COMPOSED = "+"  # joins the axes of a composed cell: "object_placement+object_yaw"
 DEFAULT_SEEDS = 10
 DEFAULT_STEP_TIMEOUT_S = 30.0
@@ -189,18 +190,28 @@ def cell_label(axis: str, level: float) -> str:
 
 
 def env_config(info: PolicyInfo, settings: RunSettings, perturbations: tuple = ()):
-    """The :class:`~benchmark.episodes.env.EnvConfig` a policy runs in: its own action space, cameras,
-    image size and control rate, the run's settings, and the perturbations (``"axis=level"`` or
-    :class:`Perturbation`)."""
+    """The :class:`~benchmark.episodes.env.EnvConfig` a policy runs in: its own action space, cameras
+    (``wrist`` or ``robot/wrist`` among them adds the wrist camera), image size and control rate, or
+    those of the convention it names (``adapter``), the run's settings, and the perturbations
+    (``"axis=level"`` or :class:`Perturbation`)."""
     from benchmark.episodes.env import EnvConfig
+    from benchmark.policies.conventions import env_settings
 
+    static = tuple(c for c in info.cameras if c not in WRIST_NAMES)
+    values = {
+        "action_space": info.action_space,
+        "image_size": info.image_size,
+        "cameras": static or None,
+        "wrist_camera": len(static) < len(info.cameras),
+        "control_hz": info.control_hz,
+        **env_settings(info),  # a convention's own cameras, sizes, action space and rate
+    }
+    if settings.image_size:
+        values["image_size"] = settings.image_size
     return EnvConfig(
-        action_space=info.action_space,
-        image_size=tuple(settings.image_size or info.image_size),
-        cameras=tuple(info.cameras) or None,
+        **{**values, "image_size": tuple(values["image_size"])},
         render=settings.render,
         backend=settings.backend,
-        control_hz=info.control_hz,
         max_seconds=settings.max_seconds,
         perturbations=tuple(perturbations),
     )

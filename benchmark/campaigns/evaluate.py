@@ -223,7 +223,8 @@ def run_job(job: Job) -> JobResult:
     from benchmark.policies.loaders import load_policy
 
     env = _environment(job)
-    policy, _ = load_policy(job.policy_spec, env=env, seed=job.seed, name=job.policy)
+    adapter = PolicyInfo.from_dict(job.policy_info).adapter  # as planned, whatever the spec now says
+    policy, _ = load_policy(job.policy_spec, env=env, seed=job.seed, name=job.policy, adapter=adapter)
     try:
         with tempfile.TemporaryDirectory(prefix="twinarena-job-") as tmp:
             folder = Path(tmp) / "episode"

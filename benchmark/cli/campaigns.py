@@ -49,6 +49,9 @@ def evaluate(
     render: str = typer.Option("auto", "--render", help="auto, splat or mesh."),
     backend: str = typer.Option("mujoco", "--backend", help="mujoco or pybullet."),
     step_timeout: float = typer.Option(30.0, "--step-timeout", min=0.01, help="Seconds per policy answer."),
+    max_seconds: float = typer.Option(
+        None, "--max-seconds", min=0.1, help="Episode length in simulated seconds (default: the task's)."
+    ),
     db: str = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -65,6 +68,7 @@ def evaluate(
         backend=backend,
         step_timeout=step_timeout,
         image_size=parse_size(image_size) if image_size else None,
+        max_seconds=max_seconds,
     )
     sweeps = tuple(parse_sweep(p) for p in perturb or ())
     spec = CampaignSpec(tuple(policy), tuple(twin), sweeps, seeds, settings, interactions)

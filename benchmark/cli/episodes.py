@@ -9,6 +9,10 @@ import typer
 
 from benchmark.cli.output import console, emit_json, parse_size, twin_path
 
+ADAPTER_HELP = (
+    "The convention the policy speaks: twinarena, droid, libero or aloha (openpi's layouts); "
+    "default: what the submission or server declares."
+)
 POLICY_HELP = (
     "A built-in policy (vision-expert[?noise=S], random), a submission path (weights folder, "
     "TorchScript file, code folder or wheel), ws://HOST:PORT, or a registered name."
@@ -25,6 +29,7 @@ def episode(
     render: str = typer.Option("auto", "--render", help="auto, splat or mesh."),
     backend: str = typer.Option("mujoco", "--backend", help="Physics: mujoco or pybullet."),
     step_timeout: float = typer.Option(30.0, "--step-timeout", min=0.01, help="Seconds per action."),
+    adapter: str = typer.Option(None, "--adapter", help=ADAPTER_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -33,7 +38,7 @@ def episode(
 
     from benchmark.episodes.episode import run_episode
 
-    loaded, env = _policy_and_env(policy, twin, seed, perturb, image_size, render, backend)
+    loaded, env = _policy_and_env(policy, twin, seed, perturb, image_size, render, backend, adapter)
     try:
         with console.status(f"episode of {policy} in {env.twin.name}"):
             outcome = run_episode(env, loaded, seed, out, step_timeout=step_timeout, overwrite=overwrite)
@@ -51,12 +56,13 @@ def episode(
     )
 
 
-def _policy_and_env(spec, twin, seed, perturb, image_size, render, backend):
+def _policy_and_env(spec, twin, seed, perturb, image_size, render, backend, adapter=None):
     """Load the policy named by ``spec`` and the env it runs in; the env takes the policy's
-    action space, cameras, image size and control rate (built-ins: the defaults), unless the
-    command line sets the image size."""
+    action space, cameras, image size and control rate, or its convention's (built-ins: the
+    defaults), unless the command line sets the image size."""
     from benchmark.campaigns.campaign import RunSettings, env_config
     from benchmark.episodes.env import TwinEnv
+    from benchmark.policies.conventions import adapt
     from benchmark.policies.loaders import load_policy, parse_builtin
     from benchmark.policies.protocol import PolicyInfo
 
@@ -67,8 +73,9 @@ def _policy_and_env(spec, twin, seed, perturb, image_size, render, backend):
     if parse_builtin(spec) is not None:
         env = TwinEnv(path, env_config(PolicyInfo(spec), settings, tuple(perturb or ())))
         return load_policy(spec, env=env, seed=seed)[0], env
-    policy, info = load_policy(spec, seed=seed)
-    return policy, TwinEnv(path, env_config(info, settings, tuple(perturb or ())))
+    policy, info = load_policy(spec, seed=seed, adapter=adapter)
+    env = TwinEnv(path, env_config(info, settings, tuple(perturb or ())))
+    return adapt(policy, info, env), env
 
 
 def serve_policy(

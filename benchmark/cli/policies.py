@@ -85,10 +85,17 @@ def submit(
     name: str = typer.Option(..., "--name", help="The name it will have on the leaderboard."),
     owner: str = typer.Option(None, "--owner"),
     licence: str = typer.Option(None, "--licence"),
-    action_space: str = typer.Option(None, "--action-space", help="ee_delta or joint_position."),
-    cameras: str = typer.Option(None, "--cameras", help="Comma-separated camera names it reads."),
+    action_space: str = typer.Option(
+        None, "--action-space", help="ee_delta, joint_position or joint_velocity."
+    ),
+    cameras: str = typer.Option(
+        None, "--cameras", help="Comma-separated camera names it reads (wrist: the wrist camera)."
+    ),
     image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT it expects."),
     control_hz: float = typer.Option(None, "--control-hz", help="Its control rate."),
+    adapter: str = typer.Option(
+        None, "--adapter", help="Its convention: twinarena, droid, libero or aloha (openpi's layouts)."
+    ),
     db: str = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -105,6 +112,7 @@ def submit(
         "cameras": [c.strip() for c in cameras.split(",") if c.strip()] if cameras else None,
         "image_size": parse_size(image_size) if image_size else None,
         "control_hz": control_hz,
+        "adapter": adapter,
     }
     with open_store(db) as store, console.status(f"validating {escape(str(path))} in a worker"):
         record, probe = register(path, name, store, overrides)

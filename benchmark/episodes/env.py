@@ -4,11 +4,11 @@
 perturbations, seed) and returns the first observation; ``step(action)`` returns the 5-tuple.
 
 Observations (``docs/evaluation.md``): ``images`` (camera name → H×W×3 uint8), ``state``
-(:meth:`World.proprioception`, 15 numbers) and ``instruction``. Actions: ``ee_delta`` (7) or
-``joint_position`` (8), see :mod:`benchmark.sim.control`. The reward is the change in the task's
-progress measure, so an episode's rewards sum to its final progress. An episode terminates on
-success or on an invalid action (NaN, inf, wrong shape, out of bounds) and is truncated at the
-task's time limit; ``info["termination"]`` names the reason.
+(:meth:`World.proprioception`, 15 numbers) and ``instruction``. Actions: ``ee_delta`` (7),
+``joint_position`` (8) or ``joint_velocity`` (8), see :mod:`benchmark.sim.control`. The reward is
+the change in the task's progress measure, so an episode's rewards sum to its final progress. An
+episode terminates on success or on an invalid action (NaN, inf, wrong shape, out of bounds) and
+is truncated at the task's time limit; ``info["termination"]`` names the reason.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from benchmark.perturbations.axes import Perturbation, parse_perturbation, sampl
 from benchmark.perturbations.pipeline import realise, sensed
 from benchmark.sim.actions import action_problem
 from benchmark.sim.control import ACTION_SPACES, make_controller
+from benchmark.sim.letterbox import fit_size, pad_centred
 from benchmark.sim.tasks import is_success, progress, state_from_world
 from twin.package import Twin, read_twin
 from twin.scene.builder import ROBOT_PREFIX
 from twin.scene.render import twin_splats
-from twin.scene.robot import HOME_QPOS, WRIST_CAMERA
+from twin.scene.robot import HOME_QPOS, WRIST_CAMERA, WRIST_RESOLUTION
 
 TERMINATIONS = ("success", "timeout", "policy_error", "policy_timeout", "invalid_action")
 RENDER_MODES = ("auto", "splat", "mesh")
@@ -43,14 +44,16 @@ INSTRUCTION_CHARSET = string.printable + "’‘“”—–°éèàçüöä"
 @dataclass(frozen=True)
 class EnvConfig:
     """How a twin is run. ``image_size`` is (width, height); cameras are the twin's static cameras
-    (all of them when None) plus the wrist camera when asked; ``render`` picks splat compositing
-    ("auto": when the twin has splats) or MuJoCo's meshes alone; ``control_hz`` and
-    ``max_seconds`` default to the twin's."""
+    (all of them when None) plus the wrist camera when asked; ``letterbox`` renders each camera at
+    its own aspect fitted into ``image_size`` and pads the rest black (as openpi's clients do), else
+    every camera fills ``image_size``; ``render`` picks splat compositing ("auto": when the twin has
+    splats) or MuJoCo's meshes alone; ``control_hz`` and ``max_seconds`` default to the twin's."""
 
     action_space: str = "ee_delta"
     image_size: tuple[int, int] = (224, 224)
     cameras: tuple[str, ...] | None = None
     wrist_camera: bool = False
+    letterbox: bool = False
     render: str = "auto"
     backend: str = "mujoco"
     control_hz: float | None = None
@@ -223,20 +226,31 @@ class TwinEnv(gym.Env):
         return action_problem(action, self.space)
 
     def _hold_action(self) -> np.ndarray:
-        if self.space.name == "ee_delta":
-            return np.zeros(7)
-        return np.r_[self.scenario.world.arm_joints(), 0.0]
+        if self.space.name == "joint_position":
+            return np.r_[self.scenario.world.arm_joints(), 0.0]
+        return np.zeros(self.space.dim)  # no motion, gripper open
 
     def _max_seconds(self) -> float:
         return float(self.config.max_seconds or self.scenario.scene.tasks[0].max_seconds)
 
+    def render_size(self, camera: str) -> tuple[int, int]:
+        """(width, height) ``camera`` is rendered at: ``image_size``, or with ``letterbox`` its own
+        aspect fitted into it (the wrist camera's is :data:`~twin.scene.robot.WRIST_RESOLUTION`)."""
+        if not self.config.letterbox:
+            return self.config.image_size
+        calibrated = self.twin.calibration["cameras"].get(camera)
+        native = (calibrated["width"], calibrated["height"]) if calibrated else WRIST_RESOLUTION
+        return fit_size((int(native[0]), int(native[1])), self.config.image_size)
+
     def _images(self) -> dict[str, np.ndarray]:
-        w, h = self.config.image_size
         sc = self.scenario
-        images = {name: sc.renderer.render(name, w, h)[0] for name in sc.cameras}
+        images = {name: sc.renderer.render(name, *self.render_size(name))[0] for name in sc.cameras}
         if self.sensor is not None:
             images = {name: self.sensor.rgb(image, self._camera_rng) for name, image in images.items()}
-        return {name: sensed(image, sc.edits, self._sensor_rng) for name, image in images.items()}
+        return {
+            name: pad_centred(sensed(image, sc.edits, self._sensor_rng), self.config.image_size)
+            for name, image in images.items()
+        }
 
     def _observation(self) -> dict:
         return {

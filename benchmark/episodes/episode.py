@@ -127,7 +127,7 @@ def _roll(env: TwinEnv, policy, seed: int, step_timeout: float | None, record_vi
     while True:
         if not chunk:
             try:
-                answer = _ask(policy, obs, step_timeout)
+                answer = ask(policy, obs, step_timeout)
             except Exception as err:
                 return _end(env, info, _reason(err), _describe(err), start), tape
             chunk.extend(_as_chunk(answer, horizon))
@@ -142,7 +142,7 @@ def _roll(env: TwinEnv, policy, seed: int, step_timeout: float | None, record_vi
             return _end(env, info, info["termination"], "", start), tape
 
 
-def _ask(policy, obs: dict, timeout: float | None):
+def ask(policy, obs: dict, timeout: float | None):
     """The policy's answer to ``obs``. Policies in another process or machine enforce the time
     limit themselves (``act_within``); the rest are called on a watched thread."""
     act_within = getattr(policy, "act_within", None)

@@ -210,7 +210,8 @@ def _object_size(e: Edits, level: float, rng, scene) -> None:
 
 
 def _object_placement(e: Edits, level: float, rng, scene) -> None:
-    """Move each free object (and each zone) up to 30 cm, keeping clear of the others."""
+    """Move each free object (and each zone) up to 30 cm, keeping clear of the others and 5 cm
+    inside the table's edges (about the table's own centre and heading)."""
     movable = [o for o in scene.objects if not o.fixed or o.visual_only]
     draws = {o.name: rng.of(o) for o in movable}
     directions = {o.name: draws[o.name].uniform(0, 2 * np.pi, size=8) for o in movable}
@@ -218,7 +219,6 @@ def _object_placement(e: Edits, level: float, rng, scene) -> None:
     if level == 0:
         return
     placed = {o.name: np.asarray(o.xy, dtype=float) for o in scene.objects}
-    table = np.asarray(scene.table.half_extents[:2]) - 0.05
     for obj in movable:
         distance = 0.30 * level * fractions[obj.name]
         for angle in directions[obj.name]:
@@ -229,7 +229,7 @@ def _object_placement(e: Edits, level: float, rng, scene) -> None:
                 for o in scene.objects
                 if o.name != obj.name and (o.visual_only == obj.visual_only)
             )
-            if clear and np.all(np.abs(xy) <= table):
+            if clear and scene.table.on_top(xy, margin=0.05):
                 placed[obj.name] = xy
                 e.object_offset[obj.name] = offset
                 break
@@ -256,11 +256,10 @@ def _distractors(e: Edits, level: float, rng, scene) -> None:
         candidates.append((k, shape, size, xy, rgba))
     count = int(round(4 * level))
     taken = [(np.asarray(o.xy), _radius(o)) for o in scene.objects]
-    table = np.asarray(scene.table.half_extents[:2]) - 0.05
     for k, shape, size, options, rgba in candidates[:count]:
         obj = ObjectSpec(name=f"distractor_{k}", shape=shape, size=size, rgba=rgba, mass=0.05)
         for xy in options:
-            if np.all(np.abs(xy) <= table) and all(
+            if scene.table.on_top(xy, margin=0.05) and all(
                 np.linalg.norm(xy - p) >= r + _radius(obj) + 0.02 for p, r in taken
             ):
                 taken.append((xy, _radius(obj)))

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from benchmark.perturbations.axes import Edits
-from twin.scene.builder import add_object, object_half_height, texture_material
+from twin.scene.builder import add_object, texture_material
 from twin.scene.gl import import_mujoco
 from twin.scene.spec import ObjectSpec, SceneSpec
 from twin.scene.textures import TextureSpec, render_texture
@@ -185,8 +185,7 @@ def edit_spec(spec, scene: SceneSpec, edits: Edits) -> None:
         geoms = [g for g in spec.geoms if g.name in BACKGROUND_GEOMS]
         _texture_geoms(spec, geoms, "background_perturbed", *edits.background_texture, scene.floor_texture)
     for obj in edits.distractors:
-        add_object(spec, obj)
-        spec.body(obj.name).pos = [obj.xy[0], obj.xy[1], scene.table.top_z + object_half_height(obj)]
+        add_object(spec, obj, scene.table.top_z)
 
 
 def edit_lights(model, edits: Edits, pivot: np.ndarray) -> None:

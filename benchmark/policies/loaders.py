@@ -275,9 +275,20 @@ def weights_info(folder: Path) -> dict[str, Any]:
     }
 
 
-def load_policy(spec: str, env=None, seed: int = 0, limits=None, name: str | None = None, store=None):
+def load_policy(
+    spec: str,
+    env=None,
+    seed: int = 0,
+    limits=None,
+    name: str | None = None,
+    store=None,
+    adapter: str | None = None,
+):
     """``(policy, info)`` for ``spec``. Built-ins are calibrated on ``env``; submissions start
-    their worker lazily, at the first ``reset``, so a broken one fails an episode, not the caller."""
+    their worker lazily, at the first ``reset``, so a broken one fails an episode, not the caller.
+    ``adapter`` overrides the convention the submission declares; given ``env``, a policy that
+    speaks another convention comes wrapped in it (:func:`benchmark.policies.conventions.adapt`)."""
+    from benchmark.policies.conventions import adapt
     from benchmark.policies.worker import WorkerPolicy
 
     source = resolve(spec, store)
@@ -295,15 +306,30 @@ def load_policy(spec: str, env=None, seed: int = 0, limits=None, name: str | Non
     if source.kind == "remote":
         from benchmark.policies.remote import RemotePolicy
 
-        policy = RemotePolicy(source.detail["uri"])
-        return policy, source.registered or remote_info(policy.metadata, name or spec)
-    info = policy_info(source, name)
-    return WorkerPolicy(source.detail, limits, name=info.name), info
+        horizon = source.registered.open_loop_horizon if source.registered else None
+        policy = RemotePolicy(source.detail["uri"], open_loop_horizon=horizon)
+        info = source.registered or remote_info(policy.metadata, name or spec)
+    else:
+        info = policy_info(source, name)
+        policy = WorkerPolicy(source.detail, limits, name=info.name)
+        policy.open_loop_horizon = info.open_loop_horizon  # the runner plays this much of a chunk
+    if adapter is not None:
+        info = replace(info, adapter=adapter)
+    return (policy if env is None else adapt(policy, info, env)), info
 
 
 def remote_info(metadata: dict[str, Any], name: str) -> PolicyInfo:
     """What a policy server's metadata says, as :class:`PolicyInfo` (unknown fields kept in ``extra``)."""
-    known = {"action_space", "cameras", "image_size", "control_hz", "licence", "owner"}
+    known = {
+        "action_space",
+        "cameras",
+        "image_size",
+        "control_hz",
+        "licence",
+        "owner",
+        "adapter",
+        "open_loop_horizon",
+    }
     values = {k: metadata[k] for k in known if metadata.get(k) is not None}
     extra = {k: v for k, v in metadata.items() if k not in known and isinstance(v, (str, int, float, bool))}
     return PolicyInfo.from_dict(

@@ -4,12 +4,14 @@ A policy is anything with ``reset(instruction)`` and ``act(observation) -> actio
 
 - ``observation``: ``images`` (camera name → H×W×3 uint8), ``state`` (float32 proprioception,
   15 numbers: 7 arm joints, finger opening, TCP position and quaternion) and ``instruction``;
-- ``action``: one action of the action space (:mod:`benchmark.sim.actions`: ``ee_delta`` or
-  ``joint_position``), or a chunk of them as a 2-D array ``[H, dim]`` that the runner plays out
-  before asking again.
+- ``action``: one action of the action space (:mod:`benchmark.sim.actions`: ``ee_delta``,
+  ``joint_position`` or ``joint_velocity``), or a chunk of them as a 2-D array ``[H, dim]`` that
+  the runner plays out before asking again.
 
 What can go wrong is raised as the errors of :mod:`benchmark.errors`: ``PolicyTimeout``,
 ``InvalidAnswer`` or any other exception; the episode runner turns each into a termination reason.
+A policy that speaks another convention (openpi's DROID, LIBERO or ALOHA layouts) names it as its
+``adapter``; :mod:`benchmark.policies.conventions` translates both ways.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from benchmark.sim.actions import (  # noqa: F401 (part of the protocol)
 )
 from benchmark.text import name_problem
 
+# observation and action conventions a policy may speak (benchmark.policies.conventions): our own
+# layout, or the one of openpi's DROID, LIBERO or ALOHA servers
+ADAPTERS = ("twinarena", "droid", "libero", "aloha")
 SUBMISSION_KINDS = ("builtin", "weights", "torchscript", "entrypoint", "remote", "lerobot")
 LICENCE_DEFAULT = "unspecified"
 MAX_CONTROL_HZ = 1000.0
@@ -51,7 +56,11 @@ class PolicyInfo:
     """What a policy expects of the environment, and who it belongs to.
 
     ``cameras`` empty means every static camera of the twin; ``image_size`` is (width, height);
-    ``control_hz`` None means the twin's rate.
+    ``control_hz`` None means the twin's rate (or the adapter's). ``adapter`` names the
+    observation and action convention the policy speaks (:data:`ADAPTERS`); any but ``twinarena``
+    sets the cameras, image size, action space and control rate itself. ``open_loop_horizon``:
+    how many actions of each answered chunk are played before the policy is asked again (None: the
+    convention's, else the whole chunk).
     """
 
     name: str
@@ -62,6 +71,8 @@ class PolicyInfo:
     control_hz: float | None = None
     licence: str = LICENCE_DEFAULT
     owner: str = ""
+    adapter: str = "twinarena"
+    open_loop_horizon: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -106,6 +117,11 @@ def check_info(info: PolicyInfo) -> None:
         raise SubmissionError(
             f"action space {info.action_space!r} is not one of {', '.join(ACTION_SPACE_DIMS)}"
         )
+    if not isinstance(info.adapter, str) or info.adapter not in ADAPTERS:
+        raise SubmissionError(f"adapter {info.adapter!r} is not one of {', '.join(ADAPTERS)}")
+    horizon = info.open_loop_horizon
+    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
+        raise SubmissionError(f"open-loop horizon {horizon!r} must be null or a positive integer")
     size = info.image_size
     ints = isinstance(size, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
     if not ints or len(size) != 2 or not all(16 <= v <= 1024 for v in size):

@@ -178,6 +178,16 @@ def error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}\n\n{trace}"
 
 
+def error_summary(text: str) -> tuple[str, str]:
+    """``(one line, the rest)`` of a server's error text: ours (``Type: message``, a blank line, the
+    traceback) or openpi's (a bare traceback, whose last line names the error)."""
+    if text.startswith("Traceback (most recent call last)"):
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        return (lines[-1].strip() if lines else "unknown error"), text
+    summary, _, trace = text.partition("\n\n")
+    return summary.strip().replace("\n", " "), trace
+
+
 # -- server ------------------------------------------------------------------------------------
 class _Served:
     """One policy shared by a server's connections: each message is answered under a lock, and the
@@ -319,6 +329,8 @@ class RemotePolicy:
 
     ``open_loop_horizon`` is how many actions of each chunk the episode runner plays before asking
     again: the given one, else the server metadata's ``open_loop_horizon``, else None (all of it).
+    The first message of an episode carries ``"reset": True`` unless ``reset_key`` is None (as an
+    adapter for openpi's conventions sets it: their servers know no such key).
     """
 
     def __init__(
@@ -340,6 +352,7 @@ class RemotePolicy:
         self._instruction = ""
         self._reset = True
         self.server_timing: dict[str, Any] = {}  # of the last answer, e.g. {"infer_ms": 1.2}
+        self.reset_key: str | None = "reset"  # None: never ask the server to reset (openpi's own)
         self._connect()
 
     @property
@@ -376,8 +389,8 @@ class RemotePolicy:
         message = dict(observation)
         if "instruction" not in message and "prompt" not in message:
             message["instruction"] = self._instruction
-        if self._reset:
-            message["reset"] = True
+        if self._reset and self.reset_key:
+            message[self.reset_key] = True
         start = time.monotonic()
         try:
             self._connection.send(wire.pack(message))
@@ -394,7 +407,7 @@ class RemotePolicy:
             raise self._closed_error(err) from None
         if isinstance(data, str):
             self.close()
-            summary, _, trace = data.partition("\n\n")
+            summary, trace = error_summary(data)
             error = PolicyError(f"the policy server at {self.uri} failed: {summary}")
             if trace:
                 error.add_note(trace)

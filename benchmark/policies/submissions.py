@@ -13,12 +13,16 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import SubmissionError
+from benchmark.policies.conventions import EXTERIOR, WRIST, convention_of
 from benchmark.policies.loaders import policy_info, remote_info, resolve
 from benchmark.policies.protocol import ACTION_SPACES, PolicyInfo, action_problem
 from benchmark.policies.worker import WorkerLimits, WorkerPolicy
-from twin.scene.robot import FINGER_OPEN, HOME_QPOS
+from twin.scene.builder import ROBOT_PREFIX
+from twin.scene.robot import FINGER_OPEN, HOME_QPOS, WRIST_CAMERA
 
 PROBE_CAMERA = "front"
+PROBE_WRIST = ROBOT_PREFIX + WRIST_CAMERA
+PROBE_BASE = (np.array([-0.5, 0.0, 0.0]), np.eye(3))  # the robot base's pose in the probe's world
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ def probe_observation(info: PolicyInfo, seed: int = 0) -> dict[str, Any]:
     """A plausible observation for ``info``: a noise image per camera, the arm at home with the
     gripper open (the TCP position and quaternion roughly where home puts them)."""
     rng = np.random.default_rng(seed)
-    width, height = info.image_size
-    cameras = info.cameras or (PROBE_CAMERA,)
+    convention = convention_of(info)
+    width, height = convention.image_size if convention else info.image_size
+    cameras = (PROBE_CAMERA, PROBE_WRIST) if convention else (info.cameras or (PROBE_CAMERA,))
     images = {c: rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for c in cameras}
     state = np.zeros(15, np.float32)
     state[:7] = HOME_QPOS
@@ -64,15 +69,26 @@ def check_probe_answer(answer: Any, action_space: str) -> tuple[tuple[int, ...],
 
 
 def validate(policy, info: PolicyInfo) -> Validation:
-    """Reset ``policy`` and ask it for one action on a probe observation made for ``info``."""
+    """Reset ``policy`` and ask it for one action on a probe observation made for ``info`` (in the
+    layout of the convention it names, its answer mapped back)."""
+    convention = convention_of(info)
+    observation = probe_observation(info)
     try:
+        if convention is not None:
+            if hasattr(policy, "reset_key"):
+                policy.reset_key = None
+            observation = convention.message(
+                observation, {EXTERIOR: PROBE_CAMERA, WRIST: PROBE_WRIST}, PROBE_BASE
+            )
         policy.reset("validation")
         start = time.perf_counter()
-        answer = policy.act(probe_observation(info))
+        answer = policy.act(observation)
         ms = (time.perf_counter() - start) * 1000
+        if convention is not None:
+            answer = convention.env_actions(answer)
     except Exception as err:
         raise SubmissionError(str(err)) from None
-    shape, chunk = check_probe_answer(answer, info.action_space)
+    shape, chunk = check_probe_answer(answer, convention.action_space if convention else info.action_space)
     return Validation(shape, chunk, round(ms, 2))
 
 

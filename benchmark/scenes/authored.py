@@ -129,9 +129,9 @@ def manifest(scene: SceneSpec, task: TaskSpec) -> TwinManifest:
         robot={"name": "franka_panda", "base_pose": pose_matrix(np.eye(3), scene.robot_base).tolist()},
         table={
             "height": table.top_z,
-            "center_xy": [0.0, 0.0],
+            "center_xy": list(table.centre),
             "half_extents_xy": list(table.half_extents[:2]),
-            "yaw": 0.0,
+            "yaw": table.yaw,
         },
         objects=[object_entry(o, table.top_z) for o in scene.objects],
         physics={"timestep": scene.physics.timestep, "control_hz": scene.physics.control_hz},

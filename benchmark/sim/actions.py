@@ -1,9 +1,10 @@
 """Action spaces the controllers execute, and the check that an action belongs to one.
 
-The two spaces (the conventions of ``docs/policies.md``): ``ee_delta`` (Bridge/SIMPLER), 7
+The three spaces (the conventions of ``docs/policies.md``): ``ee_delta`` (Bridge/SIMPLER, LIBERO), 7
 numbers: TCP translation (m) and a world-frame rotation vector (rad) to add to the commanded TCP
-target, then the gripper (0 open, 1 closed); ``joint_position`` (DROID), 8 numbers: the seven arm
-joint targets (rad) and the gripper.
+target, then the gripper (0 open, 1 closed); ``joint_position`` (ALOHA), 8 numbers: the seven arm
+joint targets (rad) and the gripper; ``joint_velocity`` (DROID), 8 numbers: the seven arm joint
+velocities (rad/s, integrated into joint targets at the control rate) and the gripper.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "BOUND_SLACK",
     "EE_DELTA",
     "JOINT_POSITION",
+    "JOINT_VELOCITY",
     "ActionSpace",
     "action_problem",
 ]
@@ -50,7 +52,13 @@ JOINT_POSITION = ActionSpace(
     high=(2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 1.0),
     description="seven arm joint targets (rad), gripper (0 open, 1 closed)",
 )
-ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION)}
+JOINT_VELOCITY = ActionSpace(
+    "joint_velocity",
+    low=(-2.175, -2.175, -2.175, -2.175, -2.61, -2.61, -2.61, 0.0),
+    high=(2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61, 1.0),
+    description="seven arm joint velocities (rad/s, the Panda's limits), gripper (0 open, 1 closed)",
+)
+ACTION_SPACES = {space.name: space for space in (EE_DELTA, JOINT_POSITION, JOINT_VELOCITY)}
 ACTION_SPACE_DIMS = {name: space.dim for name, space in ACTION_SPACES.items()}
 BOUND_SLACK = 1e-6  # actions this far outside the bounds still count as inside
 

@@ -1,6 +1,6 @@
-"""Controllers for the two action spaces, and damped least-squares inverse kinematics.
+"""Controllers for the action spaces, and damped least-squares inverse kinematics.
 
-The action spaces themselves (names, sizes, bounds) are defined in :mod:`benchmark.policies.protocol`.
+The action spaces themselves (names, sizes, bounds) are defined in :mod:`benchmark.sim.actions`.
 """
 
 from __future__ import annotations
@@ -9,12 +9,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.sim.actions import ACTION_SPACES, EE_DELTA, JOINT_POSITION, ActionSpace  # noqa: F401 (re-exported)
+from benchmark.sim.actions import (  # noqa: F401 (re-exported)
+    ACTION_SPACES,
+    EE_DELTA,
+    JOINT_POSITION,
+    JOINT_VELOCITY,
+    ActionSpace,
+)
 from twin.scene.gl import import_mujoco
 from twin.scene.robot import FINGER_OPEN, HOME_QPOS
 from twin.transforms import axis_angle_to_mat, rotation_error
 
 mujoco = import_mujoco()
+
+# where the end-effector controller may send the TCP: a box in the robot's base frame (metres; the
+# Panda reaches 0.855 m from its shoulder), and never below the table top, in any world frame
+BASE_WORKSPACE = ((0.05, -0.45, -0.3), (0.95, 0.45, 0.6))
 
 
 def damped_pinv(jacobian: np.ndarray, damping: float) -> np.ndarray:
@@ -75,12 +85,22 @@ class InverseKinematics:
         return q
 
 
+def clamp_to_workspace(point, base_pos, base_rot, box, floor_z: float) -> np.ndarray:
+    """``point`` (world) held inside ``box`` (low, high corners in the base frame of a robot whose
+    base is at ``base_pos`` turned by ``base_rot``) and no lower than ``floor_z``."""
+    local = np.clip(base_rot.T @ (np.asarray(point, dtype=float) - base_pos), *np.asarray(box, dtype=float))
+    out = base_pos + base_rot @ local
+    out[2] = max(out[2], floor_z)
+    return out
+
+
 class EEDeltaController:
-    """Integrates TCP deltas into a commanded TCP target and tracks it through IK."""
+    """Integrates TCP deltas into a commanded TCP target and tracks it through IK. The target stays
+    inside ``workspace`` (a box in the robot's base frame) and above the table top."""
 
     space = EE_DELTA
 
-    def __init__(self, world, ik: IKConfig | None = None, workspace=((-0.45, -0.45, 0.0), (0.45, 0.45, 0.6))):
+    def __init__(self, world, ik: IKConfig | None = None, workspace=BASE_WORKSPACE):
         self.world = world
         self.ik = InverseKinematics(world, ik)
         self.workspace = np.asarray(workspace, dtype=float)
@@ -89,10 +109,14 @@ class EEDeltaController:
     def reset(self) -> None:
         self.target_pos, self.target_rot = self.world.tcp_pose()
         self.q_target = self.world.arm_joints()
+        self.base_pos, self.base_rot = self.world.base_pose()
+        self.floor_z = float(self.world.scene.table.top_z)
 
     def apply(self, action: np.ndarray) -> None:
         action = np.clip(np.asarray(action, dtype=float), self.space.low, self.space.high)
-        self.target_pos = np.clip(self.target_pos + action[:3], *self.workspace)
+        self.target_pos = clamp_to_workspace(
+            self.target_pos + action[:3], self.base_pos, self.base_rot, self.workspace, self.floor_z
+        )
         self.target_rot = axis_angle_to_mat(action[3:6]) @ self.target_rot
         self.q_target = self.ik.solve(self.target_pos, self.target_rot, self.q_target)
         data = self.world.data
@@ -118,10 +142,36 @@ class JointPositionController:
         data.ctrl[self.world.gripper_ctrl] = gripper_to_opening(action[7])
 
 
+class JointVelocityController:
+    """Integrates joint velocities into joint targets over each control period (the world's
+    physics time per step, so ``v`` held for ``t`` seconds moves the target by ``v·t``) and sends
+    them to the arm's position servos. Zero velocity holds the current target."""
+
+    space = JOINT_VELOCITY
+
+    def __init__(self, world):
+        self.world = world
+        self.period = world.substeps * world.model.opt.timestep  # seconds of physics per step
+        self.low, self.high = world.arm_range
+        self.reset()
+
+    def reset(self) -> None:
+        self.q_target = self.world.arm_joints()
+
+    def apply(self, action: np.ndarray) -> None:
+        action = np.clip(np.asarray(action, dtype=float), self.space.low, self.space.high)
+        self.q_target = np.clip(self.q_target + action[:7] * self.period, self.low, self.high)
+        data = self.world.data
+        data.ctrl[self.world.arm_ctrl] = self.q_target
+        data.ctrl[self.world.gripper_ctrl] = gripper_to_opening(action[7])
+
+
 def make_controller(world, space: str):
     """The controller for an action space name."""
     if space == EE_DELTA.name:
         return EEDeltaController(world)
     if space == JOINT_POSITION.name:
         return JointPositionController(world)
+    if space == JOINT_VELOCITY.name:
+        return JointVelocityController(world)
     raise ValueError(f"unknown action space {space!r}; expected one of {', '.join(ACTION_SPACES)}")

@@ -61,6 +61,7 @@ class ScriptedExpert:
         self.task = task
         self.config = config or ExpertConfig()
         self.objects = {o.name: o for o in (world.scene.objects if world is not None else ())}
+        self.table_z = world.scene.table.top_z if world is not None else 0.0  # heights are above it
         self.rng = np.random.default_rng(seed)
         self.plan: list[Waypoint] = []
 
@@ -100,11 +101,11 @@ class ScriptedExpert:
         else:
             symmetry = 2 * np.pi / obj.size[2] if obj.shape == "prism" else np.pi
         gyaw = grasp_yaw(yaw, symmetry)
-        grasp_z = max(pos[2], 0.018)
+        grasp_z = max(pos[2], self.table_z + 0.018)
         place_z = tpos[2] + object_half_height(target) + object_half_height(obj) + 0.015
         if task.family == "pick_place" and target.shape == "tray":
             place_z = tpos[2] + object_half_height(obj) + 0.03
-        hover = max(cfg.hover, place_z + 0.05)
+        hover = max(self.table_z + cfg.hover, place_z + 0.05)
         above = np.array([pos[0], pos[1], hover])
         over_target = np.array([tpos[0], tpos[1], hover])
         return [
@@ -127,12 +128,13 @@ class ScriptedExpert:
         end = tpos[:2] - u * (reach - 0.02)
         # fingers close along the hand's y axis: put that axis across the push direction
         yaw = grasp_yaw(float(np.arctan2(u[1], u[0])), np.pi)
-        z = min(0.025, object_half_height(obj))
+        z = self.table_z + min(0.025, object_half_height(obj))
+        hover = self.table_z + self.config.hover
         return [
-            Waypoint("approach", np.array([*start, self.config.hover]), yaw, CLOSED, tolerance=0.015),
+            Waypoint("approach", np.array([*start, hover]), yaw, CLOSED, tolerance=0.015),
             Waypoint("lower", np.array([*start, z]), yaw, CLOSED, tolerance=0.006),
             Waypoint("push", np.array([*end, z]), yaw, CLOSED, tolerance=0.008, max_steps=120, speed=0.012),
-            Waypoint("retreat", np.array([*end - u * 0.05, self.config.hover]), yaw, CLOSED, tolerance=0.02),
+            Waypoint("retreat", np.array([*end - u * 0.05, hover]), yaw, CLOSED, tolerance=0.02),
         ]
 
     def _steer_push(self, wp: Waypoint) -> bool:
@@ -153,7 +155,7 @@ class ScriptedExpert:
         reach = float(np.max(footprint(self.objects[self.task.object]))) * 1.5 + 0.025
         wp.pos = np.array([*(pos[:2] - u * (reach - 0.03)), wp.pos[2]])
         wp.speed = float(np.clip(0.5 * distance, 0.004, 0.012))
-        self.plan[-1].pos = np.array([*(pos[:2] - u * (reach + 0.03)), self.config.hover])
+        self.plan[-1].pos = np.array([*(pos[:2] - u * (reach + 0.03)), self.table_z + self.config.hover])
         return distance < 0.012 or float(direction @ wp.axis) < 0.005
 
     def act(self, observation=None) -> np.ndarray:

@@ -10,6 +10,9 @@ Families:
   its top, and the gripper has let go.
 - ``push``: push ``object`` into the region marked by ``target``. Success: the object's centre
   lies inside the region's footprint and the object still rests on the table.
+
+Heights are read against the table top (``TaskState.table_top``), never as absolute z, so a scene
+is judged alike in any world frame.
 - ``stack``: put ``object`` on top of ``target``. Success: the object's centre lies over the
   target's top, its bottom touches the target's top (1.5 cm), the target stands upright, and the
   gripper has let go.
@@ -31,12 +34,14 @@ LIFT_HEIGHT = 0.05  # metres of lift that count as a full "lifted" stage
 
 @dataclass(frozen=True)
 class TaskState:
-    """What a task predicate may read: object poses (pos, quat), TCP position, finger opening."""
+    """What a task predicate may read: object poses (pos, quat), TCP position, finger opening and
+    the height of the table top."""
 
     positions: dict[str, np.ndarray]
     quats: dict[str, np.ndarray]
     tcp: np.ndarray
     gripper_opening: float
+    table_top: float = 0.0
 
 
 def state_from_world(world) -> TaskState:
@@ -46,6 +51,7 @@ def state_from_world(world) -> TaskState:
         quats={k: v.quat for k, v in poses.items()},
         tcp=world.tcp_pose()[0],
         gripper_opening=world.gripper_opening(),
+        table_top=float(world.scene.table.top_z),
     )
 
 
@@ -76,7 +82,7 @@ def is_success(task: TaskSpec, objects: dict[str, ObjectSpec], state: TaskState)
     tp, tq = state.positions[task.target], state.quats[task.target]
     released = state.gripper_opening >= RELEASED_OPENING
     if task.family == "push":
-        resting = abs(p[2] - object_half_height(obj)) < 0.01 and _upright(q)
+        resting = abs(p[2] - state.table_top - object_half_height(obj)) < 0.01 and _upright(q)
         return _inside(p, tp, tq, footprint(target)) and resting
     target_top = tp[2] + object_half_height(target)
     bottom = p[2] - object_half_height(obj)

@@ -93,6 +93,8 @@ class Policy(Base):
     control_hz: Mapped[float | None] = mapped_column(Double)
     licence: Mapped[str] = mapped_column(String)
     owner: Mapped[str] = mapped_column(String)
+    adapter: Mapped[str] = mapped_column(String(16), server_default="twinarena")
+    open_loop_horizon: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default=REGISTERED)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -38,6 +38,8 @@ class PolicyRecord:
     control_hz: float | None
     licence: str
     owner: str
+    adapter: str
+    open_loop_horizon: int | None
     extra: dict[str, Any]
     sha256: str | None
     artefact: str | None
@@ -61,6 +63,8 @@ class PolicyRecord:
             control_hz=row.control_hz,
             licence=row.licence,
             owner=row.owner,
+            adapter=row.adapter,
+            open_loop_horizon=row.open_loop_horizon,
             extra=dict(row.extra),
             sha256=row.sha256,
             artefact=row.artefact,
@@ -141,6 +145,8 @@ def _columns(info: PolicyInfo) -> dict[str, Any]:
         "control_hz": None if info.control_hz is None else float(info.control_hz),
         "licence": info.licence,
         "owner": info.owner,
+        "adapter": info.adapter,
+        "open_loop_horizon": info.open_loop_horizon,
         "extra": extra,
     }
 

@@ -190,3 +190,13 @@ def test_scenario_keys_name_the_world_not_the_policy():
         scenario_identity("h" * 64, "pick", "none", 0.0, 3, RunSettings(step_timeout=5)),
     ]
     assert len({scenario_key(v) for v in variants} | {scenario_key(base)}) == len(variants) + 1
+
+
+def test_evaluate_max_seconds_sets_the_episode_length(tmp_path):
+    home = tmp_path / "home"
+    args = ["--policy", "random", "--twin", "tray_pick", "--seeds", "1", "--render", "mesh"]
+    code, _, err = run_cli("evaluate", *args, "--image-size", "64x64", "--max-seconds", "0.5", home=home)
+    assert code == 0, err
+    with sqlite3.connect(home / "twinarena.db") as connection:
+        rows = connection.execute("SELECT steps, termination FROM episodes").fetchall()
+    assert rows == [(5, "timeout")]  # 0.5 s at the twin's 10 Hz

@@ -66,8 +66,9 @@ def object_half_height(obj: ObjectSpec) -> float:
     return obj.size[1]
 
 
-def add_object(spec, obj: ObjectSpec) -> None:
-    pos = [obj.xy[0], obj.xy[1], object_half_height(obj)]
+def add_object(spec, obj: ObjectSpec, top_z: float = 0.0) -> None:
+    """Add ``obj`` resting on a table top at height ``top_z``."""
+    pos = [obj.xy[0], obj.xy[1], top_z + object_half_height(obj)]
     body = spec.worldbody.add_body(name=obj.name, pos=pos, quat=list(yaw_quat(obj.yaw)))
     if not obj.fixed:
         body.add_freejoint(name=f"{obj.name}_joint")
@@ -125,7 +126,10 @@ def _add_room(spec, scene: SceneSpec) -> None:
     table = scene.table
     hx, hy, hz = table.half_extents
     table_mat = _material(spec, "table_mat", table.rgba, table.texture, repeat=(2, 2))
-    top = spec.worldbody.add_body(name="table", pos=[0, 0, table.top_z - hz])
+    cx, cy = table.centre
+    top = spec.worldbody.add_body(
+        name="table", pos=[cx, cy, table.top_z - hz], quat=list(yaw_quat(table.yaw))
+    )
     top.add_geom(
         name="table_top",
         type=mujoco.mjtGeom.mjGEOM_BOX,
@@ -146,7 +150,9 @@ def _add_room(spec, scene: SceneSpec) -> None:
                 conaffinity=0,
             )
     floor_mat = _material(spec, "floor_mat", (0.45, 0.45, 0.47, 1.0), scene.floor_texture, repeat=(4, 4))
-    spec.worldbody.add_geom(
+    # the room stands about the table: the same floor and walls in any world frame
+    room = spec.worldbody.add_frame(pos=[cx, cy, table.top_z], quat=list(yaw_quat(table.yaw)))
+    room.add_geom(
         name="floor",
         type=mujoco.mjtGeom.mjGEOM_PLANE,
         pos=[0, 0, FLOOR_Z],
@@ -160,7 +166,7 @@ def _add_room(spec, scene: SceneSpec) -> None:
         ("wall_side_right", [0, -2.2, 0.5], [2.5, 0.02, 1.25]),
         ("wall_front", [2.2, 0, 0.5], [0.02, 2.5, 1.25]),
     ):
-        spec.worldbody.add_geom(
+        room.add_geom(
             name=name,
             type=mujoco.mjtGeom.mjGEOM_BOX,
             pos=pos,
@@ -242,7 +248,7 @@ def build_scene_spec(
     _add_room(spec, scene)
     add_lights(spec, scene.lights)
     for obj in scene.objects:
-        add_object(spec, obj)
+        add_object(spec, obj, scene.table.top_z)
     if with_cameras:
         _add_cameras(spec, scene)
     if with_robot:

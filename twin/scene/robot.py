@@ -24,8 +24,16 @@ ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 FINGER_OPEN = 0.04  # metres per finger, the URDF's upper limit
 HOME_QPOS = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785])
+BASE_LINK = "panda_link0"  # the body the arm stands on: the robot's base frame
 TCP_SITE = "tcp"  # between the fingertips; the end-effector point the controllers move
 WRIST_CAMERA = "wrist"
+# The wrist camera as on a DROID Franka: a ZED Mini (16:9, about 54° vertical field of view) on the
+# hand, 7 cm off the flange axis, looking along the fingers and tilted 20° toward them, so the
+# fingertips sit at the bottom of the picture. The robot-log recorder mounts the same camera.
+WRIST_RESOLUTION = (1280, 720)  # its native (width, height): letterboxed views keep this aspect
+WRIST_FOVY = 54.0
+WRIST_MOUNT_POS = (0.07, 0.0, 0.0)  # in the panda_hand frame, metres
+WRIST_MOUNT_QUAT = (0.1228, 0.6964, 0.6964, 0.1228)  # w x y z: image up = hand +x, looking down hand +z
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,9 @@ def panda_spec(config: PandaConfig | None = None):
     hand = spec.body("panda_hand")
     hand.add_site(name=TCP_SITE, pos=[0, 0, 0.1034], size=[0.005, 0, 0], group=4)
     # Wrist camera on the hand, looking along the fingers (MuJoCo cameras look down -z).
-    hand.add_camera(name=WRIST_CAMERA, pos=[0.06, 0.0, 0.02], quat=[0, 1, 0, 0], fovy=75.0)
+    hand.add_camera(
+        name=WRIST_CAMERA, pos=list(WRIST_MOUNT_POS), quat=list(WRIST_MOUNT_QUAT), fovy=WRIST_FOVY
+    )
     for a, b in (("panda_hand", "panda_link6"), ("panda_link7", "panda_link5")):
         spec.add_exclude(bodyname1=a, bodyname2=b)
     return spec

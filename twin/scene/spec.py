@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from twin.scene.textures import TextureSpec
@@ -29,13 +30,27 @@ class SceneSpecError(ValueError):
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A box table whose top is at z = 0. ``half_extents``: x, y half-sizes and half-thickness."""
+    """A box table: ``half_extents`` (x, y half-sizes and half-thickness) in its own frame, whose
+    top is at ``top_z`` and whose centre is at ``centre`` (x, y) turned by ``yaw`` about z. The room
+    (floor, walls) stands about the table, so a scene keeps its look in any world frame."""
 
     half_extents: tuple[float, float, float] = (0.6, 0.5, 0.025)
     top_z: float = 0.0  # height of the top; authored scenes keep it at 0
     rgba: tuple[float, float, float, float] = (0.55, 0.42, 0.3, 1.0)
     texture: TextureSpec | None = None
     friction: float = 0.8
+    centre: tuple[float, float] = (0.0, 0.0)
+    yaw: float = 0.0
+
+    def local_xy(self, xy) -> np.ndarray:
+        """World ``xy`` (…, 2) in the table's own frame (origin at its centre, x along its length)."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        d = np.asarray(xy, dtype=float) - np.asarray(self.centre, dtype=float)
+        return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
+
+    def on_top(self, xy, margin: float = 0.0) -> bool:
+        """Whether world ``xy`` lies over the table top, at least ``margin`` inside its edges."""
+        return bool(np.all(np.abs(self.local_xy(xy)) <= np.asarray(self.half_extents[:2]) - margin))
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,28 @@ class SceneSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def translated_scene(scene: SceneSpec, offset) -> SceneSpec:
+    """``scene`` in a world frame shifted by ``-offset``: table, objects, robot base, cameras and
+    lights all moved by ``offset`` (x, y, z), so nothing changes but the coordinates."""
+    d = np.asarray(offset, dtype=float)
+
+    def moved(point) -> tuple[float, ...]:
+        return tuple(float(v) for v in np.asarray(point, dtype=float) + d[: len(point)])
+
+    return dataclasses.replace(
+        scene,
+        table=dataclasses.replace(
+            scene.table, centre=moved(scene.table.centre), top_z=float(scene.table.top_z + d[2])
+        ),
+        objects=tuple(dataclasses.replace(o, xy=moved(o.xy)) for o in scene.objects),
+        robot_base=moved(scene.robot_base),
+        cameras=tuple(
+            dataclasses.replace(c, pos=moved(c.pos), lookat=moved(c.lookat)) for c in scene.cameras
+        ),
+        lights=tuple(dataclasses.replace(light, pos=moved(light.pos)) for light in scene.lights),
+    )
 
 
 SIZE_LENGTHS = {"box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4, "mesh": 3}  # numbers in ``size``

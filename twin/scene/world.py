@@ -11,6 +11,7 @@ from twin.scene.gl import import_mujoco
 from twin.scene.placement import initial_placement
 from twin.scene.robot import (
     ARM_JOINTS,
+    BASE_LINK,
     FINGER_JOINTS,
     FINGER_OPEN,
     HOME_QPOS,
@@ -113,6 +114,7 @@ class World:
         self.arm_ctrl = np.array([m.actuator(ROBOT_PREFIX + "act_" + j).id for j in ARM_JOINTS])
         self.gripper_ctrl = m.actuator(ROBOT_PREFIX + "act_gripper").id
         self.tcp_site = m.site(ROBOT_PREFIX + TCP_SITE).id
+        self.base_body = m.body(ROBOT_PREFIX + BASE_LINK).id
         self.wrist_camera = ROBOT_PREFIX + WRIST_CAMERA
         self.object_names = [o.name for o in scene.objects]
         self._free_qpos = {
@@ -170,6 +172,10 @@ class World:
         return self.data.site_xpos[self.tcp_site].copy(), self.data.site_xmat[self.tcp_site].reshape(
             3, 3
         ).copy()
+
+    def base_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """The robot base's position (3,) and orientation (3×3) in the world frame."""
+        return self.data.xpos[self.base_body].copy(), self.data.xmat[self.base_body].reshape(3, 3).copy()
 
     def proprioception(self) -> np.ndarray:
         """The policy's ``state`` vector (15): arm joints (7), finger opening (1), TCP position (3)
