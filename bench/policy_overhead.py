@@ -1,7 +1,9 @@
 """Per-step cost of the policy boundaries, with 224×224 images: in the evaluator's process, in a
 worker process (pipe + msgpack), in a worker inside the sandbox (a submitted entry point: bubblewrap
-namespaces, as every submission runs), over the openpi websocket protocol on loopback, and both (a
-server relaying to a worker). The policy itself does nothing, so the numbers are the overhead.
+namespaces, as every submission runs), over the openpi websocket protocol on loopback, both (a
+server relaying to a worker), and through the DROID convention's adapter (our observation to
+DROID's keys, its [10, 8] joint-velocity chunk back) in process. The policy itself does nothing,
+so the numbers are the overhead.
 
     python bench/policy_overhead.py [--steps 300] [--cameras 2]
 
@@ -17,10 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from benchmark.policies.builtin import RandomPolicy
+from benchmark.policies.conventions import DROID, AdaptedPolicy
 from benchmark.policies.remote import RemotePolicy, running_server
 from benchmark.policies.worker import WorkerLimits, WorkerPolicy
 
@@ -39,6 +43,24 @@ class Idle:
 def make():
     return Idle()
 """
+
+
+class IdleDroid:
+    """A DROID-convention policy that reads its keys and answers a still [10, 8] chunk."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        assert observation["observation/exterior_image_1_left"].shape == (224, 224, 3)
+        return np.zeros((10, 8), np.float32)
+
+
+def droid_adapted(names: list[str]) -> AdaptedPolicy:
+    """:class:`IdleDroid` behind the DROID adapter, in a stand-in for the environment it reads."""
+    world = SimpleNamespace(base_pose=lambda: (np.array([-0.5, 0.0, 0.0]), np.eye(3)))
+    env = SimpleNamespace(scenario=SimpleNamespace(cameras=[names[0], "robot/wrist"], world=world))
+    return AdaptedPolicy(IdleDroid(), DROID, env)
 
 
 def observation(cameras: int, size: int = 224) -> dict:
@@ -89,6 +111,8 @@ def main() -> None:
         RemotePolicy(("127.0.0.1", port)) as remote,
     ):
         results["websocket_to_worker"] = time_steps(remote, obs, args.steps)
+    droid_obs = {**obs, "images": {"front": obs["images"]["front"], "robot/wrist": obs["images"]["front"]}}
+    results["droid_adapter_in_process"] = time_steps(droid_adapted(["front"]), droid_obs, args.steps)
     base = results["in_process"]["median_ms"]
     for row in results.values():
         row["overhead_ms"] = round(row["median_ms"] - base, 3)
