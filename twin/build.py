@@ -24,6 +24,7 @@ from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats
 from twin.demonstration import Demonstration, DemonstrationError, check_demonstration, read_demonstration
 from twin.errors import TwinBuildError
 from twin.package import SOLID_START_RANGE, TwinManifest, staging_folder, write_json, write_twin
+from twin.plausibility import plausibility_problems
 from twin.splats.camera import points_from_rgbd, voxel_downsample
 from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 
@@ -200,16 +201,23 @@ def infer_task(
     family = given.get("family") or roles.family_from_instruction(demo.instruction)
     if family not in roles.FAMILIES:
         raise TwinBuildError(f"task family {family!r} is not one of {roles.FAMILIES}")
-    if view is not None and world_frame == "demonstration":
-        joints = demo.robot.arrays["joint_positions"]
-        tcp = view.tcp_track(joints)
-        fingers = [demo.robot.joint_names.index(j) for j in demo.robot.joint_names if "finger" in j]
-        opening = joints[:, fingers].mean(axis=1) if fingers else np.full(len(joints), 0.04)
-        obj, target = roles.roles_from_track(family, candidates, tcp, opening, table_z)
-        how = "robot track"
-    else:
-        obj, target = roles.roles_from_instruction(demo.instruction, candidates)
-        how = "instruction colours"
+    try:
+        if view is not None and world_frame == "demonstration":
+            joints = demo.robot.arrays["joint_positions"]
+            tcp = view.tcp_track(joints)
+            fingers = [demo.robot.joint_names.index(j) for j in demo.robot.joint_names if "finger" in j]
+            opening = joints[:, fingers].mean(axis=1) if fingers else np.full(len(joints), 0.04)
+            obj, target = roles.roles_from_track(family, candidates, tcp, opening, table_z)
+            how = "robot track"
+        else:
+            obj, target = roles.roles_from_instruction(demo.instruction, candidates)
+            how = "instruction colours"
+    except roles.RoleError as err:
+        names = ", ".join(c.name for c in candidates) or "none"
+        raise roles.RoleError(
+            f"cannot tell the task's object and target among the {len(candidates)} objects found "
+            f"({names}): {err}"
+        ) from None
     return {
         "name": given.get("name", family),
         "family": family,
@@ -409,10 +417,14 @@ def build_twin(
         calibration = _calibration(demo, scan)
         write_json(stage / "calibration.json", calibration)
         write_json(stage / "task.json", task)
-        fidelity |= {"splats": {"count": splats.count, "steps": splats.steps}}
-        write_json(stage / "fidelity.json", fidelity)
         source_entry = {"path": str(source), "episode": episode}
-        manifest = write_twin(stage, _manifest(out.name, source_entry, demo, scan, table, entries, config))
+        unstamped = _manifest(out.name, source_entry, demo, scan, table, entries, config)
+        fidelity |= {
+            "splats": {"count": splats.count, "steps": splats.steps},
+            "plausibility": plausibility_problems(unstamped.to_dict(), task),
+        }
+        write_json(stage / "fidelity.json", fidelity)
+        manifest = write_twin(stage, unstamped)
         _write_preview(stage, demo, calibration)
     return BuildReport(out, manifest, fidelity, stages.seconds)
 

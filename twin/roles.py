@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.errors import TwinBuildError
 from twin.transforms import rotate_xy
 
 FAMILIES = ("pick_place", "push", "stack")
@@ -30,8 +31,9 @@ COLOUR_WORDS = {
 }
 
 
-class RoleError(ValueError):
-    """The task's object or target could not be told apart; the message says why."""
+class RoleError(TwinBuildError):
+    """The task's object or target could not be told apart; the message says why (the command line
+    reports it as one line, exit 2, like every :class:`TwinBuildError`)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def roles_from_track(
 
 def roles_from_instruction(instruction: str, candidates: list[Candidate]) -> tuple[str, str]:
     """(object, target) from the first two colour words of the instruction, matched by colour."""
+    if len(candidates) < 2:
+        raise RoleError("the twin has too few objects for a task with an object and a target")
     words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w in COLOUR_WORDS]
     if len(words) < 2:
         raise RoleError(

@@ -86,18 +86,27 @@ def twin_show(
 @twin_app.command("check")
 def twin_check(
     twin: Path = typer.Argument(..., help="A twin package folder."),
+    strict: bool = typer.Option(False, "--strict", help="Implausibilities fail the check too."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Validate a twin package: manifest, files, hash, splats and scene.xml."""
-    from benchmark.scenes.twins import check_package
+    """Validate a twin package: manifest, files, hash, splats and scene.xml, then whether it makes
+    physical sense (table against the robot's mount, objects on the table, counts and sizes, the
+    task's objects present). Problems exit 1; implausibilities are warnings (exit 1 with --strict)."""
+    from benchmark.scenes.twins import check_package, plausibility_warnings
 
     problems = check_package(twin)
+    warnings = plausibility_warnings(twin)
     if as_json:
-        emit_json({"twin": str(twin), "ok": not problems, "problems": problems})
-    elif problems:
+        emit_json({"twin": str(twin), "ok": not problems, "problems": problems, "warnings": warnings})
+    else:
         for problem in problems:
             console.print(Text.assemble(("problem:", "red"), f" {problem}"), soft_wrap=True)
-    else:
-        console.print(f"[green]{twin}: a sound twin package[/]")
-    if problems:
+        for warning in warnings:
+            console.print(Text.assemble(("implausible:", "yellow"), f" {warning}"), soft_wrap=True)
+        if not problems and not warnings:
+            console.print(f"[green]{twin}: a sound twin package[/]")
+        elif not problems:
+            noun = "implausibility" if len(warnings) == 1 else "implausibilities"
+            console.print(f"{twin}: sound as a package, but {len(warnings)} {noun}")
+    if problems or (strict and warnings):
         raise SystemExit(1)

@@ -35,6 +35,18 @@ def build_and_evaluate(
     }
 
 
+def plausibility_warnings(folder: str | Path) -> list[str]:
+    """What is physically implausible in a readable twin package (:mod:`twin.plausibility`)."""
+    from twin.package import TwinPackageError, read_twin
+    from twin.plausibility import plausibility_problems
+
+    try:
+        twin = read_twin(folder)
+    except TwinPackageError:
+        return []
+    return plausibility_problems(twin.manifest, twin.task)
+
+
 def check_package(folder: str | Path) -> list[str]:
     """Every problem with a twin package: the manifest checks, then PLYs and the compiled scene."""
     from twin.package import TwinPackageError, check_twin, read_twin
