@@ -53,6 +53,12 @@ def record(
     out: Path = typer.Option(..., "-o", "--out", help="New output folder (must not exist)."),
     task: str = typer.Option(None, "--task", help="Task name within the scene (default: the first)."),
     scan_frames: int = typer.Option(30, "--scan-frames", min=2, help="Frames in the opening camera sweep."),
+    style: str = typer.Option(
+        "scan",
+        "--style",
+        help="scan: RGB-D with an opening sweep and camera poses; robot-log: exterior and wrist "
+        "cameras, 15 fps, 320×180 RGB, intrinsics only, no sweep, the robot's base frame as the world.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record scripted-expert demonstrations in the demonstration folder format."""
@@ -61,10 +67,14 @@ def record(
     from benchmark.scenes.recording import RecordConfig
     from benchmark.scenes.recording import record as run_record
     from benchmark.scenes.registry import load_scene
+    from benchmark.scenes.robot_logs import RobotLogConfig
 
+    if style not in ("scan", "robot-log"):
+        raise UserError(f"--style {style!r} is not one of scan, robot-log")
     spec = load_scene(scene)
     if out.exists():
         raise UserError(f"output folder {out} already exists; choose a new one or remove it")
+    config = RecordConfig(scan_frames=scan_frames) if style == "scan" else RobotLogConfig()
     with progress() as bar:
         job = bar.add_task(f"record {spec.name}", total=episodes)
         summaries = run_record(
@@ -73,7 +83,7 @@ def record(
             episodes,
             seed,
             task,
-            RecordConfig(scan_frames=scan_frames),
+            config,
             on_episode=lambda s: bar.advance(job),
         )
     if as_json:

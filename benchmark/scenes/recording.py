@@ -2,6 +2,8 @@
 
 Each demonstration opens with a short camera sweep around the table (the robot at rest), as
 people record before a demonstration, then the static third-person view of the expert's run.
+With a :class:`~benchmark.scenes.robot_logs.RobotLogConfig` it is a robot log instead (exterior
+and wrist cameras, RGB only, intrinsics only, no sweep, the base frame as the world).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.scenes.robot_logs import RobotLogConfig, record_robot_log_episode, robot_log_scene
 from benchmark.scenes.rollout import run_expert_episode
 from benchmark.sim.sensor import SensorModel
 from twin.demonstration import CameraRecording, Demonstration, RobotTrack, write_demonstration
@@ -168,7 +171,7 @@ def record(
     episodes: int,
     seed: int,
     task_name: str | None = None,
-    config: RecordConfig | None = None,
+    config: RecordConfig | RobotLogConfig | None = None,
     on_episode=None,
 ) -> list[EpisodeSummary]:
     """Record ``episodes`` demonstrations with seeds ``seed, seed+1, …`` into a new folder ``out``.
@@ -184,9 +187,14 @@ def record(
     task = scene.task(task_name)
     out.mkdir(parents=True)
     summaries = []
+    if isinstance(config, RobotLogConfig):
+        scene = robot_log_scene(scene, config)
     with World(scene) as world:
         for i in range(episodes):
-            demo, ground_truth, outcome = record_episode(world, task, seed + i, config)
+            if isinstance(config, RobotLogConfig):
+                demo, ground_truth, outcome = record_robot_log_episode(world, task, seed + i, config)
+            else:
+                demo, ground_truth, outcome = record_episode(world, task, seed + i, config)
             path = write_demonstration(out / f"episode_{i:06d}", demo, ground_truth)
             summary = EpisodeSummary(
                 scene.name,
