@@ -1,6 +1,7 @@
 """Draw a twin as a camera would see it: splats for the scene, MuJoCo for the robot, merged by depth.
 
-The background splats of a static camera are rendered once and reused; the objects' splats (zones'
+The background splats of a static camera are rendered once and reused, with what no camera saw
+filled in (:mod:`twin.scene.holes`); the objects' splats (zones'
 marks included) are drawn under their simulated poses, again only when a pose has changed; the robot
 comes from one MuJoCo render pass that draws the robot alone (colour and depth together) and covers
 whatever lies behind it.
@@ -15,6 +16,7 @@ import torch
 
 from twin.package import Twin
 from twin.scene.builder import ROBOT_PREFIX
+from twin.scene.holes import fill_unseen
 from twin.scene.world import World, mujoco, robot_only_option
 from twin.splats.camera import Cameras
 from twin.splats.gaussians import Splats
@@ -191,8 +193,8 @@ class TwinRenderer:
         view = (camera, width, height, cam.viewmats.numpy().round(6).tobytes())
         background = None
         if self.background is not None:
-            if view not in self._background_cache:
-                self._background_cache[view] = self._layer([(self.background, np.eye(4))], cam)
+            if view not in self._background_cache:  # what no camera saw is continued, not black
+                self._background_cache[view] = fill_unseen(*self._layer([(self.background, np.eye(4))], cam))
             background = self._background_cache[view]
         poses = self.world.object_poses() if self.objects else {}
         ground = background
