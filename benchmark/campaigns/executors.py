@@ -30,14 +30,17 @@ PR_SET_PDEATHSIG = 1
 
 
 def worker_setup() -> None:
-    """Run once in every worker process: one thread for torch (the processes are the
-    parallelism), and, on Linux, die with the parent (a killed evaluator leaves no workers)."""
+    """Run once in every worker process: one thread for torch and for BLAS (the processes are
+    the parallelism), and, on Linux, die with the parent (a killed evaluator leaves no workers)."""
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # IK's small solves every step: BLAS threads only contend
     try:
         import ctypes
         import signal
@@ -83,6 +86,8 @@ class LocalExecutor:
         # only the job that kills its worker fails, not the ones that happened to run beside it.
         suspects: deque = deque()
         context = multiprocessing.get_context("spawn")
+        # spawned workers read it at start: idle OpenMP threads sleep rather than spin on a shared core
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         while True:
             pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=worker_setup)
             pending: dict[Future, Any] = {}

@@ -249,6 +249,8 @@ def _worker_environment(home: str, threads: int) -> dict[str, str]:
         PYTHONDONTWRITEBYTECODE="1",
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
+        OPENBLAS_NUM_THREADS=str(threads),
+        OMP_WAIT_POLICY="PASSIVE",  # idle OpenMP threads sleep instead of spinning on a shared core
     )
     return env
 

@@ -20,6 +20,7 @@ from benchmark.ranking.likelihood import (
 )
 from benchmark.ranking.scale import BASE_RATING, ELO_SCALE, point_ranks, rank_intervals, to_rating
 from benchmark.ranking.table import Comparisons
+from benchmark.ranking.threads import one_blas_thread
 
 FEW_COMPARISONS = 30  # below this, a policy's bootstrap interval is at least its sandwich interval
 
@@ -67,6 +68,7 @@ def _ratings(table, theta, low, high, method, tie_param=None) -> Ratings:
     )
 
 
+@one_blas_thread
 def bradley_terry(table: Comparisons, ties: str = "half", prior: float = 1.0) -> Ratings:
     """Bradley–Terry ratings (MAP under ``prior``; the MLE when 0), without intervals (each
     ``ci_low = ci_high = rating``). See the module docstring for the tie and prior conventions."""
@@ -88,6 +90,7 @@ def _check_level(level: float) -> None:
         raise ValueError(f"level={level!r}: expected a number in (0, 1)")
 
 
+@one_blas_thread
 def bootstrap_samples(
     table: Comparisons, rounds: int = 100, seed: int = 0, ties: str = "half", prior: float = 1.0
 ) -> np.ndarray:
@@ -123,6 +126,7 @@ def bootstrap_intervals(
     return low, high
 
 
+@one_blas_thread
 def covariance(table: Comparisons, ties: str = "half", prior: float = 1.0, robust: bool = True):
     """Fitted (theta[, eta]) and their covariance, theta block centred: the sandwich
     ``A M A`` (Huber–White; ``A`` the inverse negative Hessian of the log-posterior, ``M`` the
@@ -164,6 +168,7 @@ def sandwich_intervals(
     return rating - z * se, rating + z * se
 
 
+@one_blas_thread
 def rank(
     table: Comparisons,
     ci: str = "bootstrap",
