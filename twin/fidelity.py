@@ -80,7 +80,7 @@ def shape_surface(shape: str, size, n: int, rng: np.random.Generator) -> np.ndar
     if shape == "sphere":
         d = rng.normal(size=(n, 3))
         return size[0] * d / np.linalg.norm(d, axis=1, keepdims=True)
-    if shape in ("cylinder", "prism"):
+    if shape in ("cylinder", "prism", "bowl", "cup"):  # a vessel's ground truth: its closed hull
         radius, half_height = size[0], size[1]
         sides = int(size[2]) if shape == "prism" else 64
         angles = 2 * np.pi * np.arange(sides + 1) / sides
@@ -123,7 +123,7 @@ def shape_extents(shape: str, size) -> np.ndarray:
         a = np.linspace(0, np.pi, 181)[int(np.argmin(widths))]
         foot = np.array([min(widths), np.ptp(radius * np.sin(angles - a))])
         height = 2 * size[1]
-    else:  # cylinder
+    else:  # cylinder, bowl, cup
         foot, height = np.array([2 * size[0]] * 2), 2 * size[1]
     return np.array([*np.sort(foot), height])
 

@@ -61,7 +61,7 @@ def half_extents(obj: ObjectSpec) -> np.ndarray:
     """The object's body-frame bounding box (half sizes, about its body origin)."""
     if obj.shape in ("box", "tray"):
         return np.array(obj.size[:3], dtype=float)
-    if obj.shape == "cylinder":
+    if obj.shape in ("cylinder", "bowl", "cup"):
         return np.array([obj.size[0], obj.size[0], obj.size[1]], dtype=float)
     if obj.shape == "sphere":
         return np.full(3, obj.size[0], dtype=float)

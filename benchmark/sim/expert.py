@@ -103,7 +103,7 @@ class ScriptedExpert:
         gyaw = grasp_yaw(yaw, symmetry)
         grasp_z = max(pos[2], self.table_z + 0.018)
         place_z = tpos[2] + object_half_height(target) + object_half_height(obj) + 0.015
-        if task.family == "pick_place" and target.shape == "tray":
+        if task.family == "pick_place" and target.shape in ("tray", "bowl", "cup"):  # open vessels
             place_z = tpos[2] + object_half_height(obj) + 0.03
         hover = max(self.table_z + cfg.hover, place_z + 0.05)
         above = np.array([pos[0], pos[1], hover])

@@ -93,6 +93,9 @@ def add_object(spec, obj: ObjectSpec, top_z: float = 0.0) -> None:
         mesh = spec.add_mesh(name=f"{obj.name}_mesh")
         mesh.uservert = prism_vertices(radius, half_height, int(sides)).ravel().tolist()
         geoms.append(body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name, **common))
+    elif obj.shape in ("bowl", "cup"):
+        for pos, quat, size, kind in vessel_parts(obj):
+            geoms.append(body.add_geom(type=kind, pos=pos, quat=quat, size=size, **common))
     elif obj.shape == "mesh":
         raise ValueError(f"object {obj.name!r}: a mesh object's geometry lives in its twin's scene.xml")
     else:  # tray: a floor and four walls
@@ -109,6 +112,29 @@ def add_object(spec, obj: ObjectSpec, top_z: float = 0.0) -> None:
     total_volume = sum(_geom_volume(g) for g in geoms)
     for g in geoms:
         g.mass = obj.mass * _geom_volume(g) / total_volume
+
+
+CUP_STAVES = 16
+
+
+def vessel_parts(obj: ObjectSpec) -> list[tuple[list, list, list, int]]:
+    """The geoms of a bowl or cup as (pos, quat, size, MuJoCo geom type): a disc floor one wall
+    thick, and upright box staves whose outer faces touch a circle of the vessel's radius."""
+    radius, half_height, wall = obj.size[:3]
+    staves = int(obj.size[3]) if obj.shape == "bowl" else CUP_STAVES
+    parts = [([0.0, 0.0, -half_height + wall / 2], [1.0, 0.0, 0.0, 0.0], [radius, wall / 2, 0.0],
+              mujoco.mjtGeom.mjGEOM_CYLINDER)]  # fmt: skip
+    half_width = (radius - wall) * np.tan(np.pi / staves) + wall / 2  # neighbours close the ring
+    for k in range(staves):
+        angle = 2 * np.pi * k / staves
+        r = radius - wall / 2
+        parts.append((
+            [r * np.cos(angle), r * np.sin(angle), 0.0],
+            list(yaw_quat(angle)),
+            [wall / 2, half_width, half_height],
+            mujoco.mjtGeom.mjGEOM_BOX,
+        ))  # fmt: skip
+    return parts
 
 
 def _geom_volume(geom) -> float:
@@ -246,6 +272,9 @@ def build_scene_spec(
         max(c.height for c in scene.cameras),
     )
     _add_room(spec, scene)
+    # the model's centre, about which directional lights draw their shadow maps, is the table
+    # top's centre, so shadows fall alike in any world frame
+    spec.stat.center = [*scene.table.centre, scene.table.top_z]
     add_lights(spec, scene.lights)
     for obj in scene.objects:
         add_object(spec, obj, scene.table.top_z)

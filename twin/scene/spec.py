@@ -20,7 +20,7 @@ import yaml
 
 from twin.scene.textures import TextureSpec
 
-SHAPES = ("box", "cylinder", "sphere", "prism", "tray", "mesh")
+SHAPES = ("box", "cylinder", "sphere", "prism", "tray", "bowl", "cup", "mesh")
 TASK_FAMILIES = ("pick_place", "push", "stack")
 
 
@@ -59,7 +59,9 @@ class ObjectSpec:
 
     Sizes by shape: box (hx, hy, hz) half-extents; cylinder (radius, half-height); sphere (radius,);
     prism (circumradius, half-height, sides) a regular prism built as a mesh; tray (hx, hy, hz,
-    wall) an open box made of five boxes; mesh (hx, hy, hz) the body-frame bounding box of a
+    wall) an open box made of five boxes; bowl (radius, half-height, wall, staves) a disc floor
+    ringed by ``staves`` upright boxes, wide and low; cup (radius, half-height, wall) the same
+    with 16 staves, narrow and tall; mesh (hx, hy, hz) the body-frame bounding box of a
     reconstructed mesh, whose geometry lives in a twin's ``scene.xml``. ``xy`` is the nominal
     centre, ``xy_range`` the half-width of the uniform box around it that reset samples from,
     ``yaw_range`` likewise in radians.
@@ -187,7 +189,9 @@ def translated_scene(scene: SceneSpec, offset) -> SceneSpec:
     )
 
 
-SIZE_LENGTHS = {"box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4, "mesh": 3}  # numbers in ``size``
+SIZE_LENGTHS = {  # how many numbers each shape takes in ``size``
+    "box": 3, "cylinder": 2, "sphere": 1, "prism": 3, "tray": 4, "bowl": 4, "cup": 3, "mesh": 3,
+}  # fmt: skip
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -264,6 +268,12 @@ def _check(scene: SceneSpec) -> SceneSpec:
             )
         if any(s <= 0 for s in obj.size):
             raise SceneSpecError(f"{at}.size: sizes must be positive, got {list(obj.size)}")
+        if obj.shape == "bowl" and (obj.size[3] != int(obj.size[3]) or obj.size[3] < 6):
+            raise SceneSpecError(
+                f"{at}.size: a bowl needs a whole number of staves (6 or more), got {obj.size[3]}"
+            )
+        if obj.shape in ("bowl", "cup") and obj.size[2] >= obj.size[0] / 2:
+            raise SceneSpecError(f"{at}.size: the wall must be under half the radius, got {list(obj.size)}")
         if obj.mass <= 0:
             raise SceneSpecError(f"{at}.mass: must be positive, got {obj.mass}")
     if not scene.tasks:

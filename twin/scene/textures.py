@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("flat", "checker", "noise", "wood", "brick", "stripes")
+KINDS = ("flat", "checker", "noise", "wood", "brick", "stripes", "speckle", "terrazzo", "cloth", "tiles")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,29 @@ def _pattern(spec: TextureSpec, rng: np.random.Generator) -> np.ndarray:
         grain = np.sin((u * 3 + offsets * 7 + 0.3 * value_noise(size, 4, rng)) * 2 * np.pi * 6)
         seams = (np.abs(v * scale - np.round(v * scale)) < 0.03).astype(float)
         return np.clip(0.35 + 0.25 * grain + 0.3 * offsets + seams, 0, 1)
+    if spec.kind == "speckle":  # stone: a soft mottle with fine dark grains
+        grains = rng.random((size, size)) < 0.04 * min(scale, 8) / 8 + 0.01
+        return np.where(grains, 1.0, 0.35 * value_noise(size, scale, rng))
+    if spec.kind == "terrazzo":  # chips of stone, a few pixels to a few percent across, in a plain ground
+        out = np.zeros((size, size))
+        count = int(scale * scale * 1.5)
+        centres, radii = rng.random((count, 2)) * size, rng.uniform(0.25, 1.0, count) * size / scale / 6
+        shades = rng.uniform(0.35, 1.0, count)
+        for (cx, cy), r, shade in zip(centres, radii, shades, strict=True):
+            du = np.minimum(np.abs(u * size - cx), size - np.abs(u * size - cx))  # tileable
+            dv = np.minimum(np.abs(v * size - cy), size - np.abs(v * size - cy))
+            out = np.where(du**2 + dv**2 <= r**2, shade, out)
+        return out
+    if spec.kind == "cloth":  # a woven grid of warp and weft threads with slub noise
+        warp = 0.5 + 0.5 * np.sin(u * scale * 2 * np.pi)
+        weft = 0.5 + 0.5 * np.sin(v * scale * 2 * np.pi)
+        return np.clip(0.5 * warp * weft + 0.3 * value_noise(size, scale / 4, rng), 0, 1)
+    if spec.kind == "tiles":  # square tiles with grout lines and a faint shade per tile
+        tile = (np.floor(u * scale) + 7 * np.floor(v * scale)).astype(int) % 17
+        shade = 0.12 * rng.random(17)[tile]
+        fu, fv = (u * scale) % 1.0, (v * scale) % 1.0
+        grout = (np.minimum(fu, 1 - fu) < 0.04) | (np.minimum(fv, 1 - fv) < 0.04)
+        return np.where(grout, 1.0, shade)
     # brick: staggered rows with mortar lines
     row = np.floor(v * scale)
     shifted = u * scale / 2 + 0.5 * (row % 2)
