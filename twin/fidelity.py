@@ -75,7 +75,7 @@ def _box_surface(half: np.ndarray, n: int, rng: np.random.Generator, centre=(0.0
 def shape_surface(shape: str, size, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` points on the surface of a reference-scene shape, in its body frame."""
     size = np.asarray(size, dtype=float)
-    if shape == "box":
+    if shape in ("box", "mesh"):  # a mesh prop: its bounding box (the size a scene spec gives)
         return _box_surface(size, n, rng)
     if shape == "sphere":
         d = rng.normal(size=(n, 3))
@@ -111,7 +111,7 @@ def shape_surface(shape: str, size, n: int, rng: np.random.Generator) -> np.ndar
 def shape_extents(shape: str, size) -> np.ndarray:
     """Footprint extents (sorted, full widths) and height of a reference-scene shape."""
     size = np.asarray(size, dtype=float)
-    if shape in ("box", "tray"):
+    if shape in ("box", "tray", "mesh"):
         foot, height = 2 * size[:2], 2 * size[2]
     elif shape == "sphere":
         foot, height = np.array([2 * size[0]] * 2), 2 * size[0]

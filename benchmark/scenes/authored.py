@@ -59,7 +59,7 @@ def nominal_scene(scene: SceneSpec) -> SceneSpec:
 # -- package contents --------------------------------------------------------------------------
 def half_extents(obj: ObjectSpec) -> np.ndarray:
     """The object's body-frame bounding box (half sizes, about its body origin)."""
-    if obj.shape in ("box", "tray"):
+    if obj.shape in ("box", "tray", "mesh"):  # a mesh object's size is its bounding box
         return np.array(obj.size[:3], dtype=float)
     if obj.shape in ("cylinder", "bowl", "cup"):
         return np.array([obj.size[0], obj.size[0], obj.size[1]], dtype=float)
@@ -83,8 +83,8 @@ def object_entry(obj: ObjectSpec, top_z: float) -> dict[str, Any]:
         "mass": obj.mass,
         "friction": obj.friction,
         "primitive": obj.shape if obj.shape in ("box", "cylinder") else "mesh",
-        "shape": obj.shape,
-        "size": list(obj.size),
+        # a mesh's geometry is in scene.xml; its twin object is a mesh with this bounding box
+        **({} if obj.shape == "mesh" else {"shape": obj.shape, "size": list(obj.size)}),
         "fixed": obj.fixed,
         **start_ranges(obj),
     }

@@ -19,7 +19,8 @@ seed always gives the same :class:`~twin.scene.spec.SceneSpec`. It draws
 sweep's arc and swing, and the camera's own response (exposure, white balance, noise).
 :func:`write_scene` is the I/O shell: a YAML file :func:`~twin.scene.spec.load_scene_spec` reads back.
 
-Meshes (pybullet_data's duck, mug …) are not drawn yet: a scene spec has no mesh objects of its own.
+Props are pybullet_data's meshes (:mod:`twin.scene.mesh_library`): ducks and lego bricks to
+pick, mugs and jenga blocks as distractors; they are drawn plain, without their image textures.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ import yaml
 
 from benchmark.scenes.recording import RecordConfig
 from benchmark.sim.sensor import SensorModel
+from twin.scene.mesh_library import mesh_aspect
 from twin.scene.spec import (
     TASK_FAMILIES,
     CameraSpec,
@@ -129,21 +132,39 @@ class _Draft:
     mass: float
     fixed: bool = False
     visual_only: bool = False
+    mesh: str | None = None
 
     @property
     def radius(self) -> float:
-        if self.shape in ("box", "tray"):
+        if self.shape in ("box", "tray", "mesh"):
             return float(np.hypot(self.size[0], self.size[1]))
         return float(self.size[0])
+
+
+@lru_cache(maxsize=16)
+def _mesh_aspect(name: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in mesh_aspect(name))
 
 
 def _u(rng, lo, hi) -> float:
     return _r(rng.uniform(lo, hi))
 
 
+def _prop(name: str, largest: float, mass: float, noun: str | None = None) -> _Draft:
+    """A pybullet_data prop whose largest half-extent is ``largest``, in its own proportions."""
+    aspect = _mesh_aspect(name)
+    return _Draft("mesh", tuple(_r(largest * a) for a in aspect), noun or name, mass, mesh=name)
+
+
 def _pickable(rng: np.random.Generator) -> _Draft:
     """Something the gripper (8 cm open) can pick up from above."""
-    kind = rng.choice(["cube", "block", "cylinder", "prism"], p=[0.35, 0.25, 0.25, 0.15])
+    kind = rng.choice(
+        ["cube", "block", "cylinder", "prism", "duck", "lego"], p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1]
+    )
+    if kind == "duck":
+        return _prop("duck", _u(rng, 0.024, 0.03), 0.05)
+    if kind == "lego":
+        return _prop("lego", _u(rng, 0.016, 0.022), 0.03, "brick")
     if kind == "cube":
         h = _u(rng, 0.017, 0.024)
         return _Draft("box", (h, h, h), "cube", 0.05)
@@ -207,8 +228,13 @@ def _stack_pair(rng: np.random.Generator) -> tuple[_Draft, _Draft]:
 
 
 def _distractor(rng: np.random.Generator) -> _Draft:
-    kind = rng.choice(["cube", "book", "can", "sphere", "cup", "bowl", "tray", "prism", "mark"],
-                      p=[0.15, 0.12, 0.15, 0.1, 0.12, 0.08, 0.06, 0.1, 0.12])  # fmt: skip
+    kinds = ["cube", "book", "can", "sphere", "cup", "bowl", "tray", "prism", "mark", "mug", "jenga"]
+    kind = rng.choice(kinds, p=[0.13, 0.1, 0.12, 0.08, 0.1, 0.07, 0.06, 0.08, 0.1, 0.08, 0.08])
+    if kind == "mug":
+        return _prop("mug", _u(rng, 0.04, 0.055), 0.15)
+    if kind == "jenga":  # a jenga block lying flat
+        length = _u(rng, 0.05, 0.075)
+        return _Draft("mesh", (length, _r(length / 3), _r(length / 5)), "jenga_block", 0.04, mesh="jenga")
     if kind == "cube":
         return _pickable(rng)
     if kind == "book":  # a flat box of any aspect
@@ -461,7 +487,7 @@ def _attempt(seed: int, attempt: int, family: str, config: GeneratorConfig) -> S
     for k, (draft, xy) in enumerate(zip(drafts, spots, strict=True)):
         colour = str(rng.choice(list(COLOURS)))
         rgba = _rgba(COLOURS[colour], rng)
-        textured = not draft.visual_only and rng.random() < config.textured
+        textured = not draft.visual_only and rng.random() < config.textured and draft.mesh is None
         texture = _texture(rng, rgba[:3], seed * 16 + k) if textured else None
         free = not draft.fixed
         objects.append(
@@ -472,12 +498,13 @@ def _attempt(seed: int, attempt: int, family: str, config: GeneratorConfig) -> S
                 xy=(_r(xy[0]), _r(xy[1])),
                 xy_range=(spread, spread) if free else (0.0, 0.0),
                 yaw=_r(rng.uniform(-np.pi, np.pi), 3) if draft.shape != "sphere" else 0.0,
-                yaw_range=0.4 if free and draft.shape in ("box", "prism") else 0.0,
+                yaw_range=0.4 if free and draft.shape in ("box", "prism", "mesh") else 0.0,
                 rgba=rgba,
                 texture=texture,
                 mass=draft.mass,
                 fixed=draft.fixed,
                 visual_only=draft.visual_only,
+                mesh=draft.mesh,
             )
         )
     obj, target = objects[0], objects[1]

@@ -16,11 +16,11 @@ from twin.scene.spec import TASK_FAMILIES, load_scene_spec
 from twin.scene.world import World
 from twin.transforms import quat_to_mat
 
-SEEDS = range(24)
+SEEDS = range(30)
 
 
 def _bounding_radius(obj) -> float:
-    if obj.shape in ("box", "tray"):
+    if obj.shape in ("box", "tray", "mesh"):
         return float(np.hypot(*obj.size[:2]))
     return float(obj.size[0])
 
@@ -34,7 +34,8 @@ def test_generation_is_deterministic_per_seed_and_varied_across_seeds():
     counts = [len(s.objects) for s in scenes]
     assert min(counts) == 2 and max(counts) >= 5 and all(2 <= n <= 6 for n in counts)
     shapes = {o.shape for s in scenes for o in s.objects}
-    assert {"box", "cylinder", "tray", "bowl", "cup", "sphere", "prism"} <= shapes
+    assert {"box", "cylinder", "tray", "bowl", "cup", "sphere", "prism", "mesh"} <= shapes
+    assert {"duck", "lego", "mug", "jenga"} <= {o.mesh for s in scenes for o in s.objects}
     assert any(o.texture is not None for s in scenes for o in s.objects)
     assert any(o.visual_only for s in scenes for o in s.objects)
     tops = [s.table.top_z for s in scenes]
@@ -78,8 +79,9 @@ def test_every_scene_compiles_rests_on_the_table_without_overlap_and_has_a_reach
         assert quat_to_mat(pose.quat)[2, 2] > 0.99, o.name  # upright, nothing toppled
 
 
-# one of each family, plus the open vessels; each in its own world frame (table tops from -0.26 to 0.48)
-@pytest.mark.parametrize("seed", [2, 5, 9, 14, 28])
+# each family, a bowl, a tray, a duck and a lego brick; each in its own world frame (table tops
+# from -0.26 to 0.83 m)
+@pytest.mark.parametrize("seed", [0, 2, 5, 14, 23])
 def test_the_scripted_expert_solves_generated_tasks(seed):
     scene = generate_scene(seed)
     with World(scene) as world:
@@ -105,16 +107,19 @@ def test_a_twin_of_a_generated_scene_finds_its_objects(tmp_path):
     assert row["roles_correct"]
 
 
-def test_vessels_run_in_pybullet_and_in_an_authored_twin_package(tmp_path):
+@pytest.mark.parametrize(("seed", "role", "shape"), [(5, "target", "bowl"), (0, "object", "mesh")])
+def test_bowls_and_props_run_in_pybullet_and_in_an_authored_twin_package(tmp_path, seed, role, shape):
     from benchmark.scenes.authored import package_scene
     from benchmark.sim.bullet_world import BulletWorld
+    from twin.scene.mjcf_files import outside
     from twin.scene.twin_world import load_twin_world
 
-    scene = generate_scene(9)  # a prism into a bowl of staves
-    assert scene.object(scene.tasks[0].target).shape == "bowl"
+    scene = generate_scene(seed)  # 5: a cylinder into a bowl of staves; 0: a duck into a tray
+    task = scene.tasks[0]
+    assert scene.object(getattr(task, role)).shape == shape
     with BulletWorld(scene) as world:
-        assert run_expert_episode(world, scene.tasks[0], 9).success
+        assert run_expert_episode(world, task, seed).success
     twin = package_scene(scene, tmp_path / "twin")
+    assert outside(twin / "scene.xml", twin) == []  # the duck's mesh is inside the package
     with load_twin_world(twin) as world:
-        assert world.scene.object(scene.tasks[0].target).shape == "bowl"
-        assert run_expert_episode(world, world.scene.tasks[0], 9).success
+        assert run_expert_episode(world, world.scene.tasks[0], seed).success

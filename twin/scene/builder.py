@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.scene.gl import import_mujoco
+from twin.scene.mesh_library import fitted_mesh
 from twin.scene.robot import PandaConfig, panda_spec
 from twin.scene.spec import ObjectSpec, PhysicsSpec, SceneSpec
 from twin.scene.textures import TextureSpec, render_texture
@@ -96,6 +97,13 @@ def add_object(spec, obj: ObjectSpec, top_z: float = 0.0) -> None:
     elif obj.shape in ("bowl", "cup"):
         for pos, quat, size, kind in vessel_parts(obj):
             geoms.append(body.add_geom(type=kind, pos=pos, quat=quat, size=size, **common))
+    elif obj.shape == "mesh" and obj.mesh is not None:
+        vertices, faces = fitted_mesh(obj.mesh, obj.size)
+        mesh = spec.add_mesh(name=f"{obj.name}_mesh")
+        mesh.uservert = vertices.ravel().tolist()
+        mesh.userface = faces.ravel().tolist()
+        mesh.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX  # props need not be watertight
+        geoms.append(body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name, **common))
     elif obj.shape == "mesh":
         raise ValueError(f"object {obj.name!r}: a mesh object's geometry lives in its twin's scene.xml")
     else:  # tray: a floor and four walls

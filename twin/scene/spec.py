@@ -66,6 +66,8 @@ class ObjectSpec:
     centre, ``xy_range`` the half-width of the uniform box around it that reset samples from,
     ``yaw_range`` likewise in radians.
     ``fixed`` objects are welded to the table; ``visual_only`` ones never collide (target marks).
+    A ``mesh`` object with ``mesh`` set is built from that model (a pybullet_data prop) fitted to
+    its bounding box ``size``, so a scene spec may hold one too.
     """
 
     name: str
@@ -81,6 +83,7 @@ class ObjectSpec:
     friction: float = 1.0
     fixed: bool = False
     visual_only: bool = False
+    mesh: str | None = None  # a ``mesh`` object's model (twin.scene.mesh_library.MESHES): duck, mug …
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,10 @@ def _check(scene: SceneSpec) -> SceneSpec:
             )
         if obj.shape in ("bowl", "cup") and obj.size[2] >= obj.size[0] / 2:
             raise SceneSpecError(f"{at}.size: the wall must be under half the radius, got {list(obj.size)}")
+        if obj.mesh is not None and (obj.shape != "mesh" or obj.mesh not in _mesh_names()):
+            raise SceneSpecError(
+                f"{at}.mesh: a mesh object names one of {', '.join(_mesh_names())}, got {obj.mesh!r}"
+            )
         if obj.mass <= 0:
             raise SceneSpecError(f"{at}.mass: must be positive, got {obj.mass}")
     if not scene.tasks:
@@ -290,6 +297,12 @@ def _check(scene: SceneSpec) -> SceneSpec:
     if not scene.cameras:
         raise SceneSpecError(f"{where}: needs at least one camera")
     return scene
+
+
+def _mesh_names() -> tuple[str, ...]:
+    from twin.scene.mesh_library import MESHES
+
+    return tuple(MESHES)
 
 
 def scene_from_dict(data: Any, source: str = "scene spec") -> SceneSpec:
