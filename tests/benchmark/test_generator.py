@@ -46,6 +46,16 @@ def test_generation_is_deterministic_per_seed_and_varied_across_seeds():
     assert plain.table.top_z == 0.0 and plain.robot_base == (-0.5, 0.0, 0.0)
 
 
+def test_the_spec_names_the_meshes_the_library_reads():
+    from twin.scene.mesh_library import MESHES, unit_mesh
+    from twin.scene.spec import MESH_MODELS
+
+    assert tuple(MESHES) == MESH_MODELS
+    for name in MESH_MODELS:
+        vertices, faces = unit_mesh(name)
+        assert np.allclose(np.abs(vertices).max(axis=0), 1.0) and len(faces) >= 12
+
+
 def test_a_scene_round_trips_through_yaml(tmp_path):
     scene = generate_scene(5)
     assert load_scene_spec(write_scene(scene, tmp_path / "scene.yaml")) == scene

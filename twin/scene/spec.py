@@ -22,6 +22,7 @@ from twin.scene.textures import TextureSpec
 
 SHAPES = ("box", "cylinder", "sphere", "prism", "tray", "bowl", "cup", "mesh")
 TASK_FAMILIES = ("pick_place", "push", "stack")
+MESH_MODELS = ("duck", "mug", "lego", "jenga")  # props a mesh object may name (twin.scene.mesh_library)
 
 
 class SceneSpecError(ValueError):
@@ -277,9 +278,9 @@ def _check(scene: SceneSpec) -> SceneSpec:
             )
         if obj.shape in ("bowl", "cup") and obj.size[2] >= obj.size[0] / 2:
             raise SceneSpecError(f"{at}.size: the wall must be under half the radius, got {list(obj.size)}")
-        if obj.mesh is not None and (obj.shape != "mesh" or obj.mesh not in _mesh_names()):
+        if obj.mesh is not None and (obj.shape != "mesh" or obj.mesh not in MESH_MODELS):
             raise SceneSpecError(
-                f"{at}.mesh: a mesh object names one of {', '.join(_mesh_names())}, got {obj.mesh!r}"
+                f"{at}.mesh: a mesh object names one of {', '.join(MESH_MODELS)}, got {obj.mesh!r}"
             )
         if obj.mass <= 0:
             raise SceneSpecError(f"{at}.mass: must be positive, got {obj.mass}")
@@ -297,12 +298,6 @@ def _check(scene: SceneSpec) -> SceneSpec:
     if not scene.cameras:
         raise SceneSpecError(f"{where}: needs at least one camera")
     return scene
-
-
-def _mesh_names() -> tuple[str, ...]:
-    from twin.scene.mesh_library import MESHES
-
-    return tuple(MESHES)
 
 
 def scene_from_dict(data: Any, source: str = "scene spec") -> SceneSpec:
