@@ -34,7 +34,7 @@ from benchmark.scenes.authored import cache_root, reference_twin
 from benchmark.validity.population import LEARNED_ROOT
 
 TASKS = ("tray_pick/cube_in_tray", "block_push/block_to_square")
-SETTINGS = TrainSettings(hidden=(128, 128), channels=(16, 32, 32), colour=0.15, pixel_noise=3.0, threads=1)
+SETTINGS = TrainSettings(hidden=(256, 256), channels=(16, 32, 32), colour=0.15, pixel_noise=3.0, threads=1)
 
 
 def demonstrations(scene: str, task: str, args, cache: Path) -> Path:
@@ -50,8 +50,9 @@ def demonstrations(scene: str, task: str, args, cache: Path) -> Path:
     return folder
 
 
-def member_name(epochs: int) -> str:
-    return f"cnn-e{epochs:03d}"
+def member_name(epochs: int, demos: int | None = None) -> str:
+    """``cnn-e030`` (every demonstration, 30 epochs) or ``cnn-d004-e006`` (the first 4)."""
+    return f"cnn-e{epochs:03d}" if demos is None else f"cnn-d{demos:03d}-e{epochs:03d}"
 
 
 def main() -> None:
@@ -65,6 +66,12 @@ def main() -> None:
     parser.add_argument("--train-seed", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 3, 5, 30], help="snapshot epochs")
+    parser.add_argument(
+        "--small",
+        nargs="*",
+        default=["2:4", "4:6"],
+        help="DEMOS:EPOCHS runs on the first few demonstrations only (the weakest members)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--cache", type=Path, default=cache_root().parent / "learned-demos")
     parser.add_argument("--dest", type=Path, default=LEARNED_ROOT, help="where the population goes")
@@ -75,40 +82,51 @@ def main() -> None:
         scene, task = pair.split("/")
         folder = demonstrations(scene, task, args, args.cache)
         files = demonstration_files(folder, limit=args.use)
+        runs = [(len(files), args.epochs, sorted({*args.budgets, args.epochs}))]
+        runs += [(int(d), int(e), [int(e)]) for d, e in (item.split(":") for item in args.small)]
+        members, seconds = {}, {}
+        for demos, epochs, budgets in runs:
+            run = args.cache / f"{folder.name}-runs" / f"d{demos}-e{epochs}-s{args.seed}"
+            name = member_name(epochs, None if demos == len(files) else demos)
+            wanted = {e: run / member_name(e, None if demos == len(files) else demos) for e in budgets}
+            if not all((p / "training.json").is_file() for p in wanted.values()):
+                summary = train_baseline(
+                    files[:demos],
+                    "image_cnn",
+                    wanted[epochs],
+                    epochs=epochs,
+                    seed=args.seed,
+                    settings=SETTINGS,
+                    snapshots={e: p for e, p in wanted.items() if e < epochs},
+                    progress=_dot,
+                )
+                print(
+                    f"\n{pair} {name}: {summary['samples']} samples, {summary['seconds']:.0f} s",
+                    file=sys.stderr,
+                )
+            members.update({p.name: p for p in wanted.values()})
+            seconds[name] = json.loads((wanted[epochs] / "training.json").read_text())["seconds"]
         dest = args.dest / scene
         scratch = args.dest / f".{scene}.partial"
         shutil.rmtree(scratch, ignore_errors=True)
-        budgets = sorted({*args.budgets, args.epochs})
-        snapshots = {e: scratch / member_name(e) for e in budgets if e < args.epochs}
-        summary = train_baseline(
-            files,
-            "image_cnn",
-            scratch / member_name(args.epochs),
-            epochs=args.epochs,
-            seed=args.seed,
-            settings=SETTINGS,
-            snapshots=snapshots,
-            progress=_dot,
-        )
-        for member in scratch.iterdir():  # the cache folder is this machine's, not the repository's
-            path = member / "training.json"
+        for name, source in members.items():
+            shutil.copytree(source, scratch / name)
+            path = (
+                scratch / name / "training.json"
+            )  # the cache folder is this machine's, not the repository's
             data = json.loads(path.read_text())
-            data.update(out=member_name(data["epochs"]), demonstration_roots=[folder.name], scene=pair)
+            data.update(out=name, demonstration_roots=[folder.name], scene=pair)
             path.write_text(json.dumps(data, indent=1) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         os.replace(scratch, dest)
-        print(f"\n{pair}: {summary['samples']} samples, {summary['seconds']:.0f} s", file=sys.stderr)
         record.append(
             {
                 "task": pair,
                 "demonstrations": json.loads((folder / "collection.json").read_text()),
-                "episodes": summary["episodes"],
-                "samples": summary["samples"],
-                "epochs": args.epochs,
-                "budgets": budgets,
-                "training_seconds": summary["seconds"],
+                "runs": [{"demonstrations": d, "epochs": e, "snapshots": b} for d, e, b in runs],
+                "training_seconds": seconds,
                 "threads": SETTINGS.threads,
-                "members": sorted(p.name for p in dest.iterdir()),
+                "members": sorted(members),
             }
         )
     print(json.dumps(record, indent=1))

@@ -10,6 +10,7 @@ MMRV ≤ 0.03, three ablations name the twin stage to blame. Demonstrations, twi
 kept under ``--out`` (default ``~/.cache/twinarena/validity-study``), so a second run reuses them.
 
     python bench/validity_study.py [--scenes block_push/block_to_square ...] [--seeds 24] [--workers 2]
+        [--population learned]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from benchmark.campaigns.campaign import RunSettings, parse_sweep
 from benchmark.campaigns.executors import LocalExecutor
 from benchmark.scenes.registry import scene_tasks
 from benchmark.store import open_store
+from benchmark.validity.population import POPULATIONS
 from benchmark.validity.study import BASELINES, Hooks, StudyConfig, run_study
 from benchmark.validity.tables import policy_table, summary_table
 
@@ -36,8 +38,17 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="*", help="SCENE/TASK pairs (default: every reference task)")
     parser.add_argument("--seeds", type=int, default=StudyConfig.seeds, help="seeds per cell")
     parser.add_argument("--perturb", nargs="*", default=["object_placement=0.5"])
-    parser.add_argument("--policies", nargs="*", default=list(BASELINES))
-    parser.add_argument("--image-size", type=int, default=160, help="square images for every policy (px)")
+    parser.add_argument("--policies", nargs="*", help="the population (default: --population's)")
+    parser.add_argument(
+        "--population",
+        default="baselines",
+        choices=POPULATIONS,
+        help="baselines: the scripted expert at seven noise levels and random; learned: the scene's "
+        "image_cnn checkpoints (assets/policies/learned), each at its own image size",
+    )
+    parser.add_argument(
+        "--image-size", type=int, help="square images for every policy (px; default 160, learned: their own)"
+    )
     parser.add_argument("--max-seconds", type=float, default=12.0, help="episode length (s)")
     parser.add_argument("--splat-steps", type=int, default=300)
     parser.add_argument("--ablate", default="auto", choices=("auto", "always", "never"))
@@ -49,11 +60,15 @@ def main() -> None:
     pairs = args.scenes or [f"{scene}/{task}" for scene, task in scene_tasks()]
     args.out.mkdir(parents=True, exist_ok=True)
     err = Console(stderr=True)
+    learned = args.population == "learned" and not args.policies
+    policies = tuple(args.policies) if args.policies else None if learned else BASELINES
+    size = args.image_size or (None if learned else 160)
     config = StudyConfig(
-        policies=tuple(args.policies),
+        policies=policies,
+        population=args.population,
         sweeps=tuple(parse_sweep(p) for p in args.perturb),
         seeds=args.seeds,
-        settings=RunSettings(image_size=(args.image_size, args.image_size), max_seconds=args.max_seconds),
+        settings=RunSettings(image_size=(size, size) if size else None, max_seconds=args.max_seconds),
         splat_steps=args.splat_steps,
         ablate=args.ablate,
     )
@@ -76,10 +91,11 @@ def main() -> None:
         "all_meet_targets": all(r["passed"] for r in results),
         "seconds": round(time.perf_counter() - start, 1),
         "config": {
-            "policies": list(config.policies),
+            "population": args.population,
+            "policies": sorted({p["policy"] for r in results for p in r["per_policy"]}),
             "seeds": config.seeds,
             "perturb": args.perturb,
-            "image_size": args.image_size,
+            "image_size": size,
             "max_seconds": args.max_seconds,
         },
     }

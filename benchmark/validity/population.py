@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from benchmark.validity.reference import ValidityError
@@ -43,3 +44,31 @@ def learned_population(scene: str, root: str | Path = LEARNED_ROOT) -> tuple[str
             "python bench/learned_population.py trains one"
         )
     return tuple(str(p) for p in members)
+
+
+def member_name(scene: str, folder: str | Path) -> str:
+    """The name a checkpoint is registered under: scene, folder and the first 8 hex digits of the
+    SHA-256 of its config and weights, so a retrained checkpoint is never taken for an old one."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for file in ("config.json", "model.safetensors"):
+        digest.update((folder / file).read_bytes())
+    return f"learned-{scene}-{folder.name}-{digest.hexdigest()[:8]}"
+
+
+def register_learned(store, scene: str, root: str | Path = LEARNED_ROOT) -> tuple[str, ...]:
+    """The learned population of ``scene`` as registered policy names: each checkpoint not in the
+    store yet is submitted (validated in the sandboxed worker, hashed, copied)."""
+    from benchmark.errors import SubmissionError
+    from benchmark.policies.submissions import submit
+
+    names = []
+    for path in learned_population(scene, root):
+        name = member_name(scene, path)
+        if store.get_policy(name) is None:
+            try:
+                submit(path, name, store)
+            except SubmissionError as err:
+                raise ValidityError(f"learned checkpoint {path} cannot be submitted: {err}") from None
+        names.append(name)
+    return tuple(names)

@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmark.campaigns.campaign import CampaignSpec, RunSettings, Sweep, cells, digest
 from benchmark.validity import metrics
-from benchmark.validity.population import POPULATIONS, learned_population
+from benchmark.validity.population import POPULATIONS, register_learned
 from benchmark.validity.reference import (
     REFERENCE_SENSOR,
     ValidityError,
@@ -151,13 +151,13 @@ def twin_of(demo: Path, twin: Path, splat_steps: int, hooks: Hooks) -> tuple[Pat
 
 def population(store, config: StudyConfig, scene: str | None = None) -> tuple[str, ...]:
     """The policies of the study: those asked for, else ``config.population``: the learned
-    checkpoints of ``scene``, or the baselines and every registered policy."""
+    checkpoints of ``scene`` (registered on first use), or the baselines and every registered policy."""
     if config.policies:
         return tuple(dict.fromkeys(config.policies))
     if config.population == "learned":
         if scene is None:
             raise ValidityError("the learned population needs the reference scene")
-        return learned_population(scene)
+        return register_learned(store, scene)
     registered = [p.name for p in store.list_policies("registered")]
     return tuple(dict.fromkeys([*BASELINES, *registered]))
 

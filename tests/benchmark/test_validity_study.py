@@ -169,6 +169,26 @@ def test_validate_runs_both_worlds_and_stores_the_comparison(world, tmp_path):
         assert len(store.episodes(limit=1000)) == episodes  # nothing ran twice
 
 
+def test_validate_population_learned_ranks_the_shipped_checkpoints(world, tmp_path):
+    """``--population learned`` runs the scene's shipped image_cnn checkpoints in both worlds, each
+    at its own image size, and no scripted policy (one seed, short episodes)."""
+    from benchmark.cli import app
+    from benchmark.validity.population import learned_population, member_name
+
+    demo, _, twin, _ = world
+    members = [member_name("block_push", p) for p in learned_population("block_push")]
+    args = ["validate", "--reference", "block_push", "--demo", str(demo), "--twin", str(twin)]
+    args += ["--population", "learned", "--seeds", "1", "--perturb", "none", "--max-seconds", "0.5"]
+    args += ["--bootstrap", "20", "--ablate", "never", "--db", f"sqlite:///{tmp_path / 'l.db'}", "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout[out.stdout.index("{") :])
+    assert [p["policy"] for p in result["per_policy"]] == list(members)
+    assert result["n_policies"] == len(members) >= 4 and result["n_scenarios"] == 1
+    bad = CliRunner().invoke(app, [*args, "--population", "scripted"])
+    assert isinstance(bad.exception, ValidityError) and "--population must be one of" in str(bad.exception)
+
+
 def _study_checks(store, result) -> None:
     from benchmark.validity.ablation import STAGES
 
