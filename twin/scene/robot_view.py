@@ -7,6 +7,8 @@ centre point through the demonstration.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy.ndimage import binary_dilation
 
@@ -80,6 +82,27 @@ class RobotView:
             self._compile()
         return self.model.camera(self._cameras[key]).id
 
+    @contextlib.contextmanager
+    def mask_renderer(self, K, width: int, height: int):  # noqa: N803
+        """A function ``(joint row, T_world_camera) -> bool mask [H, W]`` with one renderer kept
+        open for the ``with`` block (for many renders: pose searches, whole episodes)."""
+        cam = self._camera(K, width, height)
+        renderer = mujoco.Renderer(self.model, height=height, width=width)
+        renderer.enable_segmentation_rendering()
+
+        def mask(row, pose) -> np.ndarray:
+            pose = np.asarray(pose, dtype=float)
+            self.model.cam_pos[cam] = pose[:3, 3]
+            self.model.cam_quat[cam] = mujoco_quat_from_opencv(pose[:3, :3])
+            self.pose(row)
+            renderer.update_scene(self.data, camera=cam)
+            return renderer.render()[..., 0] >= 0
+
+        try:
+            yield mask
+        finally:
+            renderer.close()
+
     def masks(self, joint_positions, K, poses, width: int, height: int, dilate: int = 2) -> np.ndarray:  # noqa: N803
         """Boolean masks [T, H, W], True where the robot covers a pixel, grown by ``dilate`` pixels.
 
@@ -87,19 +110,10 @@ class RobotView:
         """
         joints = np.asarray(joint_positions)
         poses = np.broadcast_to(np.asarray(poses, dtype=float), (len(joints), 4, 4))
-        cam = self._camera(K, width, height)
-        renderer = mujoco.Renderer(self.model, height=height, width=width)
-        renderer.enable_segmentation_rendering()
         out = np.zeros((len(joints), height, width), dtype=bool)
-        try:
+        with self.mask_renderer(K, width, height) as mask:
             for i, row in enumerate(joints):
-                self.model.cam_pos[cam] = poses[i][:3, 3]
-                self.model.cam_quat[cam] = mujoco_quat_from_opencv(poses[i][:3, :3])
-                self.pose(row)
-                renderer.update_scene(self.data, camera=cam)
-                out[i] = renderer.render()[..., 0] >= 0
-        finally:
-            renderer.close()
+                out[i] = mask(row, poses[i])
         if dilate > 0:
             out = binary_dilation(out, np.ones((1, 2 * dilate + 1, 2 * dilate + 1), dtype=bool))
         return out
