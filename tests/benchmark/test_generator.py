@@ -56,8 +56,9 @@ def test_the_spec_names_the_meshes_the_library_reads():
         assert np.allclose(np.abs(vertices).max(axis=0), 1.0) and len(faces) >= 12
 
 
-def test_a_scene_round_trips_through_yaml(tmp_path):
-    scene = generate_scene(5)
+@pytest.mark.parametrize("seed", [0, 5])  # a duck, a bowl
+def test_a_scene_round_trips_through_yaml(tmp_path, seed):
+    scene = generate_scene(seed)
     assert load_scene_spec(write_scene(scene, tmp_path / "scene.yaml")) == scene
 
 
