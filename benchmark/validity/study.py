@@ -223,8 +223,18 @@ def compare(policies, scenarios, ref: np.ndarray, tw: np.ndarray, rounds: int, s
             "kendall": metrics.kendall_tau(r, t),
         }
     out = {name: e.to_dict() for name, e in estimates.items()}
-    passed = out["pearson"]["value"] >= PEARSON_TARGET and out["mmrv"]["value"] <= MMRV_TARGET
-    return {**out, "passed": passed, "per_policy": per_policy, "cells": per_cell, "n_scenarios": ref.shape[1]}
+    rates = ref.mean(axis=1)
+    spread = float(rates.max() - rates.min())
+    # a population the reference world does not tell apart ranks nothing: r = 1 by convention there
+    passed = spread > 0 and out["pearson"]["value"] >= PEARSON_TARGET and out["mmrv"]["value"] <= MMRV_TARGET
+    return {
+        **out,
+        "passed": passed,
+        "reference_spread": spread,
+        "per_policy": per_policy,
+        "cells": per_cell,
+        "n_scenarios": ref.shape[1],
+    }
 
 
 def gap(result: dict[str, Any]) -> float:
@@ -321,6 +331,7 @@ def study_record(
         "campaigns": campaigns,
         "errors": errors,
         "cells": result["cells"],
+        "reference_spread": result["reference_spread"],
         "sweeps": [f"{s.axis}={','.join(f'{v:g}' for v in s.levels)}" for s in config.sweeps],
         "seeds": config.seeds,
         "targets": {"pearson": PEARSON_TARGET, "mmrv": MMRV_TARGET},

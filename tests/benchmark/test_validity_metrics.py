@@ -98,3 +98,16 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
         assert estimate.low - 1e-9 <= estimate.value <= estimate.high + 0.05, name
     assert a["pearson"].value == pytest.approx(pearson(reference.mean(axis=1), twin.mean(axis=1)))
     assert a["mmrv"].high > a["mmrv"].low  # independent noise in the two worlds: a real interval
+
+
+def test_a_population_the_reference_cannot_tell_apart_does_not_pass():
+    """Every policy at 0 in both worlds: r is 1 by SIMPLER's convention, but the study ranked
+    nothing, so it does not meet the targets."""
+    from benchmark.validity.study import compare
+
+    zeros = np.zeros((3, 4))
+    scenarios = [("none", 0.0, seed) for seed in range(4)]
+    flat = compare(["a", "b", "c"], scenarios, zeros, zeros, rounds=10, seed=0)
+    assert flat["pearson"]["value"] == 1.0 and flat["reference_spread"] == 0.0 and not flat["passed"]
+    ranked = np.array([[1, 1, 1, 1], [1, 0, 1, 0], [0, 0, 0, 0]], dtype=float)
+    assert compare(["a", "b", "c"], scenarios, ranked, ranked, rounds=10, seed=0)["passed"]
