@@ -81,7 +81,7 @@ def test_twin_check_passes_a_fresh_twin(twin):
     assert out.returncode == 0, out.stderr
     out = run("twin", "check", twin, "--json")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {"twin": str(twin), "ok": True, "problems": []}
+    assert json.loads(out.stdout) == {"twin": str(twin), "ok": True, "problems": [], "warnings": []}
 
 
 def test_twin_check_finds_an_edited_file(twin, tmp_path):
