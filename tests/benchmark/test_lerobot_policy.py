@@ -5,7 +5,6 @@ LeRobot's own actions, and runs a full episode through the CLI; broken folders a
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -32,17 +31,9 @@ def lerobot_python() -> Path:
     """The python of a venv holding the real lerobot: $TWINARENA_LEROBOT_PYTHON, or
     <repo>/.venv-lerobot/bin/python (what the worker uses too); built with .ci/lerobot-venv.sh when
     missing (a failed build fails the test: it is never skipped)."""
-    python = Path(os.environ.get(PYTHON_ENV) or REPO / ".venv-lerobot" / "bin" / "python")
-    venv = python.parent.parent
-    venv.mkdir(parents=True, exist_ok=True)
-    with open(venv / ".twinarena-build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers build it once
-        build = subprocess.run(
-            ["bash", str(REPO / ".ci" / "lerobot-venv.sh"), str(venv)], capture_output=True, text=True
-        )
-    assert build.returncode == 0, f"could not build the lerobot venv at {venv}:\n{build.stderr}"
-    assert python.exists(), f"{python} is missing after building {venv}"
-    return python
+    from side_venvs import side_venv_python  # here: this module is also loaded in sandboxed workers
+
+    return side_venv_python(PYTHON_ENV, ".venv-lerobot", "lerobot-venv.sh")
 
 
 @pytest.fixture(scope="session")

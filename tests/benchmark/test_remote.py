@@ -4,7 +4,6 @@ openpi client (in its own venv) against our server in another process."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
@@ -352,17 +351,9 @@ def openpi_python() -> Path:
     """The python of a venv holding the real openpi-client: $TWINARENA_OPENPI_PYTHON, or
     <repo>/.venv-openpi/bin/python; built with .ci/openpi-client-venv.sh when missing (a failed
     build fails the test: it is never skipped)."""
-    python = Path(os.environ.get("TWINARENA_OPENPI_PYTHON") or REPO / ".venv-openpi" / "bin" / "python")
-    venv = python.parent.parent
-    venv.mkdir(parents=True, exist_ok=True)
-    with open(venv / ".twinarena-build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers build it once
-        build = subprocess.run(
-            ["bash", str(REPO / ".ci" / "openpi-client-venv.sh"), str(venv)], capture_output=True, text=True
-        )
-    assert build.returncode == 0, f"could not build the openpi-client venv at {venv}:\n{build.stderr}"
-    assert python.exists(), f"{python} is missing after building {venv}"
-    return python
+    from side_venvs import side_venv_python  # here: this module is also loaded in sandboxed workers
+
+    return side_venv_python("TWINARENA_OPENPI_PYTHON", ".venv-openpi", "openpi-client-venv.sh")
 
 
 def run_probe(openpi_python: Path, spec: str, seed: int, count: int, *horizon: int) -> dict:
