@@ -160,4 +160,3 @@ def record_robot_log_episode(world: World, task: TaskSpec, seed: int, config: Ro
         "arrays": arrays,
     }
     return demo, ground_truth, outcome
-

@@ -43,13 +43,13 @@ class TableSpec:
     centre: tuple[float, float] = (0.0, 0.0)
     yaw: float = 0.0
 
-    def local_xy(self, xy) -> np.ndarray:
+    def local_xy(self, xy: Any) -> np.ndarray:
         """World ``xy`` (…, 2) in the table's own frame (origin at its centre, x along its length)."""
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         d = np.asarray(xy, dtype=float) - np.asarray(self.centre, dtype=float)
         return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
 
-    def on_top(self, xy, margin: float = 0.0) -> bool:
+    def on_top(self, xy: Any, margin: float = 0.0) -> bool:
         """Whether world ``xy`` lies over the table top, at least ``margin`` inside its edges."""
         return bool(np.all(np.abs(self.local_xy(xy)) <= np.asarray(self.half_extents[:2]) - margin))
 
@@ -171,20 +171,23 @@ class SceneSpec:
         return dataclasses.asdict(self)
 
 
-def translated_scene(scene: SceneSpec, offset) -> SceneSpec:
+def translated_scene(scene: SceneSpec, offset: Any) -> SceneSpec:
     """``scene`` in a world frame shifted by ``-offset``: table, objects, robot base, cameras and
     lights all moved by ``offset`` (x, y, z), so nothing changes but the coordinates."""
-    d = np.asarray(offset, dtype=float)
+    dx, dy, dz = (float(v) for v in offset)
 
-    def moved(point) -> tuple[float, ...]:
-        return tuple(float(v) for v in np.asarray(point, dtype=float) + d[: len(point)])
+    def moved_xy(xy: tuple[float, float]) -> tuple[float, float]:
+        return (xy[0] + dx, xy[1] + dy)
+
+    def moved(p: tuple[float, float, float]) -> tuple[float, float, float]:
+        return (p[0] + dx, p[1] + dy, p[2] + dz)
 
     return dataclasses.replace(
         scene,
         table=dataclasses.replace(
-            scene.table, centre=moved(scene.table.centre), top_z=float(scene.table.top_z + d[2])
+            scene.table, centre=moved_xy(scene.table.centre), top_z=scene.table.top_z + dz
         ),
-        objects=tuple(dataclasses.replace(o, xy=moved(o.xy)) for o in scene.objects),
+        objects=tuple(dataclasses.replace(o, xy=moved_xy(o.xy)) for o in scene.objects),
         robot_base=moved(scene.robot_base),
         cameras=tuple(
             dataclasses.replace(c, pos=moved(c.pos), lookat=moved(c.lookat)) for c in scene.cameras
