@@ -19,17 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from twin.scene.spec import TableSpec
+
 MOUNT_TOLERANCE = 0.3  # metres between the table top and the robot base's height
 FOOTPRINT_MARGIN = 0.03  # metres an object's centre may overhang the table's edge
 BELOW_TOLERANCE = 0.01  # metres an object's centre may sit below the table top
 MAX_OBJECTS = 12  # more than this on one table is texture or marks taken for objects
 HALF_EXTENT_RANGE = (0.004, 0.3)  # metres: a tabletop object's largest half extent
-
-
-def _table_local(table: dict[str, Any], xy: np.ndarray) -> np.ndarray:
-    c, s = np.cos(float(table.get("yaw", 0.0))), np.sin(float(table.get("yaw", 0.0)))
-    d = np.asarray(xy, dtype=float) - np.asarray(table.get("center_xy", (0.0, 0.0)), dtype=float)
-    return np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
 
 
 def plausibility_problems(manifest: dict[str, Any], task: dict[str, Any] | None = None) -> list[str]:
@@ -51,14 +47,14 @@ def plausibility_problems(manifest: dict[str, Any], task: dict[str, Any] | None 
             f"{len(objects)} objects: more than a tabletop task holds ({MAX_OBJECTS}); texture or marks "
             "may have been taken for objects"
         )
-    half_table = np.asarray(table["half_extents_xy"], dtype=float)
+    footprint = TableSpec.from_manifest(table)
     for entry in objects:
         name = entry["name"]
         pos = np.asarray(entry["pos"], dtype=float)
         half = np.asarray(entry["half_extents"], dtype=float)
         if pos[2] < top - BELOW_TOLERANCE:
             problems.append(f"object {name!r}: its centre is {top - pos[2]:.3f} m below the table top")
-        if np.any(np.abs(_table_local(table, pos[:2])) > half_table + FOOTPRINT_MARGIN):
+        if not footprint.on_top(pos[:2], margin=-FOOTPRINT_MARGIN):
             problems.append(f"object {name!r} lies outside the table's footprint")
         low, high = HALF_EXTENT_RANGE
         if half.max() > high:

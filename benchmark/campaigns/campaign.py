@@ -206,10 +206,10 @@ def env_config(info: PolicyInfo, settings: RunSettings, perturbations: tuple = (
         "control_hz": info.control_hz,
         **env_settings(info),  # a convention's own cameras, sizes, action space and rate
     }
-    if settings.image_size:
-        values["image_size"] = settings.image_size
+    own_size = values.pop("image_size")
     return EnvConfig(
-        **{**values, "image_size": tuple(values["image_size"])},
+        **values,
+        image_size=tuple(settings.image_size or own_size),
         render=settings.render,
         backend=settings.backend,
         max_seconds=settings.max_seconds,

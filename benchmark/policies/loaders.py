@@ -96,9 +96,7 @@ def _folder(path: Path, spec: str) -> PolicySource:
 
         kind = "lerobot" if sniff_config(path) is not None else "weights"
         detail = {"kind": kind, "path": str(path.resolve())}
-        if kind == "lerobot":
-            return PolicySource(kind, spec, detail, manifest, manifest_path=where)
-        return PolicySource("weights", spec, detail, manifest, manifest_path=where)
+        return PolicySource(kind, spec, detail, manifest, manifest_path=where)
     if "entry" in manifest:
         detail = {"kind": "entrypoint", "entry": manifest["entry"], "code": str(path.resolve())}
         return PolicySource("entrypoint", spec, detail, manifest, manifest_path=where)

@@ -43,6 +43,16 @@ class TableSpec:
     centre: tuple[float, float] = (0.0, 0.0)
     yaw: float = 0.0
 
+    @classmethod
+    def from_manifest(cls, table: dict[str, Any]) -> TableSpec:
+        """The table ``twin.json`` describes (``height``, ``center_xy``, ``half_extents_xy``, ``yaw``)."""
+        return cls(
+            half_extents=(*(float(v) for v in table["half_extents_xy"]), 0.025),  # type: ignore[arg-type]
+            top_z=float(table["height"]),
+            centre=tuple(float(v) for v in table.get("center_xy", (0.0, 0.0))),  # type: ignore[arg-type]
+            yaw=float(table.get("yaw", 0.0)),
+        )
+
     def local_xy(self, xy: Any) -> np.ndarray:
         """World ``xy`` (…, 2) in the table's own frame (origin at its centre, x along its length)."""
         c, s = np.cos(self.yaw), np.sin(self.yaw)

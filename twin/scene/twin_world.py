@@ -92,12 +92,7 @@ def twin_scene(twin: Twin) -> SceneSpec:
         objects=objects,
         tasks=(task,),
         cameras=tuple(cameras),
-        table=TableSpec(
-            half_extents=(*table["half_extents_xy"], 0.025),
-            top_z=float(table["height"]),
-            centre=tuple(float(v) for v in table.get("center_xy", (0.0, 0.0))),
-            yaw=float(table.get("yaw", 0.0)),
-        ),
+        table=TableSpec.from_manifest(table),
         physics=PhysicsSpec(
             timestep=float(physics.get("timestep", 0.002)), control_hz=float(physics.get("control_hz", 10.0))
         ),
