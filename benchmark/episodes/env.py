@@ -13,6 +13,7 @@ is truncated at the task's time limit; ``info["termination"]`` names the reason.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import string
 import zlib
@@ -39,6 +40,10 @@ TERMINATIONS = ("success", "timeout", "policy_error", "policy_timeout", "invalid
 RENDER_MODES = ("auto", "splat", "mesh")
 STATE_DIM = 15
 INSTRUCTION_CHARSET = string.printable + "’‘“”—–°éèàçüöä"
+# numba threads a step's splat rasterising runs on (None: numba's default, one per CPU). A step's
+# layers are small (objects: hundreds of splats) and campaigns run one worker per core: waking numba's
+# pool on a busy machine cost 60–70 ms a layer against 3.5 ms on this thread alone (2 cores, loaded).
+RENDER_THREADS: int | None = 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,23 @@ def camera_names(twin: Twin, config: EnvConfig) -> list[str]:
         if name not in known:
             raise ScenarioError(f"twin {twin.root}: no camera {name!r}; it has {', '.join(known)}")
     return static + ([ROBOT_PREFIX + WRIST_CAMERA] if config.wrist_camera else [])
+
+
+@contextlib.contextmanager
+def numba_threads(n: int | None):
+    """Numba's parallel kernels on at most ``n`` threads (this thread's setting) inside the block;
+    None changes nothing. The kernels' results do not depend on the thread count."""
+    if n is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, before))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class Scenario:
@@ -244,7 +266,8 @@ class TwinEnv(gym.Env):
 
     def _images(self) -> dict[str, np.ndarray]:
         sc = self.scenario
-        images = {name: sc.renderer.render(name, *self.render_size(name))[0] for name in sc.cameras}
+        with numba_threads(RENDER_THREADS if sc.renderer.splats else None):
+            images = {name: sc.renderer.render(name, *self.render_size(name))[0] for name in sc.cameras}
         if self.sensor is not None:
             images = {name: self.sensor.rgb(image, self._camera_rng) for name, image in images.items()}
         return {
