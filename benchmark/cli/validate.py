@@ -11,11 +11,27 @@ from benchmark.cli.output import DB_HELP, console, emit_json, parse_size, progre
 
 
 def validate_command(
-    reference: str = typer.Option(..., "--reference", help="The reference scene, SCENE or SCENE/TASK."),
+    reference: str = typer.Option(
+        None,
+        "--reference",
+        help="The reference world: SCENE or SCENE/TASK, a scene spec file, generated:SEED, or an MJCF/URDF "
+        "world (.xml/.urdf, with --task).",
+    ),
+    task: str = typer.Option(
+        None,
+        "--task",
+        help="The task: its name, or for an MJCF/URDF world FAMILY:OBJECT:TARGET (push:box:zone).",
+    ),
     demo: Path = typer.Option(
-        ...,
+        None,
         "--demo",
         help="A demonstration recorded in the reference world; recorded here if it does not exist.",
+    ),
+    real: Path = typer.Option(
+        None,
+        "--real",
+        help="Instead of a reference world: a CSV of success rates measured on a real robot "
+        "(policy,successes,trials), compared with --twin (level 0 only unless --perturb).",
     ),
     policy: list[str] = typer.Option(
         None,
@@ -52,18 +68,30 @@ def validate_command(
 ) -> None:
     """Does the twin rank policies the way its reference world does? Runs the population in both
     worlds over the same scenarios and seeds, reports Pearson r, MMRV and Kendall τ with bootstrap
-    intervals, blames a twin stage by ablation when it falls short, and stores the result."""
+    intervals, blames a twin stage by ablation when it falls short, and stores the result. With
+    --real, the reference is a real robot's measured success rates instead."""
     from benchmark.campaigns.campaign import RunSettings, parse_sweep
     from benchmark.campaigns.executors import LocalExecutor
     from benchmark.store import open_store
+    from benchmark.validity.real import run_real_study
+    from benchmark.validity.reference import ValidityError
     from benchmark.validity.study import DEFAULT_SWEEPS, Hooks, StudyConfig, run_study
     from benchmark.validity.tables import policy_table, summary_table
+
+    if real is not None and (reference or demo or twin is None):
+        raise ValidityError(
+            "--real compares a built --twin with real success rates; it takes no --reference or --demo"
+        )
+    if real is None and (reference is None or demo is None):
+        raise ValidityError("validate needs --reference and --demo (or --real RATES.csv with --twin)")
+    default_sweeps = () if real is not None else DEFAULT_SWEEPS
 
     settings = RunSettings(image_size=parse_size(image_size) if image_size else None, max_seconds=max_seconds)
     config = StudyConfig(
         policies=tuple(policy) if policy else None,
         population=population,
-        sweeps=DEFAULT_SWEEPS
+        task=task,
+        sweeps=default_sweeps
         if not perturb
         else ()
         if perturb == ["none"]
@@ -85,7 +113,10 @@ def validate_command(
             plan=plan,
             result=lambda label: bar.advance(tasks[label]),
         )
-        result = run_study(store, reference, demo, twin, config, LocalExecutor(workers), hooks)
+        if real is not None:
+            result = run_real_study(store, real, twin, config, LocalExecutor(workers), hooks)
+        else:
+            result = run_study(store, reference, demo, twin, config, LocalExecutor(workers), hooks)
     if as_json:
         emit_json(result)
         return

@@ -349,14 +349,15 @@ class ValidityResult(Base):
     Kendall τ of the per-policy success rates, each with its bootstrap interval; ``per_policy`` is
     ``[{policy, reference_success, twin_success, n}]``; ``blame`` the twin stage an ablation found
     at fault when the study fell short (else None); ``detail`` the campaigns, cells, honesty checks
-    and ablation runs."""
+    and ablation runs. A study against success rates measured on a real robot has no reference
+    twin (``reference_twin_id`` None; ``detail["real"]`` holds the rates)."""
 
     __tablename__ = "validity_results"
     __table_args__ = (CheckConstraint(f"blame IN {BLAMES!r}", name="blame"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     twin_id: Mapped[int] = mapped_column(ForeignKey("twins.id"), index=True)
-    reference_twin_id: Mapped[int] = mapped_column(ForeignKey("twins.id"))
+    reference_twin_id: Mapped[int | None] = mapped_column(ForeignKey("twins.id"))  # None: real rates
     reference: Mapped[str] = mapped_column(String)
     task: Mapped[str] = mapped_column(String)
     n_policies: Mapped[int]

@@ -598,7 +598,7 @@ class ValidityRow:
     id: int
     twin_hash: str
     twin: str
-    reference_hash: str
+    reference_hash: str | None  # None: success rates measured on a real robot
     reference: str
     task: str
     n_policies: int
@@ -624,7 +624,7 @@ def validity_results(session: Session, twin_hash: str | None = None) -> list[Val
     query = (
         select(V, Twin.content_hash, Twin.name, reference.content_hash)
         .join(Twin, Twin.id == V.twin_id)
-        .join(reference, reference.id == V.reference_twin_id)
+        .outerjoin(reference, reference.id == V.reference_twin_id)
         .order_by(V.id.desc())
     )
     if twin_hash is not None:

@@ -303,14 +303,16 @@ class Store:
             return queries.judge_pairing(session, policy, judge, self.campaign_id(session, campaign))
 
     # -- validity studies (benchmark/validity) ---------------------------------------------------
-    def add_validity(self, twin_hash: str, reference_hash: str, result: dict) -> int:
+    def add_validity(self, twin_hash: str, reference_hash: str | None, result: dict) -> int:
         """Store one validity study of the registered twin ``twin_hash`` against the registered
-        reference world ``reference_hash``. ``result``: reference (scene name), task, n_policies,
-        n_scenarios, pearson/mmrv/kendall as ``{"value", "low", "high"}``, passed, per_policy,
-        blame, detail. Return its id."""
+        reference world ``reference_hash`` (None: against rates measured on a real robot).
+        ``result``: reference (scene name), task, n_policies, n_scenarios, pearson/mmrv/kendall as
+        ``{"value", "low", "high"}``, passed, per_policy, blame, detail. Return its id."""
         with self.session() as session:
-            ids = {}
+            ids: dict[str, int | None] = {"reference": None}
             for key, content_hash in (("twin", twin_hash), ("reference", reference_hash)):
+                if content_hash is None:
+                    continue
                 record = campaigns.get_twin(session, content_hash)
                 if record is None:
                     raise StoreError(f"{key} {content_hash[:12]}… is not a registered twin in {self.url}")

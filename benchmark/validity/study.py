@@ -34,6 +34,7 @@ from benchmark.validity.reference import (
     record_reference,
     reference_scene,
 )
+from benchmark.validity.sources import ReferenceSource, reference_source
 
 PEARSON_TARGET = 0.95
 MMRV_TARGET = 0.03
@@ -54,6 +55,7 @@ class StudyConfig:
 
     policies: tuple[str, ...] | None = None
     population: str = "baselines"
+    task: str | None = None  # the reference's task (an imported world's FAMILY:OBJECT:TARGET)
     sweeps: tuple[Sweep, ...] = DEFAULT_SWEEPS
     seeds: int = 24  # per cell; with the default sweep, 48 scenarios per policy and world
     settings: RunSettings = field(default_factory=RunSettings)
@@ -86,28 +88,22 @@ class Hooks:
 
 # -- inputs ------------------------------------------------------------------------------------
 def resolve_demo(
-    demo: str | Path, reference: str, config: StudyConfig, hooks: Hooks
-) -> tuple[Path, str, str]:
-    """The demonstration episode folder, its scene and task; recorded from the reference world
+    demo: str | Path, source: ReferenceSource, config: StudyConfig, hooks: Hooks
+) -> Path:
+    """The demonstration episode folder of ``source``'s task, recorded from its reference world
     (through :data:`REFERENCE_SENSOR`) when ``demo`` does not exist yet."""
-    from benchmark.scenes.registry import load_scene, scene_names
-
-    scene_name, _, task_name = reference.partition("/")
-    if scene_name not in scene_names():
-        raise ValidityError(f"unknown reference scene {scene_name!r}; scenes: {', '.join(scene_names())}")
     demo = Path(demo)
+    scene, task = source.scene, source.task
     if not demo.exists():
-        scene = load_scene(scene_name)
-        task = scene.task(task_name or None)
-        hooks.stage(f"record a demonstration of {scene_name}/{task.name} in the reference world")
+        hooks.stage(f"record a demonstration of {scene.name}/{task.name} in the reference world")
         demo = record_reference(scene, task, demo, config.record_seed, REFERENCE_SENSOR)
     elif not (demo / "meta.json").is_file() and (demo / "episode_000000" / "meta.json").is_file():
         demo = demo / "episode_000000"
     recorded_scene, recorded_task = demonstration_task(demo)
-    if recorded_scene != scene_name or (task_name and task_name != recorded_task):
+    if (recorded_scene, recorded_task) != (scene.name, task.name):
         raise ValidityError(
-            f"{demo} records {recorded_scene}/{recorded_task}, not the reference {reference}; pass its "
-            f"scene as --reference, or a --demo path that does not exist yet to record one"
+            f"{demo} records {recorded_scene}/{recorded_task}, not the reference {scene.name}/{task.name}; "
+            "pass its scene as --reference, or a --demo path that does not exist yet to record one"
         )
     sensor = demonstration_sensor(demo)
     if sensor != REFERENCE_SENSOR:
@@ -116,15 +112,12 @@ def resolve_demo(
             f"{None if sensor is None else sensor.to_dict()}); a proxy-real twin must see only what the "
             "reference camera saw: pass a --demo path that does not exist, and validate records one"
         )
-    return demo, scene_name, recorded_task
+    return demo
 
 
-def reference_world(demo: Path, scene_name: str, task_name: str, out: Path) -> Path:
+def reference_world(demo: Path, source: ReferenceSource, out: Path) -> Path:
     """The reference world's package: the scene as the demonstration found it, with its sensor."""
-    from benchmark.scenes.registry import load_scene
-
-    scene = load_scene(scene_name)
-    return package_reference(reference_scene(scene, first_poses(demo)), scene.task(task_name), out)
+    return package_reference(reference_scene(source.scene, first_poses(demo)), source.task, out)
 
 
 def twin_of(demo: Path, twin: Path, splat_steps: int, hooks: Hooks) -> tuple[Path, dict | None]:
@@ -264,11 +257,16 @@ def prepare_worlds(
 ) -> Worlds:
     """Resolve (or record) the demonstration, reuse or build its twin, package the reference world,
     check the pair's honesty and choose the population."""
-    demo, scene_name, task_name = resolve_demo(demo, reference, config, hooks)
+    demo = Path(demo)
+    source = reference_source(reference, config.task, demo.parent / "reference-assets")
+    for note in source.notes:
+        hooks.stage(f"note: {note}")
+    demo = resolve_demo(demo, source, config, hooks)
+    scene_name, task_name = source.name, source.task.name
     workdir = demo.parent / f"validity-{demo.name}"
     twin_dir, built = twin_of(demo, Path(twin) if twin else workdir / "twin", config.splat_steps, hooks)
     hooks.stage("package the reference world")
-    ref_dir = reference_world(demo, scene_name, task_name, workdir / "reference")
+    ref_dir = reference_world(demo, source, workdir / "reference")
     checks = honesty_checks(ref_dir, twin_dir, demo)
     policies = population(store, config, scene_name)
     if len(policies) < 2:

@@ -111,3 +111,50 @@ def test_a_population_the_reference_cannot_tell_apart_does_not_pass():
     assert flat["pearson"]["value"] == 1.0 and flat["reference_spread"] == 0.0 and not flat["passed"]
     ranked = np.array([[1, 1, 1, 1], [1, 0, 1, 0], [0, 0, 0, 0]], dtype=float)
     assert compare(["a", "b", "c"], scenarios, ranked, ranked, rounds=10, seed=0)["passed"]
+
+
+# -- against success rates measured on a real robot (benchmark.validity.real) ----------------------
+def test_real_rates_are_read_from_csv_and_bad_rows_are_one_line():
+    from benchmark.validity.real import parse_real_rates
+    from benchmark.validity.reference import ValidityError
+
+    rows = parse_real_rates("policy,successes,trials,notes\npi0,17,20,lab A\n\nocto, 4 ,20,\n")
+    assert [(r.policy, r.successes, r.trials) for r in rows] == [("pi0", 17, 20), ("octo", 4, 20)]
+    assert rows[0].rate == 0.85
+    bad = {
+        "policy,trials\npi0,3\nocto,4\n": "needs columns policy, successes, trials; missing successes",
+        "policy,successes,trials\npi0,x,20\nocto,1,2\n": "line 2: successes and trials must be whole",
+        "policy,successes,trials\npi0,21,20\nocto,1,2\n": "line 2: need 0 ≤ successes ≤ trials",
+        "policy,successes,trials\npi0,1,0\nocto,1,2\n": "trials ≥ 1",
+        "policy,successes,trials\npi0,1,2\npi0,1,2\n": "line 3: policy 'pi0' is listed twice",
+        "policy,successes,trials\npi0,1,2\n": "at least two policies, got 1",
+        "policy,successes,trials\n,1,2\nocto,1,2\n": "line 2: no policy named",
+    }
+    for text, message in bad.items():
+        with pytest.raises(ValidityError, match=message) as err:
+            parse_real_rates(text, "rates.csv")
+        assert str(err.value).startswith("rates.csv") and "\n" not in str(err.value)
+
+
+def test_intervals_against_real_rates_widen_with_fewer_real_trials():
+    """Both sides are samples: the same twin against the same real rates measured over 10 trials
+    gets a wider Pearson interval than over 200, and the full-data value is the plain Pearson r."""
+    from benchmark.validity.real import RealRate, bootstrap_against_real
+
+    rng = np.random.default_rng(0)
+    true = np.array([0.9, 0.6, 0.35, 0.1])
+    twin = (rng.random((4, 40)) < true[:, None]).astype(float)
+    widths = []
+    for trials in (10, 200):
+        real = [RealRate(f"p{i}", int(round(p * trials)), trials) for i, p in enumerate(true)]
+        est = bootstrap_against_real(real, twin, np.random.default_rng(1), rounds=400)
+        assert est["pearson"].value == pytest.approx(pearson(true, twin.mean(axis=1)), abs=0.02)
+        assert est["pearson"].low <= est["pearson"].value <= est["pearson"].high
+        widths.append(est["mmrv"].high - est["mmrv"].low + est["pearson"].high - est["pearson"].low)
+    assert widths[0] > widths[1]
+    # a twin that reverses the real order is caught
+    real = [RealRate(f"p{i}", int(p * 50), 50) for i, p in enumerate(true)]
+    est = bootstrap_against_real(real, twin[::-1], np.random.default_rng(1), rounds=200)
+    assert est["pearson"].high < 0 and est["mmrv"].value > 0.3
+    with pytest.raises(ValueError, match="twin matrix expected"):
+        bootstrap_against_real(real, twin[:3], np.random.default_rng(1))

@@ -23,6 +23,7 @@ FAST_SPLATS = 20
 def world(tmp_path_factory):
     """(demonstration, reference package, twin package, paths opened while the twin was built)."""
     from benchmark.scenes.registry import load_scene
+    from benchmark.validity.sources import reference_source
     from benchmark.validity.study import reference_world
     from twin.appearance import AppearanceConfig
     from twin.build import BuildConfig, build_twin
@@ -45,7 +46,7 @@ def world(tmp_path_factory):
         build_twin(demo, root / "twin", config)
     finally:
         recording["on"] = False
-    reference = reference_world(demo, "block_push", "block_to_square", root / "reference")
+    reference = reference_world(demo, reference_source("block_push"), root / "reference")
     return demo, reference, root / "twin", opened
 
 
@@ -189,6 +190,54 @@ def test_validate_population_learned_ranks_the_shipped_checkpoints(world, tmp_pa
     assert isinstance(bad.exception, ValidityError) and "--population must be one of" in str(bad.exception)
 
 
+def test_validate_compares_the_twin_with_real_robot_rates(world, tmp_path):
+    """``--real RATES.csv --twin``: the CSV's policies run in the twin alone (level 0, one seed),
+    the comparison is stored with no reference twin, and the per-policy rows carry the real counts."""
+    from benchmark.cli import app
+    from benchmark.store import open_store
+
+    _, _, twin, _ = world
+    rates = tmp_path / "lab.csv"
+    rates.write_text("policy,successes,trials\nvision-expert,18,20\nrandom,0,20\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    args = ["validate", "--real", str(rates), "--twin", str(twin), "--seeds", "1", "--max-seconds", "4"]
+    args += ["--image-size", "160x160", "--bootstrap", "50", "--db", db, "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout[out.stdout.index("{") :])
+    assert result["reference"] == "real:lab" and result["reference_hash"] is None
+    assert [(p["policy"], p["real_successes"], p["real_trials"]) for p in result["per_policy"]] == [
+        ("vision-expert", 18, 20),
+        ("random", 0, 20),
+    ]
+    assert result["per_policy"][0]["reference_success"] == 0.9 and result["n_scenarios"] == 1
+    with open_store(db) as store:
+        rows = store.validity_results(result["twin_hash"])
+        assert [r.id for r in rows] == [result["id"]] and rows[0].reference_hash is None
+        assert rows[0].detail["real"]["rows"][1] == {"policy": "random", "successes": 0, "trials": 20}
+    both = CliRunner().invoke(app, [*args, "--reference", "block_push"])
+    assert isinstance(both.exception, ValidityError) and "takes no --reference" in str(both.exception)
+
+
+def test_references_name_registry_scenes_spec_files_generated_seeds_and_worlds(tmp_path):
+    from benchmark.scenes.generator import generate_scene, write_scene
+    from benchmark.validity.sources import reference_source
+
+    assert reference_source("block_push").task.name == "block_to_square"
+    generated = reference_source("generated:4")
+    assert generated.scene == generate_scene(4) and generated.name == "generated_4"
+    spec_file = write_scene(generate_scene(5), tmp_path / "five.yaml")
+    assert reference_source(str(spec_file)).scene == generate_scene(5)
+    for reference, message in [
+        ("generated:x", "whole-number seed"),
+        (str(tmp_path / "none.yaml"), "does not exist"),
+        (str(tmp_path / "world.xml"), "needs --task FAMILY:OBJECT:TARGET"),
+        ("block_push/no_task", "has no task 'no_task'"),
+    ]:
+        with pytest.raises(ValidityError, match=message):
+            reference_source(reference)
+
+
 def _study_checks(store, result) -> None:
     from benchmark.validity.ablation import STAGES
 
@@ -234,6 +283,7 @@ def test_validate_refuses_bad_input_with_one_line(world, tmp_path):
         out = runner.invoke(app, ["validate", *args, "--db", db])
         assert isinstance(out.exception, ValidityError), args
         assert message in str(out.exception)
+    from benchmark.validity.sources import reference_source
     from benchmark.validity.study import Hooks, StudyConfig, resolve_demo
 
     plain = tmp_path / "plain"
@@ -242,4 +292,4 @@ def test_validate_refuses_bad_input_with_one_line(world, tmp_path):
 
     record(load_scene("block_push"), plain, 1, 0, config=RecordConfig(scan_frames=2, hold_steps=0))
     with pytest.raises(ValidityError, match="not filmed through the reference world's sensor"):
-        resolve_demo(plain, "block_push", StudyConfig(), Hooks())
+        resolve_demo(plain, reference_source("block_push"), StudyConfig(), Hooks())

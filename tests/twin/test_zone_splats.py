@@ -311,13 +311,14 @@ def test_geometry_hybrid_keeps_the_zone_mark_where_it_was_seen(block_push, tmp_p
     posed at the new body pose, they land where the twin drew them."""
     from benchmark.scenes.twins import check_package
     from benchmark.validity.ablation import hybrid_package
+    from benchmark.validity.sources import reference_source
     from benchmark.validity.study import reference_world
     from twin.package import read_twin
     from twin.splats.ply import read_ply
     from twin.transforms import quat_to_mat
 
     demo, folder = block_push
-    reference = reference_world(demo, "block_push", "block_to_square", tmp_path / "reference")
+    reference = reference_world(demo, reference_source("block_push"), tmp_path / "reference")
     hybrid = hybrid_package("geometry", folder, reference, tmp_path / "geometry")
     assert check_package(hybrid) == []
     tw, hy = _zone_of(read_twin(folder)), _zone_of(read_twin(hybrid))

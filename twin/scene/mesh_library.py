@@ -52,17 +52,32 @@ def read_obj_polygons(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array(vertices, dtype=float), np.array(faces, dtype=int)
 
 
+def _z_up_vertices(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (z up) and triangles of library mesh ``name``, or of an OBJ file (already z up)."""
+    if name.lower().endswith(".obj"):
+        path, up = Path(name), "z"
+    elif name in MESHES:
+        file, up = MESHES[name]
+        path = mesh_root() / file
+    else:
+        raise MeshLibraryError(f"unknown mesh {name!r}; expected one of {', '.join(MESHES)} or an .obj file")
+    try:
+        vertices, faces = read_obj_polygons(path)
+    except (OSError, ValueError, IndexError) as err:
+        raise MeshLibraryError(f"cannot read mesh {path}: {err}") from None
+    if len(vertices) < 4 or len(faces) < 1:
+        raise MeshLibraryError(f"mesh {path} has {len(vertices)} vertices and {len(faces)} faces: no solid")
+    if up == "y":  # y up → z up, keeping a right-handed frame: (x, y, z) → (x, -z, y)
+        vertices = np.stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]], axis=1)
+    return vertices, faces
+
+
 @lru_cache(maxsize=16)
 def unit_mesh(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Mesh ``name`` z-up, centred on its bounding box, with half-extents of 1 on every axis."""
-    if name not in MESHES:
-        raise MeshLibraryError(f"unknown mesh {name!r}; expected one of {', '.join(MESHES)}")
-    file, up = MESHES[name]
-    vertices, faces = read_obj_polygons(mesh_root() / file)
-    if up == "y":  # y up → z up, keeping a right-handed frame: (x, y, z) → (x, -z, y)
-        vertices = np.stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]], axis=1)
+    vertices, faces = _z_up_vertices(name)
     low, high = vertices.min(axis=0), vertices.max(axis=0)
-    vertices = (vertices - (low + high) / 2) / ((high - low) / 2)
+    vertices = (vertices - (low + high) / 2) / np.maximum((high - low) / 2, 1e-9)
     vertices.flags.writeable = False
     faces.flags.writeable = False
     return vertices, faces
@@ -70,11 +85,7 @@ def unit_mesh(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def mesh_aspect(name: str) -> np.ndarray:
     """The mesh's bounding box half-extents relative to its largest (x, y, z), z-up."""
-    file, up = MESHES[name]
-    vertices, _ = read_obj_polygons(mesh_root() / file)
-    if up == "y":
-        vertices = np.stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]], axis=1)
-    extent = np.ptp(vertices, axis=0)
+    extent = np.ptp(_z_up_vertices(name)[0], axis=0)
     return extent / extent.max()
 
 

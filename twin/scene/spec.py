@@ -25,6 +25,11 @@ TASK_FAMILIES = ("pick_place", "push", "stack")
 MESH_MODELS = ("duck", "mug", "lego", "jenga")  # props a mesh object may name (twin.scene.mesh_library)
 
 
+def is_mesh_file(mesh: str) -> bool:
+    """Whether an object's ``mesh`` names an OBJ file (a user's prop) rather than a library model."""
+    return mesh.lower().endswith(".obj")
+
+
 class SceneSpecError(ValueError):
     """A scene spec that cannot be used; the message names the scene and the field."""
 
@@ -77,8 +82,9 @@ class ObjectSpec:
     centre, ``xy_range`` the half-width of the uniform box around it that reset samples from,
     ``yaw_range`` likewise in radians.
     ``fixed`` objects are welded to the table; ``visual_only`` ones never collide (target marks).
-    A ``mesh`` object with ``mesh`` set is built from that model (a pybullet_data prop) fitted to
-    its bounding box ``size``, so a scene spec may hold one too.
+    A ``mesh`` object with ``mesh`` set is built from that model (a pybullet_data prop, or an OBJ
+    file, z up, relative to the spec file's folder) fitted to its bounding box ``size``, so a scene
+    spec may hold one too.
     """
 
     name: str
@@ -94,7 +100,7 @@ class ObjectSpec:
     friction: float = 1.0
     fixed: bool = False
     visual_only: bool = False
-    mesh: str | None = None  # a ``mesh`` object's model (twin.scene.mesh_library.MESHES): duck, mug …
+    mesh: str | None = None  # a ``mesh`` object's model (mesh_library.MESHES: duck, mug …) or OBJ file
 
 
 @dataclass(frozen=True)
@@ -291,10 +297,14 @@ def _check(scene: SceneSpec) -> SceneSpec:
             )
         if obj.shape in ("bowl", "cup") and obj.size[2] >= obj.size[0] / 2:
             raise SceneSpecError(f"{at}.size: the wall must be under half the radius, got {list(obj.size)}")
-        if obj.mesh is not None and (obj.shape != "mesh" or obj.mesh not in MESH_MODELS):
+        known_mesh = obj.mesh in MESH_MODELS or is_mesh_file(obj.mesh or "")
+        if obj.mesh is not None and (obj.shape != "mesh" or not known_mesh):
             raise SceneSpecError(
-                f"{at}.mesh: a mesh object names one of {', '.join(MESH_MODELS)}, got {obj.mesh!r}"
+                f"{at}.mesh: a mesh object names one of {', '.join(MESH_MODELS)} or an .obj file, "
+                f"got {obj.mesh!r}"
             )
+        if obj.mesh is not None and is_mesh_file(obj.mesh) and not Path(obj.mesh).is_file():
+            raise SceneSpecError(f"{at}.mesh: no such file {obj.mesh}")
         if obj.mass <= 0:
             raise SceneSpecError(f"{at}.mass: must be positive, got {obj.mass}")
     if not scene.tasks:
@@ -330,4 +340,9 @@ def load_scene_spec(path: str | Path) -> SceneSpec:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
         raise SceneSpecError(f"scene spec {path} is not valid {path.suffix[1:].upper()}: {err}") from err
+    if isinstance(data, dict) and isinstance(data.get("objects"), list):  # OBJ files beside the spec
+        for obj in data["objects"]:
+            mesh = obj.get("mesh") if isinstance(obj, dict) else None
+            if isinstance(mesh, str) and is_mesh_file(mesh) and not Path(mesh).is_absolute():
+                obj["mesh"] = str(path.parent / mesh)
     return scene_from_dict(data, str(path))
