@@ -9,8 +9,8 @@ seven noise levels and the random policy: 8 policies) runs in both worlds, unper
 MMRV ≤ 0.03, three ablations name the twin stage to blame. Demonstrations, twins and episodes are
 kept under ``--out`` (default ``~/.cache/twinarena/validity-study``), so a second run reuses them.
 
-    python bench/validity_study.py [--scenes block_push/block_to_square ...] [--seeds 24] [--workers 2]
-        [--population learned]
+    python bench/validity_study.py [--scenes block_push/block_to_square generated:200 ...] [--seeds 24]
+        [--workers 2] [--population learned]
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ from benchmark.validity.tables import policy_table, summary_table
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenes", nargs="*", help="SCENE/TASK pairs (default: every reference task)")
+    parser.add_argument(
+        "--scenes",
+        nargs="*",
+        help="SCENE/TASK pairs, generated:SEED or scene spec files (default: every reference task)",
+    )
     parser.add_argument("--seeds", type=int, default=StudyConfig.seeds, help="seeds per cell")
     parser.add_argument("--perturb", nargs="*", default=["object_placement=0.5"])
     parser.add_argument("--policies", nargs="*", help="the population (default: --population's)")
@@ -77,7 +81,7 @@ def main() -> None:
     with open_store(args.db or f"sqlite:///{args.out / 'twinarena.db'}", args.out / "artefacts") as store:
         for pair in pairs:
             t0 = time.perf_counter()
-            folder = args.out / pair.replace("/", "__")
+            folder = args.out / pair.replace("/", "__").replace(":", "_")
             result = run_study(
                 store, pair, folder / "demo", folder / "twin", config, LocalExecutor(args.workers), hooks
             )
