@@ -144,8 +144,11 @@ def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None
     return Scan(frames, rgb, np.asarray(depth, dtype=np.float32), cam.K, poses, robot, world_frame, info)
 
 
-def find_objects(scan: Scan, base_xy, config: BuildConfig, where: str):
-    """The table and the objects on it, from the scan's fused depth."""
+def find_objects(scan: Scan, base, config: BuildConfig, where: str):
+    """The table and the objects on it, from the scan's fused depth; ``base`` is the robot base's
+    position (or None), whose height picks the table among the horizontal planes when the scan
+    is in the demonstration's frame."""
+    base_xy = None if base is None else base[:2]
     valid = None if scan.robot is None else ~scan.robot
     depth = scan.depth if valid is None else np.where(valid, scan.depth, 0.0)
     points, colors = points_from_rgbd(scan.rgb, depth, scan.K, scan.poses, stride=2, max_depth=3.0)
@@ -153,7 +156,8 @@ def find_objects(scan: Scan, base_xy, config: BuildConfig, where: str):
     exclude = (
         () if base_xy is None else ((float(base_xy[0]), float(base_xy[1]), config.robot_base_clearance),)
     )
-    cfg = dataclasses.replace(config.tabletop, exclude_xy=exclude)
+    mount_z = float(base[2]) if base is not None and scan.world_frame == "demonstration" else None
+    cfg = dataclasses.replace(config.tabletop, exclude_xy=exclude, mount_z=mount_z)
     rng = np.random.default_rng(config.seed)
     try:
         table = tabletop.find_table(points, colors, cfg, rng)
@@ -396,7 +400,7 @@ def build_twin(
     view = _robot_view(demo, where)
     with stages("cameras"):
         scan = prepare_scan(demo, config, where, view)
-    base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:2, 3]
+    base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:3, 3]
     with stages("geometry"):
         table, found = find_objects(scan, base, config, where)
     names = object_names(found)

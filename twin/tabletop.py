@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from twin.plane import fit_plane_ransac
+from twin.plane import Plane, fit_plane_ransac
 from twin.transforms import rotate_xy as _rotate
 
 EIGHT = np.ones((3, 3), bool)  # 8-connectivity for ndimage.label
@@ -33,6 +33,7 @@ class TabletopConfig:
     """Thresholds for table and object finding (metres, m², colours in 0..1).
 
     ``exclude_xy``: discs ``(x, y, radius)`` whose points are ignored (the robot base, say).
+    ``mount_z``: the robot's mount height, when the demonstration gives its base pose.
     ``max_gap``: a cell's column of points is cut at the first vertical gap larger than this,
     so things hovering over the table (a robot hand) do not count as standing on it.
     Zones are flat cells whose brightness or chroma (max − min channel) exceeds the table's median
@@ -55,6 +56,10 @@ class TabletopConfig:
     footprint_fraction: float = 0.5  # of min_height: side points above this outline the footprint
     symmetric_completion: bool = True  # mirror seen points into the unseen far side of objects
     exclude_xy: tuple[tuple[float, float, float], ...] = ()
+    mount_z: float | None = None  # the robot's mount height, when known: the table top is near it
+    mount_tolerance: float = 0.25  # metres between the mount and a table top it stands on or beside
+    max_planes: int = 3  # horizontal planes considered for the table (floor, table, a shelf)
+    table_fraction: float = 0.1  # without a mount: the highest patch at least this share of the largest
     zone_sigmas: float = 5.0
     zone_min_delta: float = 0.12
     zone_min_area: float = 0.002
@@ -172,25 +177,82 @@ def _keep_xy(points: np.ndarray, exclude_xy) -> np.ndarray:
 
 
 def find_table(points, colors, config: TabletopConfig = TabletopConfig(), rng=None) -> Table:  # noqa: B008
-    """The table top: a near-horizontal RANSAC plane and the oriented rectangle of its largest
-    connected patch of inlier cells. Raises :class:`TabletopError` when there is none."""
+    """The table top among the scan's horizontal planes (:func:`horizontal_patches`): the one
+    whose height is nearest the robot's mount (``config.mount_z``, within ``mount_tolerance``);
+    without a mount, the highest patch at least ``table_fraction`` of the largest, so a floor
+    seen around the table's legs is never taken for it. Raises :class:`TabletopError` when there is none."""
     rng = np.random.default_rng(0) if rng is None else rng
     points = np.asarray(points, float).reshape(-1, 3)
     points = points[_keep_xy(points, config.exclude_xy)]
     min_points = int(config.min_table_area / config.table_cell**2)
     if len(points) < min_points:
         raise TabletopError(f"only {len(points)} points, too few for a table top: is the table out of view?")
-    sample = points[rng.choice(len(points), min(len(points), config.ransac_points), replace=False)]
-    try:
-        plane, _ = fit_plane_ransac(
-            sample, config.plane_threshold, rng, config.ransac_iterations, (0, 0, 1), config.max_tilt_deg
-        )
-    except ValueError as err:
-        raise TabletopError(f"no horizontal plane found: is the table out of view? ({err})") from err
-    inliers = points[np.abs(plane.distance(points)) <= config.plane_threshold]
-    if len(inliers) < 3:
+    patches = horizontal_patches(points, config, rng)
+    if not patches:
         raise TabletopError("no horizontal plane with support found: is the table out of view?")
-    keys = np.floor(inliers[:, :2] / config.table_cell).astype(np.int64)
+    largest = max(area for _, _, area in patches)
+    if largest < config.min_table_area:
+        raise TabletopError(
+            f"the largest horizontal patch covers {largest:.3f} m² < {config.min_table_area} m²: "
+            "is the table out of view?"
+        )
+    plane, patch = choose_table(patches, config)
+    center, half, yaw = min_area_rectangle(patch[:, :2])
+    height = -(plane.normal[:2] @ center + plane.offset) / plane.normal[2]
+    return Table(float(height), center, half, yaw, tuple(float(v) for v in plane.normal))
+
+
+def patch_height(plane: Plane, patch: np.ndarray) -> float:
+    """The plane's height at the patch's centre."""
+    centre = patch[:, :2].mean(axis=0)
+    return float(-(plane.normal[:2] @ centre + plane.offset) / plane.normal[2])
+
+
+def choose_table(patches, config: TabletopConfig) -> tuple[Plane, np.ndarray]:
+    """Which of the (plane, patch, area) candidates is the table top (see :func:`find_table`)."""
+    big = [p for p in patches if p[2] >= config.min_table_area]
+    if config.mount_z is not None:
+        near = [p for p in big if abs(patch_height(p[0], p[1]) - config.mount_z) <= config.mount_tolerance]
+        if near:
+            plane, patch, _ = max(near, key=lambda p: p[2])
+            return plane, patch
+    largest = max(p[2] for p in big)
+    wide = [p for p in big if p[2] >= config.table_fraction * largest]
+    plane, patch, _ = max(wide, key=lambda p: patch_height(p[0], p[1]))
+    return plane, patch
+
+
+def horizontal_patches(
+    points: np.ndarray, config: TabletopConfig, rng
+) -> list[tuple[Plane, np.ndarray, float]]:
+    """Up to ``config.max_planes`` near-horizontal planes, peeled one after another by RANSAC (each
+    one's inliers removed before the next is sought), each with the points of its largest
+    connected patch of inlier cells and that patch's area (m²)."""
+    out: list[tuple[Plane, np.ndarray, float]] = []
+    rest = points
+    for _ in range(config.max_planes):
+        if len(rest) < 3:
+            break
+        sample = rest[rng.choice(len(rest), min(len(rest), config.ransac_points), replace=False)]
+        try:
+            plane, _ = fit_plane_ransac(
+                sample, config.plane_threshold, rng, config.ransac_iterations, (0, 0, 1), config.max_tilt_deg
+            )
+        except ValueError:
+            break
+        near = np.abs(plane.distance(rest)) <= config.plane_threshold
+        inliers = rest[near]
+        rest = rest[np.abs(plane.distance(rest)) > 2 * config.plane_threshold]
+        if len(inliers) < 3:
+            break
+        patch, area = _largest_patch(inliers, config.table_cell)
+        out.append((plane, patch, area))
+    return out
+
+
+def _largest_patch(inliers: np.ndarray, cell: float) -> tuple[np.ndarray, float]:
+    """The points of the largest 8-connected patch of occupied ``cell`` squares, and its area."""
+    keys = np.floor(inliers[:, :2] / cell).astype(np.int64)
     keys -= keys.min(axis=0)
     grid = np.zeros(keys.max(axis=0) + 1, bool)
     grid[keys[:, 0], keys[:, 1]] = True
@@ -198,16 +260,7 @@ def find_table(points, colors, config: TabletopConfig = TabletopConfig(), rng=No
     labels, n = ndimage.label(grid, EIGHT)
     sizes = ndimage.sum_labels(grid, labels, np.arange(1, n + 1))
     best = int(np.argmax(sizes)) + 1
-    area = sizes[best - 1] * config.table_cell**2
-    if area < config.min_table_area:
-        raise TabletopError(
-            f"the largest horizontal patch covers {area:.3f} m² < {config.min_table_area} m²: "
-            "is the table out of view?"
-        )
-    patch = inliers[labels[keys[:, 0], keys[:, 1]] == best]
-    center, half, yaw = min_area_rectangle(patch[:, :2])
-    height = -(plane.normal[:2] @ center + plane.offset) / plane.normal[2]
-    return Table(float(height), center, half, yaw, tuple(float(v) for v in plane.normal))
+    return inliers[labels[keys[:, 0], keys[:, 1]] == best], float(sizes[best - 1] * cell**2)
 
 
 def _columns(cells: np.ndarray, h: np.ndarray, max_gap: float):

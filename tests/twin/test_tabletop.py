@@ -97,6 +97,32 @@ def test_checker_table_and_shadows_raise_no_zone(shadow):
     assert [o.kind for o in found] == (["solid"] if shadow else [])
 
 
+def _flat(rng, centre, half, z, n):
+    xy = rng.uniform(-1, 1, (n, 2)) * half + centre
+    return np.column_stack([xy, np.full(n, z) + rng.normal(0, 0.0005, n)])
+
+
+def test_the_table_is_not_the_floor_or_a_box_top():
+    """A big floor 0.8 m below the table (seen around the legs, three times the table's area) and
+    a wide box top above it: the table is the plane at the robot's mount, and without a mount the
+    highest plane of a table's size, never the largest one."""
+    rng = np.random.default_rng(3)
+    table_z = 0.8
+    floor = _flat(rng, [0.0, 0.0], [1.2, 1.0], 0.0, 60000)
+    floor = floor[(np.abs(floor[:, 0]) > 0.55) | (np.abs(floor[:, 1]) > 0.45)]  # under the table: unseen
+    table = _flat(rng, [0.05, 0.0], [0.5, 0.4], table_z, 16000)
+    box_top = _flat(rng, [0.2, 0.1], [0.11, 0.11], table_z + 0.12, 2000)
+    points = np.vstack([floor, table, box_top])
+    colors = np.full_like(points, 0.5)
+    for config in (tt.TabletopConfig(mount_z=table_z + 0.02), tt.TabletopConfig()):
+        found = tt.find_table(points, colors, config, np.random.default_rng(0))
+        assert found.height == pytest.approx(table_z, abs=2e-3)
+        np.testing.assert_allclose(found.half_extents_xy, [0.5, 0.4], atol=0.02)
+    # a robot on a pedestal level with the floor: the mount picks the floor's height band
+    found = tt.find_table(points, colors, tt.TabletopConfig(mount_z=0.05), np.random.default_rng(0))
+    assert found.height == pytest.approx(0.0, abs=2e-3)
+
+
 def test_no_table_in_view_raises():
     rng = np.random.default_rng(2)
     wall = np.column_stack([rng.uniform(-0.5, 0.5, 5000), np.zeros(5000), rng.uniform(0, 0.6, 5000)])
