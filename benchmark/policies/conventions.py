@@ -217,14 +217,22 @@ def convention_of(info: PolicyInfo) -> Convention | None:
 
 class AdaptedPolicy:
     """A policy spoken to in its own convention inside ``env`` (a
-    :class:`~benchmark.episodes.env.TwinEnv` configured by :func:`env_settings`)."""
+    :class:`~benchmark.episodes.env.TwinEnv` configured by :func:`env_settings`), or, without an
+    env, with fixed camera roles (``{EXTERIOR: camera, …}``) and robot base pose (a probe)."""
 
-    def __init__(self, policy: Any, convention: Convention, env: Any):
+    def __init__(
+        self,
+        policy: Any,
+        convention: Convention,
+        env: Any = None,
+        cameras: dict[str, str | None] | None = None,
+        base: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         self.policy = policy
         self.convention = convention
         self.env = env
-        self._cameras: dict[str, str] = {}
-        self._base: tuple[np.ndarray, np.ndarray] | None = None
+        self._cameras: dict[str, str | None] = dict(cameras or {})
+        self._base = base
         if hasattr(policy, "reset_key"):  # an openpi server: no "reset" key in its messages
             policy.reset_key = None
 
@@ -235,14 +243,15 @@ class AdaptedPolicy:
         return int(declared) if declared is not None else self.convention.open_loop_horizon
 
     def reset(self, instruction: str) -> None:
-        scenario = self.env.scenario
-        static = [c for c in scenario.cameras if not c.startswith(ROBOT_PREFIX)]
-        self._cameras = {
-            EXTERIOR: static[0] if static else None,
-            EXTERIOR_2: static[1] if len(static) > 1 else None,
-            WRIST: ROBOT_PREFIX + WRIST_CAMERA,
-        }
-        self._base = scenario.world.base_pose()
+        if self.env is not None:
+            scenario = self.env.scenario
+            static = [c for c in scenario.cameras if not c.startswith(ROBOT_PREFIX)]
+            self._cameras = {
+                EXTERIOR: static[0] if static else None,
+                EXTERIOR_2: static[1] if len(static) > 1 else None,
+                WRIST: ROBOT_PREFIX + WRIST_CAMERA,
+            }
+            self._base = scenario.world.base_pose()
         self.policy.reset(instruction)
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:

@@ -309,8 +309,7 @@ def load_policy(
         info = source.registered or remote_info(policy.metadata, name or spec)
     else:
         info = policy_info(source, name)
-        policy = WorkerPolicy(source.detail, limits, name=info.name)
-        policy.open_loop_horizon = info.open_loop_horizon  # the runner plays this much of a chunk
+        policy = WorkerPolicy(source.detail, limits, name=info.name, open_loop_horizon=info.open_loop_horizon)
     if adapter is not None:
         info = replace(info, adapter=adapter)
     return (policy if env is None else adapt(policy, info, env)), info

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import SubmissionError
-from benchmark.policies.conventions import EXTERIOR, WRIST, convention_of
+from benchmark.policies.conventions import EXTERIOR, WRIST, AdaptedPolicy, convention_of
 from benchmark.policies.loaders import policy_info, remote_info, resolve
 from benchmark.policies.protocol import ACTION_SPACES, PolicyInfo, action_problem
 from benchmark.policies.worker import WorkerLimits, WorkerPolicy
@@ -72,20 +72,15 @@ def validate(policy, info: PolicyInfo) -> Validation:
     """Reset ``policy`` and ask it for one action on a probe observation made for ``info`` (in the
     layout of the convention it names, its answer mapped back)."""
     convention = convention_of(info)
-    observation = probe_observation(info)
+    if convention is not None:
+        policy = AdaptedPolicy(
+            policy, convention, cameras={EXTERIOR: PROBE_CAMERA, WRIST: PROBE_WRIST}, base=PROBE_BASE
+        )
     try:
-        if convention is not None:
-            if hasattr(policy, "reset_key"):
-                policy.reset_key = None
-            observation = convention.message(
-                observation, {EXTERIOR: PROBE_CAMERA, WRIST: PROBE_WRIST}, PROBE_BASE
-            )
         policy.reset("validation")
         start = time.perf_counter()
-        answer = policy.act(observation)
+        answer = policy.act(probe_observation(info))
         ms = (time.perf_counter() - start) * 1000
-        if convention is not None:
-            answer = convention.env_actions(answer)
     except Exception as err:
         raise SubmissionError(str(err)) from None
     shape, chunk = check_probe_answer(answer, convention.action_space if convention else info.action_space)

@@ -62,8 +62,10 @@ class WorkerPolicy:
         limits: WorkerLimits | None = None,
         name: str = "policy",
         sandbox_limits: sandbox.SandboxLimits | None = None,
+        open_loop_horizon: int | None = None,
     ):
         self.source = dict(source)
+        self.open_loop_horizon = open_loop_horizon  # actions of each chunk the runner plays
         self.limits = limits or WorkerLimits()
         self.sandbox_limits = sandbox_limits or sandbox.SandboxLimits()
         self.name = name
@@ -74,7 +76,6 @@ class WorkerPolicy:
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the policy)
         self._home: tempfile.TemporaryDirectory | None = None
-        self.open_loop_horizon: int | None = None  # actions of a chunk to play (policy.json's)
 
     @property
     def sandboxed(self) -> bool:
