@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.campaigns.campaign import WRIST_NAMES
 from benchmark.episodes.env import EnvConfig, TwinEnv
 from benchmark.episodes.episode import run_episode
 from benchmark.perturbations.axes import parse_perturbation
@@ -35,9 +36,11 @@ EXPERT_SIZE = (128, 128)
 
 def evaluate(twin: Path, make_policy, info: dict, seeds: list[int], perturb: tuple) -> dict:
     """One row: ``make_policy(env, seed)`` run on ``seeds``."""
+    static = tuple(c for c in info["cameras"] if c not in WRIST_NAMES)
     config = EnvConfig(
         image_size=tuple(info["image_size"]),
-        cameras=tuple(info["cameras"]) or None,
+        cameras=static or None,
+        wrist_camera=len(static) < len(info["cameras"]),
         render="mesh",
         perturbations=tuple(parse_perturbation(p) for p in perturb),
     )

@@ -6,13 +6,25 @@ from the safetensors file, after checking both strictly (never pickle, never ``t
 - ``state_mlp``: an MLP from the 15-number proprioceptive state to one action.
 - ``image_cnn``: a small CNN over one camera's uint8 image, read out by a spatial soft-argmax
   (where each feature map peaks), joined with the state, then an MLP to one action. Each conv
-  layer halves the image except the last; the first has a 5×5 kernel, the others 3×3.
+  layer halves the image except the last; the first has a 5×5 kernel, the others 3×3. With
+  ``second_camera`` (e.g. ``robot/wrist``) a second CNN of the same shape reads that camera's
+  image, at the same size, and its keypoints join the first's.
 
 Both may answer an action chunk: ``chunk`` consecutive actions from one observation, of which the
 first ``horizon`` are played open loop before the policy is asked again (``chunk`` 1: one action
 per step, as before).
 
-Both standardise the state and un-standardise the action with statistics held in the weights
+With ``command_input`` (``ee_delta`` only) both also read the policy's own command: where the
+actions it has sent so far put the controller's TCP target, relative to the measured TCP (3
+numbers, m), the rotation from the measured to the commanded orientation (a rotation vector, 3
+numbers), and the last gripper command (1). The ``ee_delta`` controller integrates each action
+into that target, which the arm reaches a few steps later, so the state alone does not say where
+the arm is headed: an expert's next action depends on it. :class:`WeightsPolicy` keeps the
+command itself, from the TCP at reset plus every action it played (policy-side memory, no
+environment state); :func:`command_track` computes the same from a demonstration.
+
+Both standardise the state (followed by the command, with ``command_input``) and un-standardise
+the action with statistics held in the weights
 file (``state_mean``, ``state_std``, ``action_mean``, ``action_std``), and clip the action into
 the bounds of the action space (:data:`benchmark.sim.control.ACTION_SPACES`), gripper included.
 With ``binary_gripper`` (the default) the gripper command, the last number of both action
@@ -40,6 +52,8 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 STATE_DIM = 15  # benchmark.episodes.env.STATE_DIM, repeated so that checking a submission loads no simulator
+COMMAND_DIM = 7  # with command_input: target − TCP (3), rotation to the target (3), gripper command (1)
+TCP_POS, TCP_QUAT, GRIPPER = slice(8, 11), slice(11, 15), 6  # in the state; the gripper in an ee_delta action
 MAX_CONFIG_BYTES = 64 * 1024
 STATE_DICT_FILE = "model.pt"  # the alternative to WEIGHTS_FILE, read with weights_only=True
 MAX_WEIGHTS_BYTES = 512 * 1024**2
@@ -61,13 +75,25 @@ class ArchitectureConfig:
     action_space: str = "ee_delta"
     hidden: tuple[int, ...] = (256, 256)
     camera: str | None = None
+    second_camera: str | None = None  # image_cnn: a second image stream (e.g. robot/wrist)
     image_size: tuple[int, int] = (96, 96)
     channels: tuple[int, ...] = (16, 32, 32)
     control_hz: float | None = None
     binary_gripper: bool = True
     chunk: int = 1
     horizon: int | None = None  # actions of each chunk played open loop; None: the whole chunk
+    command_input: bool = False  # read the policy's own integrated command (ee_delta only)
     format_version: int = FORMAT_VERSION
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The cameras the network reads, in the order of its image streams."""
+        return tuple(c for c in (self.camera, self.second_camera) if c is not None)
+
+    @property
+    def input_dim(self) -> int:
+        """Numbers of the standardised input beside the image: the state, then the command."""
+        return STATE_DIM + (COMMAND_DIM if self.command_input else 0)
 
     @property
     def played(self) -> int:
@@ -127,14 +153,26 @@ def check_config(c: ArchitectureConfig) -> None:
         raise SubmissionError(f"image_size {list(size)!r} must be two integers (width, height) in 16..1024")
     if c.architecture == "image_cnn" and not (isinstance(c.camera, str) and c.camera):
         raise SubmissionError(f"image_cnn needs a camera name, got {c.camera!r}")
-    if c.architecture == "state_mlp" and c.camera is not None:
-        raise SubmissionError(f"state_mlp reads no camera; camera must be null, got {c.camera!r}")
+    if c.architecture == "state_mlp" and (c.camera is not None or c.second_camera is not None):
+        raise SubmissionError(
+            f"state_mlp reads no camera; camera and second_camera must be null, got {c.camera!r}, "
+            f"{c.second_camera!r}"
+        )
+    second = c.second_camera
+    if second is not None and (not isinstance(second, str) or not second or second == c.camera):
+        raise SubmissionError(
+            f"second_camera {second!r} must be null or a camera name other than camera ({c.camera!r})"
+        )
     if not isinstance(c.binary_gripper, bool):
         raise SubmissionError(f"binary_gripper {c.binary_gripper!r} must be true or false")
     if not _is_int(c.chunk) or not 1 <= c.chunk <= MAX_CHUNK:
         raise SubmissionError(f"chunk {c.chunk!r} must be an integer in 1..{MAX_CHUNK}")
     if c.horizon is not None and (not _is_int(c.horizon) or not 1 <= c.horizon <= c.chunk):
         raise SubmissionError(f"horizon {c.horizon!r} must be null or an integer in 1..chunk ({c.chunk})")
+    if not isinstance(c.command_input, bool):
+        raise SubmissionError(f"command_input {c.command_input!r} must be true or false")
+    if c.command_input and c.action_space != "ee_delta":
+        raise SubmissionError(f"command_input needs the ee_delta action space, not {c.action_space!r}")
     hz = c.control_hz
     if hz is not None and (isinstance(hz, bool) or not isinstance(hz, int | float) or not 0 < hz <= 1000):
         raise SubmissionError(f"control_hz {hz!r} must be null or a number in (0, 1000]")
@@ -179,62 +217,84 @@ def spatial_soft_argmax(features: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, y], dim=1)
 
 
+def encoder(channels: tuple[int, ...]) -> nn.Sequential:
+    """``image_cnn``'s convolutions: each halves the image but the last; 5×5 first, then 3×3."""
+    layers: list[nn.Module] = []
+    inputs = 3
+    for i, width in enumerate(channels):
+        last = i == len(channels) - 1
+        kernel = 5 if i == 0 else 3
+        layers.append(nn.Conv2d(inputs, width, kernel, stride=1 if last else 2, padding=kernel // 2))
+        if not last:
+            layers.append(nn.ReLU())
+        inputs = width
+    return nn.Sequential(*layers)
+
+
 class Normalised(nn.Module):
     """The statistics of the training data, as buffers so that they travel in the weights file.
     ``forward`` predicts the standardised action; :meth:`action` the action itself (unclipped)."""
 
-    def __init__(self, action_dim: int):
+    def __init__(self, action_dim: int, input_dim: int = STATE_DIM):
         super().__init__()
-        self.register_buffer("state_mean", torch.zeros(STATE_DIM))
-        self.register_buffer("state_std", torch.ones(STATE_DIM))
+        self.register_buffer("state_mean", torch.zeros(input_dim))
+        self.register_buffer("state_std", torch.ones(input_dim))
         self.register_buffer("action_mean", torch.zeros(action_dim))
         self.register_buffer("action_std", torch.ones(action_dim))
 
     def standard_state(self, state: torch.Tensor) -> torch.Tensor:
         return (state - self.state_mean) / self.state_std
 
-    def action(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
-        """The actions [B, chunk, A] (unclipped)."""
+    def action(self, state: torch.Tensor, image=None) -> torch.Tensor:
+        """The actions [B, chunk, A] (unclipped). ``image``: one uint8 tensor [B, H, W, 3], or a
+        sequence of them, one per camera (``image_cnn``)."""
         out = self(state, image)
         return out.reshape(len(out), -1, len(self.action_std)) * self.action_std + self.action_mean
 
 
 class StateMLP(Normalised):
-    """``state_mlp``: state → action."""
+    """``state_mlp``: state (and command) → action."""
 
     def __init__(self, config: ArchitectureConfig):
         dim = ACTION_SPACE_DIMS[config.action_space]
-        super().__init__(dim)
-        self.head = mlp(STATE_DIM, config.hidden, dim * config.chunk)
+        super().__init__(dim, config.input_dim)
+        self.head = mlp(config.input_dim, config.hidden, dim * config.chunk)
 
-    def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, state: torch.Tensor, image=None) -> torch.Tensor:
         return self.head(self.standard_state(state))
 
 
 class ImageCNN(Normalised):
-    """``image_cnn``: (uint8 image [B, H, W, 3], state) → action."""
+    """``image_cnn``: (uint8 image [B, H, W, 3], state (and command)) → action."""
 
     def __init__(self, config: ArchitectureConfig):
         dim = ACTION_SPACE_DIMS[config.action_space]
-        super().__init__(dim)
-        layers: list[nn.Module] = []
-        inputs = 3
-        for i, width in enumerate(config.channels):
-            last = i == len(config.channels) - 1
-            kernel = 5 if i == 0 else 3
-            layers.append(nn.Conv2d(inputs, width, kernel, stride=1 if last else 2, padding=kernel // 2))
-            if not last:
-                layers.append(nn.ReLU())
-            inputs = width
-        self.encoder = nn.Sequential(*layers)
-        self.head = mlp(2 * inputs + STATE_DIM, config.hidden, dim * config.chunk)
+        super().__init__(dim, config.input_dim)
+        self.encoder = encoder(config.channels)
+        self.second_encoder = encoder(config.channels) if config.second_camera is not None else None
+        points = 2 * config.channels[-1] * len(config.cameras)
+        self.head = mlp(points + config.input_dim, config.hidden, dim * config.chunk)
 
-    def forward(self, state: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+    def keypoints(self, image) -> torch.Tensor:
+        """[B, 2C] per camera: where each of the encoders' last feature maps peaks, in [-1, 1]."""
+        images = [image] if isinstance(image, torch.Tensor) else list(image)
+        encoders = [self.encoder] + ([self.second_encoder] if self.second_encoder is not None else [])
+        if len(images) != len(encoders):
+            raise ValueError(f"image_cnn reads {len(encoders)} camera(s), got {len(images)} image(s)")
+        points = []
+        for net, img in zip(encoders, images, strict=True):
+            pixels = img.permute(0, 3, 1, 2).to(self.state_mean.dtype) / 255.0 - 0.5
+            points.append(spatial_soft_argmax(net(pixels)))
+        return torch.cat(points, dim=1)
+
+    def decide(self, points: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """The standardised action from the keypoints and the (unstandardised) state."""
+        return self.head(torch.cat([points, self.standard_state(state)], dim=1))
+
+    def forward(self, state: torch.Tensor, image=None) -> torch.Tensor:
         if image is None:
             raise ValueError("image_cnn needs an image")
-        pixels = image.permute(0, 3, 1, 2).to(state.dtype) / 255.0 - 0.5
-        points = spatial_soft_argmax(self.encoder(pixels))
-        return self.head(torch.cat([points, self.standard_state(state)], dim=1))
+        return self.decide(self.keypoints(image), state)
 
 
 ARCHITECTURES: dict[str, type[Normalised]] = {"state_mlp": StateMLP, "image_cnn": ImageCNN}
@@ -256,6 +316,51 @@ def expected_tensors(config: ArchitectureConfig) -> dict[str, tuple[int, ...]]:
 def parameter_count(config: ArchitectureConfig) -> int:
     """Numbers in the weights file of ``config``'s network (statistics included)."""
     return sum(math.prod(shape) for shape in expected_tensors(config).values())
+
+
+# -- the command ---------------------------------------------------------------------------------
+class CommandTracker:
+    """The ``ee_delta`` controller's TCP target as the policy's own actions set it: the measured
+    TCP at the first observation, then each played action added (translation added, rotation
+    vector applied on the left, as the controller does). Policy-side memory: nothing is read from
+    the environment but the observation's state."""
+
+    def __init__(self):
+        self.pos: np.ndarray | None = None
+        self.rot = np.eye(3)
+        self.gripper = 0.0
+
+    def reset(self) -> None:
+        self.pos = None
+
+    def features(self, state: np.ndarray) -> np.ndarray:
+        """The command input [COMMAND_DIM] for ``state`` (starting the track on the first call)."""
+        from twin.transforms import quat_to_mat, rotation_error
+
+        tcp, rot = np.asarray(state[TCP_POS], dtype=float), quat_to_mat(state[TCP_QUAT])
+        if self.pos is None:
+            self.pos, self.rot, self.gripper = tcp.copy(), rot, 0.0
+        return np.r_[self.pos - tcp, rotation_error(rot, self.rot), self.gripper].astype(np.float32)
+
+    def played(self, action: np.ndarray) -> None:
+        """Add one action the environment executed."""
+        from twin.transforms import axis_angle_to_mat
+
+        action = np.asarray(action, dtype=float)
+        self.pos = self.pos + action[:3]
+        self.rot = axis_angle_to_mat(action[3:6]) @ self.rot
+        self.gripper = float(action[GRIPPER])
+
+
+def command_track(states: np.ndarray, executed: np.ndarray) -> np.ndarray:
+    """The command input [T, COMMAND_DIM] of an ``ee_delta`` episode: ``states`` [T, 15] observed
+    before each of the ``executed`` actions [T, 7] (what the controller received, noise included)."""
+    tracker = CommandTracker()
+    out = np.empty((len(states), COMMAND_DIM), dtype=np.float32)
+    for t, (state, action) in enumerate(zip(states, executed, strict=True)):
+        out[t] = tracker.features(state)
+        tracker.played(action)
+    return out
 
 
 # -- the files -----------------------------------------------------------------------------------
@@ -412,31 +517,39 @@ class WeightsPolicy:
             name=name,
             kind="weights",
             action_space=config.action_space,
-            cameras=(config.camera,) if config.camera else (),
+            cameras=config.cameras,
             image_size=tuple(config.image_size),
             control_hz=config.control_hz,
             extra={"architecture": config.architecture, "chunk": config.chunk, "horizon": config.played},
         )
         self.open_loop_horizon = config.played
+        self.command = CommandTracker() if config.command_input else None
 
     def reset(self, instruction: str = "") -> None:
-        """Nothing to reset: the network has no memory."""
+        """Forget the command (with ``command_input``); the network itself has no memory."""
+        if self.command is not None:
+            self.command.reset()
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
-        """One action [A], or with ``chunk`` > 1 the actions to play open loop [horizon, A]."""
+        """One action [A], or with ``chunk`` > 1 the actions to play open loop [horizon, A]. With
+        ``command_input`` every action answered counts as played (the runner plays them all)."""
         state = np.asarray(observation["state"], dtype=np.float32)
         if state.shape != (STATE_DIM,):
             raise PolicyError(f"state of shape {state.shape}, expected ({STATE_DIM},)")
-        image = None
-        if self.config.camera is not None:
-            image = torch.from_numpy(self._image(observation)[None])
+        if self.command is not None:
+            state = np.r_[state, self.command.features(state)].astype(np.float32)
+        image = [torch.from_numpy(self._image(observation, c)[None]) for c in self.config.cameras] or None
         with torch.inference_mode():
             out = self.model.action(torch.from_numpy(state[None]), image)[0].double().numpy()
         actions = [bounded_action(row, self.low, self.high, self.config.binary_gripper) for row in out]
-        return actions[0] if self.config.chunk == 1 else np.stack(actions[: self.config.played])
+        actions = actions[: self.config.played]
+        if self.command is not None:
+            for action in actions:
+                self.command.played(action)
+        return actions[0] if self.config.chunk == 1 else np.stack(actions)
 
-    def _image(self, observation: dict[str, Any]) -> np.ndarray:
-        camera, (w, h) = self.config.camera, self.config.image_size
+    def _image(self, observation: dict[str, Any], camera: str) -> np.ndarray:
+        w, h = self.config.image_size
         images = observation.get("images", {})
         if camera not in images:
             raise PolicyError(f"no image from camera {camera!r}; the observation has {sorted(images)}")

@@ -29,6 +29,7 @@ from benchmark.policies.architectures import (
     STATE_DIM,
     ArchitectureConfig,
     build_model,
+    command_track,
     save_weights,
 )
 from benchmark.policies.protocol import ACTION_SPACE_DIMS
@@ -50,6 +51,21 @@ class Demonstrations:
     episodes: int
     control_hz: float | None
     chunks: np.ndarray | None = None  # [N, C, A]: each step's next C actions (the last repeated)
+    commands: np.ndarray | None = None  # [N, 7]: the command input of each step (ee_delta only)
+    objects: np.ndarray | None = None  # [N, K*5]: object poses (object_poses), where recorded
+    second_images: np.ndarray | None = None  # [N, H, W, 3] uint8 of the second camera, if asked
+
+    def image_streams(self) -> list[np.ndarray]:
+        """The images of each camera read, in order (none without a camera)."""
+        return [i for i in (self.images, self.second_images) if i is not None]
+
+    def inputs(self, command_input: bool) -> np.ndarray:
+        """The network's input beside the image: the state, followed by the command if asked."""
+        if not command_input:
+            return self.states
+        if self.commands is None:
+            raise TrainingDataError(f"command_input needs ee_delta demonstrations, not {self.action_space}")
+        return np.concatenate([self.states, self.commands], axis=1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,9 @@ class TrainSettings:
     shift: int = 4  # pixels of random-shift augmentation (image_cnn)
     colour: float = 0.0  # brightness, contrast and per-channel gain jitter (fraction; image_cnn)
     pixel_noise: float = 0.0  # std of Gaussian noise added to each pixel (8-bit levels; image_cnn)
+    objects: float = 0.0  # weight of the auxiliary loss: object poses from the keypoints (image_cnn)
+    command_input: bool = False  # also read the integrated command (see architectures)
+    second_camera: str | None = None  # image_cnn: a second image stream, e.g. robot/wrist
     chunk: int = 1  # actions predicted from each observation (see architectures)
     horizon: int | None = None  # of them played open loop (None: all)
     drop_idle: bool = True  # leave out steps that change nothing (see idle_steps)
@@ -122,7 +141,7 @@ def idle_steps(actions: np.ndarray, action_space: str) -> np.ndarray:
     return np.all(actions == previous, axis=1)
 
 
-def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | None):
+def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | None, second: str | None = None):
     record = episode_record(folder)
     config = record["scenario"]["config"]
     path = folder / "trajectory.npz"
@@ -139,21 +158,24 @@ def _episode(folder: Path, camera: str | None, image_size: tuple[int, int] | Non
             f"{path}: expected actions [T, {dim}] with T ≥ 1 and state [T+1, {STATE_DIM}], "
             f"got {actions.shape} and {states.shape}"
         )
-    images = None
-    if camera is not None:
-        from twin.video import VideoError, read_mp4
+    images = [_video(folder, c, config, steps, image_size) for c in (camera, second) if c is not None]
+    return states[:steps], actions, images, config, actions, None
 
-        video = folder / f"{camera.replace('/', '_')}.mp4"
-        try:
-            frames = read_mp4(video)
-        except VideoError as err:
-            raise TrainingDataError(str(err)) from None
-        w, h = config["image_size"]
-        frames = frames[:, :h, :w]  # the encoder pads odd sizes to even ones
-        if len(frames) != steps + 1:
-            raise TrainingDataError(f"{video}: {len(frames)} frames for {steps + 1} observations")
-        images = resize_frames(frames[:steps], tuple(image_size or (w, h)))
-    return states[:steps], actions, images, config
+
+def _video(folder: Path, camera: str, config: dict, steps: int, image_size: tuple[int, int] | None):
+    """The first ``steps`` frames of ``camera``'s video in an episode folder, at ``image_size``."""
+    from twin.video import VideoError, read_mp4
+
+    video = folder / f"{camera.replace('/', '_')}.mp4"
+    try:
+        frames = read_mp4(video)
+    except VideoError as err:
+        raise TrainingDataError(str(err)) from None
+    w, h = config["image_size"]
+    frames = frames[:, :h, :w]  # the encoder pads odd sizes to even ones
+    if len(frames) != steps + 1:
+        raise TrainingDataError(f"{video}: {len(frames)} frames for {steps + 1} observations")
+    return resize_frames(frames[:steps], tuple(image_size or (w, h)))
 
 
 def load_demonstrations(
@@ -162,16 +184,23 @@ def load_demonstrations(
     image_size: tuple[int, int] | None = None,
     drop_idle: bool = True,
     chunk: int = 1,
+    second_camera: str | None = None,
 ) -> Demonstrations:
     """Training pairs from episode folders: ``state[t]`` (and frame ``t`` of ``camera``'s video,
     resized to ``image_size`` (width, height) when given) with ``actions[t]``, without the
     :func:`idle_steps` when ``drop_idle``. Demonstrations are episode folders or the
     ``demo_*.npz`` files of :func:`record_demonstrations`. With ``chunk`` > 1, ``chunks`` holds
-    each kept step's next ``chunk`` actions of its episode (idle ones included)."""
+    each kept step's next ``chunk`` actions of its episode (idle ones included). With ``ee_delta``
+    actions, ``commands`` holds each kept step's command input (:func:`command_track` of the
+    actions executed: a demonstration file's ``executed``, an episode folder's ``actions``).
+    ``second_camera`` fills ``second_images`` (a demonstration file holds only the wrist camera's,
+    :data:`WRIST`)."""
     if not folders:
         raise TrainingDataError("no demonstrations to load")
     parts = [
-        _demo_file(Path(f), image_size) if str(f).endswith(".npz") else _episode(Path(f), camera, image_size)
+        _demo_file(Path(f), image_size, second_camera)
+        if str(f).endswith(".npz")
+        else _episode(Path(f), camera, image_size, second_camera)
         for f in folders
     ]
     spaces = {p[3]["action_space"] for p in parts}
@@ -185,12 +214,21 @@ def load_demonstrations(
         actions=np.concatenate([p[1][k] for p, k in zip(parts, keep, strict=True)]),
         images=None
         if camera is None
-        else np.concatenate([p[2][k] for p, k in zip(parts, keep, strict=True)]),
+        else np.concatenate([p[2][0][k] for p, k in zip(parts, keep, strict=True)]),
+        second_images=None
+        if second_camera is None
+        else np.concatenate([p[2][-1][k] for p, k in zip(parts, keep, strict=True)]),
         action_space=space,
         camera=camera,
         episodes=len(parts),
         control_hz=rates.pop(),
         chunks=np.concatenate([action_chunks(p[1], chunk)[k] for p, k in zip(parts, keep, strict=True)]),
+        commands=None
+        if space != "ee_delta"
+        else np.concatenate([command_track(p[0], p[4])[k] for p, k in zip(parts, keep, strict=True)]),
+        objects=None
+        if any(p[5] is None for p in parts) or len({p[5].shape[1] for p in parts}) > 1
+        else np.concatenate([p[5][k] for p, k in zip(parts, keep, strict=True)]),
     )
 
 
@@ -255,6 +293,8 @@ def collect_demonstrations(
 
 # -- demonstrations with noise injection (DART) ----------------------------------------------------
 DEMO_PREFIX = "demo_"
+TCP = slice(8, 11)  # the TCP position in the state
+WRIST = "robot/wrist"  # the wrist camera's name in an observation (twin.scene.builder.ROBOT_PREFIX + wrist)
 
 
 @dataclass(frozen=True)
@@ -274,6 +314,7 @@ class CollectSettings:
     camera: str = "front"
     render: str = "mesh"
     perturb: tuple[str, ...] = ()
+    wrist: bool = False  # also record the wrist camera (``wrist_images``, at ``image_size``)
 
 
 def _inject(expert, clean: np.ndarray, rng: np.random.Generator, noise: float, low, high) -> np.ndarray:
@@ -292,7 +333,8 @@ def record_demonstrations(
     """Run the vision expert in ``twin`` on seeds ``settings.seed …`` and write one compact file
     per episode, ``out_root/demo_NNNNNN.npz``: ``images`` [T, H, W, 3] uint8 (the camera as the
     policy will see it), ``states`` [T, 15], ``actions`` [T, A] (the expert's clean labels),
-    ``executed`` [T, A], ``success`` and ``seed``. Returns a summary (also ``collection.json``)."""
+    ``executed`` [T, A], ``objects`` [T, K, 5] (:func:`object_poses`, a training target only),
+    ``success`` and ``seed``. Returns a summary (also ``collection.json``)."""
     from benchmark.episodes.env import EnvConfig, TwinEnv
     from benchmark.perturbations.axes import parse_perturbation
     from benchmark.policies.builtin import builtin_policy
@@ -304,6 +346,7 @@ def record_demonstrations(
     config = EnvConfig(
         image_size=tuple(settings.image_size),
         cameras=(settings.camera,),
+        wrist_camera=settings.wrist,
         render=settings.render,
         perturbations=tuple(parse_perturbation(p) for p in settings.perturb),
     )
@@ -319,8 +362,11 @@ def record_demonstrations(
             expert = builtin_policy("vision-expert", env, seed)
             obs, info = env.reset(seed=seed)
             expert.reset(obs["instruction"])
-            images, states, labels, executed = [], [], [], []
+            images, states, labels, executed, objects, wrist = [], [], [], [], [], []
             while True:
+                objects.append(object_poses(env.scenario.world))
+                if settings.wrist:
+                    wrist.append(obs["images"][WRIST])
                 clean = np.asarray(expert.act(obs), dtype=float)
                 action = _inject(expert, clean, rng, settings.noise, low, high) if noisy else clean
                 images.append(obs["images"][settings.camera])
@@ -339,6 +385,8 @@ def record_demonstrations(
                 states=np.stack(states),
                 actions=np.stack(labels),
                 executed=np.stack(executed),
+                objects=np.stack(objects),
+                **({"wrist_images": np.stack(wrist)} if settings.wrist else {}),
                 success=np.array(success),
                 noisy=np.array(noisy),
                 seed=np.array(seed),
@@ -362,6 +410,56 @@ def record_demonstrations(
     return summary
 
 
+def object_poses(world) -> np.ndarray:
+    """[K, 5]: each object's position (m) and (cos 4ψ, sin 4ψ) of its yaw ψ, objects in name order
+    (an auxiliary training target: where things are, which the camera shows)."""
+    from twin.transforms import quat_yaw
+
+    poses = world.object_poses()
+    return np.array(
+        [
+            [*poses[n].pos, np.cos(4 * quat_yaw(poses[n].quat)), np.sin(4 * quat_yaw(poses[n].quat))]
+            for n in sorted(poses)
+        ],
+        dtype=np.float32,
+    )
+
+
+def replay_object_poses(
+    twin, root: str | Path, image_size: tuple[int, int] = (16, 16), tolerance: float = 0.01
+) -> int:
+    """Add ``objects`` [T, K, 5] (:func:`object_poses` before each step) to every ``demo_*.npz``
+    under ``root`` that lacks it, by replaying its ``executed`` actions from its seed (the
+    simulation is deterministic up to the solver's warm start, which contacts may amplify; a
+    replay whose TCP departs from the recorded state by more than ``tolerance`` m is an error).
+    Returns how many files were rewritten."""
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+
+    env = TwinEnv(twin, EnvConfig(image_size=tuple(image_size), render="mesh"))
+    done = 0
+    try:
+        for path in sorted(Path(root).glob(f"{DEMO_PREFIX}*.npz")):
+            with np.load(path, allow_pickle=False) as data:
+                if "objects" in data.files:
+                    continue
+                contents = {k: data[k] for k in data.files}
+            obs, _ = env.reset(seed=int(contents["seed"]))
+            track = []
+            for t, action in enumerate(contents["executed"]):
+                drift = np.abs(obs["state"][TCP] - contents["states"][t][TCP]).max()
+                if drift > tolerance:
+                    raise TrainingDataError(
+                        f"{path}: the replay departs from the record by {drift * 1000:.1f} mm at step {t}"
+                    )
+                track.append(object_poses(env.scenario.world))
+                obs, *_ = env.step(action)
+            np.savez_compressed(path, **contents, objects=np.stack(track))
+            done += 1
+    finally:
+        env.close()
+    return done
+
+
 def demonstration_files(
     root: str | Path, successful_only: bool = True, limit: int | None = None
 ) -> list[Path]:
@@ -373,25 +471,33 @@ def demonstration_files(
     return found[:limit] if limit is not None else found
 
 
-def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: np.asarray(data[k]) for k in keys}
+            return {k: np.asarray(data[k]) for k in (*keys, *(k for k in optional if k in data.files))}
     except (OSError, KeyError, ValueError) as err:
         raise TrainingDataError(f"{path}: not a readable demonstration file ({err})") from None
 
 
-def _demo_file(path: Path, image_size: tuple[int, int] | None):
-    data = _read_npz(path, ("images", "states", "actions", "control_hz"))
+def _demo_file(path: Path, image_size: tuple[int, int] | None, second: str | None = None):
+    if second not in (None, WRIST):
+        raise TrainingDataError(f"{path}: a demonstration file holds no camera {second!r} (only {WRIST})")
+    optional = ("executed", "objects", "wrist_images")
+    data = _read_npz(path, ("images", "states", "actions", "control_hz"), optional=optional)
+    if second is not None and "wrist_images" not in data:
+        raise TrainingDataError(f"{path}: recorded without the wrist camera (CollectSettings.wrist)")
+    executed = data.get("executed", data["actions"])
     steps = len(data["actions"])
+    objects = data["objects"].reshape(steps, -1).astype(np.float32) if "objects" in data else None
     if data["states"].shape != (steps, STATE_DIM) or len(data["images"]) != steps or steps == 0:
         raise TrainingDataError(f"{path}: images, states and actions differ in length or shape")
-    images = data["images"]
+    images = [data["images"]] + ([data["wrist_images"]] if second is not None else [])
     if image_size is not None:
-        images = resize_frames(images, tuple(image_size))
+        images = [resize_frames(i, tuple(image_size)) for i in images]
     hz = float(data["control_hz"])
     config = {"action_space": "ee_delta", "control_hz": None if np.isnan(hz) else hz}
-    return data["states"].astype(np.float32), data["actions"].astype(np.float32), images, config
+    actions = data["actions"].astype(np.float32)
+    return data["states"].astype(np.float32), actions, images, config, executed.astype(np.float32), objects
 
 
 # -- training ------------------------------------------------------------------------------------
@@ -429,6 +535,16 @@ def colour_jitter(images, amount: float, generator):
     return pixels.clamp(0, 255)
 
 
+def _augmented(images, settings: TrainSettings, generator):
+    """A batch of uint8 images [B, H, W, 3] shifted, colour-jittered and noised as ``settings`` say."""
+    image = random_shift(images, settings.shift, generator)
+    image = colour_jitter(image, settings.colour, generator)
+    if settings.pixel_noise > 0:
+        noise = torch.randn(image.shape, generator=generator) * settings.pixel_noise
+        image = (image.float() + noise).clamp(0, 255)
+    return image
+
+
 def fit(
     model,
     data: Demonstrations,
@@ -441,7 +557,7 @@ def fit(
     """Fit ``model`` to ``data`` in place; return the mean loss of every epoch. ``on_epoch(epoch,
     losses)`` is called after each epoch (1-based) with the model in eval mode."""
     generator = torch.Generator().manual_seed(seed)
-    states = torch.from_numpy(data.states)
+    states = torch.from_numpy(data.inputs(settings.command_input))
     labels = data.actions[:, None] if data.chunks is None else data.chunks[:, : settings.chunk]
     if labels.shape[1] != settings.chunk:
         raise TrainingDataError(
@@ -449,12 +565,12 @@ def fit(
         )
     standard = (labels - model.action_mean.numpy()) / model.action_std.numpy()
     targets = torch.from_numpy(standard.reshape(len(labels), -1)).float()
-    images = None if data.images is None else torch.from_numpy(data.images)
+    streams = [torch.from_numpy(i) for i in data.image_streams()]
     n = len(states)
     batches = max(1, -(-n // settings.batch_size))
-    optimiser = torch.optim.AdamW(
-        model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay
-    )
+    auxiliary, poses = _auxiliary(model, data, settings)
+    parameters = [*model.parameters(), *(auxiliary.parameters() if auxiliary is not None else ())]
+    optimiser = torch.optim.AdamW(parameters, settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * batches)
     losses = []
     model.train()
@@ -463,14 +579,13 @@ def fit(
         total = 0.0
         for b in range(batches):
             index = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            image = None
-            if images is not None:
-                image = random_shift(images[index], settings.shift, generator)
-                image = colour_jitter(image, settings.colour, generator)
-                if settings.pixel_noise > 0:
-                    noise = torch.randn(image.shape, generator=generator) * settings.pixel_noise
-                    image = (image.float() + noise).clamp(0, 255)
-            loss = torch.mean((model(states[index], image) - targets[index]) ** 2)
+            image = [_augmented(images[index], settings, generator) for images in streams] or None
+            if auxiliary is None:
+                loss = torch.mean((model(states[index], image) - targets[index]) ** 2)
+            else:
+                points = model.keypoints(image)
+                loss = torch.mean((model.decide(points, states[index]) - targets[index]) ** 2)
+                loss = loss + settings.objects * torch.mean((auxiliary(points) - poses[index]) ** 2)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -485,6 +600,20 @@ def fit(
             model.train()
     model.eval()
     return losses
+
+
+def _auxiliary(model, data: Demonstrations, settings: TrainSettings):
+    """(head, standardised targets) of the auxiliary object-pose loss, or (None, None) when it is
+    off. The head is a linear map from the keypoints, used in training only (never saved): it
+    makes the encoder find the objects, which the action loss alone teaches slowly."""
+    if settings.objects <= 0:
+        return None, None
+    if data.objects is None or not hasattr(model, "keypoints"):
+        raise TrainingDataError("the object-pose loss needs image_cnn and demonstrations with objects")
+    mean, std = standardisation(data.objects, 1e-3)
+    poses = torch.from_numpy(((data.objects - mean) / std).astype(np.float32))
+    inputs = model.head[0].in_features - len(model.state_mean)
+    return torch.nn.Linear(inputs, poses.shape[1]), poses
 
 
 def train_baseline(
@@ -521,7 +650,8 @@ def train_baseline(
             raise TrainingDataError(f"{folders[0]}: no camera video to train image_cnn on")
     else:
         camera = None
-    data = load_demonstrations(folders, camera, image_size, settings.drop_idle, settings.chunk)
+    second = settings.second_camera if architecture == "image_cnn" else None
+    data = load_demonstrations(folders, camera, image_size, settings.drop_idle, settings.chunk, second)
     if image_size is None:
         image_size = (data.images.shape[2], data.images.shape[1]) if data.images is not None else (96, 96)
     config = ArchitectureConfig(
@@ -529,12 +659,14 @@ def train_baseline(
         action_space=data.action_space,
         hidden=tuple(settings.hidden),
         camera=camera,
+        second_camera=second,
         image_size=(int(image_size[0]), int(image_size[1])),
         channels=tuple(settings.channels),
         control_hz=data.control_hz,
         binary_gripper=settings.binary_gripper,
         chunk=settings.chunk,
         horizon=settings.horizon,
+        command_input=settings.command_input,
     )
     roots = sorted({str(f.parent) for f in folders})
 
@@ -573,7 +705,7 @@ def train_baseline(
             torch.manual_seed(seed)
             model = build_model(config)
             for name, (mean, std) in {
-                "state": standardisation(data.states, 1e-2),
+                "state": standardisation(data.inputs(settings.command_input), 1e-2),
                 "action": standardisation(data.actions, 1e-3),
             }.items():
                 getattr(model, f"{name}_mean").copy_(torch.from_numpy(mean))

@@ -9,8 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import SubmissionError
-from benchmark.policies.architectures import ArchitectureConfig, load_weights_policy
+from benchmark.errors import PolicyError, SubmissionError, TrainingDataError
+from benchmark.policies.architectures import (
+    COMMAND_DIM,
+    ArchitectureConfig,
+    CommandTracker,
+    command_track,
+    expected_tensors,
+    load_weights_policy,
+)
 from benchmark.policies.training import (
     CollectSettings,
     TrainSettings,
@@ -18,6 +25,7 @@ from benchmark.policies.training import (
     demonstration_files,
     load_demonstrations,
     record_demonstrations,
+    replay_object_poses,
     train_baseline,
 )
 from benchmark.sim.actions import ACTION_SPACES
@@ -30,6 +38,7 @@ SHIPPED = ("tray_pick", "block_push")
 def write_demo(path: Path, rng: np.random.Generator, steps: int = 10, success: bool = True) -> Path:
     """A synthetic ``demo_*.npz``: actions a function of the state and of the image's brightness."""
     states = rng.normal(size=(steps, 15)).astype(np.float32)
+    states[:, 11:15] = [1, 0, 0, 0]  # the TCP's quaternion
     images = rng.integers(0, 256, (steps, 24, 32, 3), dtype=np.uint8)
     bright = images.mean(axis=(1, 2, 3))[:, None] / 255.0
     actions = np.c_[0.04 * np.tanh(states[:, :3]) * bright, 0.1 * np.tanh(states[:, 3:6]), states[:, 6:7] > 0]
@@ -39,6 +48,8 @@ def write_demo(path: Path, rng: np.random.Generator, steps: int = 10, success: b
         states=states,
         actions=actions.astype(np.float32),
         executed=actions.astype(np.float32),
+        objects=rng.normal(size=(steps, 2, 5)).astype(np.float32),
+        wrist_images=rng.integers(0, 256, (steps, 24, 32, 3), dtype=np.uint8),
         success=np.array(success),
         noisy=np.array(False),
         seed=np.array(0),
@@ -102,6 +113,76 @@ def test_image_cnn_training_is_deterministic_and_snapshots_budgets(demos, tmp_pa
     assert policy.act(obs).shape == (1, 7)
 
 
+def test_command_input_trains_and_the_policy_tracks_its_own_command(demos, tmp_path):
+    """With command_input the network reads the command that the actions it played built up,
+    computed the same way from a demonstration (command_track) and by the policy (CommandTracker);
+    the auxiliary object-pose head trains the encoder and is never saved."""
+    settings = TrainSettings(hidden=(16,), channels=(4, 4), command_input=True, objects=1.0)
+    summary = train_baseline(demos, "image_cnn", tmp_path / "run", epochs=2, settings=settings)
+    assert summary["final_loss"] < summary["first_loss"]
+    policy = load_weights_policy(tmp_path / "run")
+    config = policy.config
+    assert config.command_input and config.input_dim == 15 + COMMAND_DIM
+    assert expected_tensors(config)["state_mean"] == (15 + COMMAND_DIM,)
+    rng = np.random.default_rng(5)
+    states = rng.normal(size=(4, 15)).astype(np.float32)
+    states[:, 11:15] = [0, 1, 0, 0]  # pointing down
+    policy.reset()
+    played = []
+    for state in states:
+        obs = {"images": {"front": rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)}, "state": state}
+        played.append(policy.act(obs))
+    tracked = command_track(states, np.stack(played))
+    np.testing.assert_allclose(tracked[0], 0.0, atol=1e-6)  # the track starts at the TCP
+    np.testing.assert_allclose(tracked[1, :3], states[0, 8:11] + played[0][:3] - states[1, 8:11], atol=1e-6)
+    assert tracked[1, 6] == played[0][6]
+    tracker = CommandTracker()
+    for state, action in zip(states[:3], played[:3], strict=True):
+        tracker.features(state)
+        tracker.played(action)
+    np.testing.assert_allclose(tracker.features(states[3]), tracked[3], atol=1e-6)
+    policy.reset()  # a new episode starts a new track
+    assert policy.command.pos is None
+
+
+def test_a_second_camera_is_a_second_image_stream(demos, tmp_path):
+    settings = TrainSettings(hidden=(8,), channels=(4, 4), second_camera="robot/wrist", command_input=True)
+    train_baseline(demos, "image_cnn", tmp_path / "run", epochs=1, settings=settings)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["camera"] == "front" and config["second_camera"] == "robot/wrist"
+    policy = load_weights_policy(tmp_path / "run")
+    assert policy.info.cameras == ("front", "robot/wrist")
+    assert any(name.startswith("second_encoder.") for name in expected_tensors(policy.config))
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    with pytest.raises(PolicyError, match="no image from camera 'robot/wrist'"):
+        policy.act({"images": {"front": image}, "state": rng.normal(size=15)})
+    policy.reset()
+    action = policy.act({"images": {"front": image, "robot/wrist": image}, "state": rng.normal(size=15)})
+    assert action.shape == (7,)
+    with pytest.raises(SubmissionError, match="second_camera 'front' must be null or a camera name other"):
+        ArchitectureConfig("image_cnn", camera="front", second_camera="front")
+    with pytest.raises(SubmissionError, match="state_mlp reads no camera"):
+        ArchitectureConfig("state_mlp", second_camera="robot/wrist")
+    with pytest.raises(TrainingDataError, match="holds no camera 'side'"):
+        load_demonstrations(demos, camera="front", second_camera="side")
+
+
+def test_demonstrations_carry_commands_and_object_poses(demos):
+    data = load_demonstrations(demos, camera="front", drop_idle=False)
+    assert data.commands.shape == (30, COMMAND_DIM) and data.objects.shape == (30, 10)
+    assert data.inputs(True).shape == (30, 15 + COMMAND_DIM) and data.inputs(False) is data.states
+
+
+def test_command_input_is_checked():
+    with pytest.raises(SubmissionError, match="command_input needs the ee_delta"):
+        ArchitectureConfig("state_mlp", action_space="joint_position", command_input=True)
+    with pytest.raises(SubmissionError, match="command_input 1 must be true or false"):
+        ArchitectureConfig.from_dict(
+            {"architecture": "state_mlp", "format_version": 1, "action_space": "ee_delta", "command_input": 1}
+        )
+
+
 def test_chunk_fields_are_checked():
     with pytest.raises(SubmissionError, match="chunk 0 must be"):
         ArchitectureConfig("state_mlp", chunk=0)
@@ -119,9 +200,17 @@ def test_dart_demonstrations_label_the_clean_action(tmp_path):
     settings = CollectSettings(episodes=1, seed=1000, noise=0.01, noisy_fraction=1.0, image_size=(48, 48))
     summary = record_demonstrations(twin, tmp_path, settings)
     assert summary["noisy_episodes"] == 1 and (tmp_path / "collection.json").is_file()
-    with np.load(tmp_path / "demo_000000.npz") as data:
+    path = tmp_path / "demo_000000.npz"
+    with np.load(path) as data:
         labels, executed, images = data["actions"], data["executed"], data["images"]
+        contents = {k: data[k] for k in data.files}
     assert images.shape == (len(labels), 48, 48, 3)
+    objects = contents.pop("objects")
+    assert objects.shape == (len(labels), 2, 5)  # block and square: position, cos and sin of 4 yaw
+    np.savez_compressed(path, **contents)  # as demonstrations recorded before objects were
+    assert replay_object_poses(twin, tmp_path) == 1 and replay_object_poses(twin, tmp_path) == 0
+    with np.load(path) as data:
+        np.testing.assert_allclose(data["objects"], objects, atol=1e-5)
     moved = np.abs(executed[:, :3] - labels[:, :3]).max(axis=1)
     assert np.mean(moved > 0) > 0.9 and np.all(moved < 0.08)
     np.testing.assert_array_equal(executed[:, 3:], labels[:, 3:])
