@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.scene.geoms import BOX, CYLINDER, HFIELD, PLANE, SPHERE, GeomError, geom_surface
 from twin.scene.spec import TASK_FAMILIES, SceneSpec, SceneSpecError, scene_from_dict
 
 FREE, BALL, SLIDE, HINGE = 0, 1, 2, 3  # mjtJoint
-PLANE, HFIELD, SPHERE, CAPSULE, ELLIPSOID, CYLINDER, BOX, MESH = 0, 1, 2, 3, 4, 5, 6, 7  # mjtGeom
 UPRIGHT = 0.999  # cosine between a geom's axis and z for it to count as upright
 REST_BELOW, REST_ABOVE = 0.02, 0.05  # metres: how far an object's bottom may sit from a top it rests on
 MARK_THICKNESS = 0.012  # metres: the thickest a zone mark may be
@@ -142,27 +142,13 @@ class _Reader:
 
     def _vertices(self, g: int) -> tuple[np.ndarray, np.ndarray]:
         """Geom ``g``'s surface in world coordinates: vertices and triangles."""
-        kind, size = int(self.m.geom_type[g]), self.m.geom_size[g]
-        if kind == MESH:
-            mesh = self.m.geom_dataid[g]
-            v0, nv = self.m.mesh_vertadr[mesh], self.m.mesh_vertnum[mesh]
-            f0, nf = self.m.mesh_faceadr[mesh], self.m.mesh_facenum[mesh]
-            local, faces = (
-                self.m.mesh_vert[v0 : v0 + nv].astype(float),
-                self.m.mesh_face[f0 : f0 + nf].astype(int),
-            )
-        elif kind == BOX:
-            local = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]) * size
-            faces = _hull_faces(local)
-        elif kind in (SPHERE, ELLIPSOID, CAPSULE, CYLINDER):
-            local = _round_points(kind, size)
-            faces = _hull_faces(local)
-        else:
+        try:
+            return geom_surface(self.m, self.d, g)
+        except GeomError:
+            name = self._name(5, g, str(g))
             raise MjcfWorldError(
-                f"{self.path}: geom {self._name(5, g, str(g))} is a plane or height field inside a body"
-            )
-        world = local @ self.d.geom_xmat[g].reshape(3, 3).T + self.d.geom_xpos[g]
-        return world, faces
+                f"{self.path}: geom {name} is a plane or height field inside a body"
+            ) from None
 
     def _bottom_top(self, geoms) -> tuple[float, float]:
         z = np.concatenate([self._vertices(g)[0][:, 2] for g in geoms])
@@ -544,37 +530,6 @@ def _rotate_z(xy: np.ndarray, angle: float) -> np.ndarray:
 
 def _round(values, digits: int = 5) -> list[float]:
     return [round(float(v), digits) for v in np.asarray(values).ravel()]
-
-
-def _round_points(kind: int, size, sides: int = 24, rings: int = 8) -> np.ndarray:
-    """Points on a sphere, ellipsoid, capsule or cylinder (MuJoCo's sizes), about its centre."""
-    angles = 2 * np.pi * np.arange(sides) / sides
-    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    if kind == CYLINDER:
-        r, h = size[0], size[1]
-        return np.vstack([np.hstack([r * circle, np.full((sides, 1), z)]) for z in (-h, h)])
-    polar = np.linspace(0, np.pi, rings + 1)
-    unit = np.vstack(
-        [
-            [0, 0, 1],
-            *[np.hstack([np.sin(p) * circle, np.full((sides, 1), np.cos(p))]) for p in polar[1:-1]],
-            [0, 0, -1],
-        ]
-    )
-    if kind == SPHERE:
-        return unit * size[0]
-    if kind == ELLIPSOID:
-        return unit * np.asarray(size[:3])
-    r, h = size[0], size[1]  # capsule: a sphere split at its equator and pulled apart
-    points = unit * r
-    points[:, 2] += np.where(points[:, 2] >= 0, h, -h)
-    return points
-
-
-def _hull_faces(points: np.ndarray) -> np.ndarray:
-    from scipy.spatial import ConvexHull
-
-    return ConvexHull(points).simplices.astype(int)
 
 
 def _write_obj(path: Path, surfaces, centre: np.ndarray, yaw: float) -> None:

@@ -13,10 +13,12 @@ import numpy as np
 from benchmark.sim.actions import EE_DELTA
 from benchmark.sim.tasks import footprint
 from twin.scene.builder import object_half_height
+from twin.scene.geoms import rectangularity
 from twin.scene.spec import TaskSpec
 from twin.transforms import axis_angle_to_mat, quat_yaw, rotation_error
 
 OPEN, CLOSED = 0.0, 1.0
+ROUND_BELOW = 0.9  # a footprint filling less of its bounding rectangle than this rolls (a disc: 0.785)
 DOWN = np.diag([1.0, -1.0, -1.0])  # TCP pointing down, fingers closing along world y at yaw 0
 
 
@@ -76,6 +78,7 @@ class ScriptedExpert:
         """Plan from the current state: the commanded TCP starts where the TCP is."""
         self.cmd_pos, self.cmd_rot = self._tcp_pose()
         self.plan = self._make_plan()
+        self._steer = self.task.family == "push" and self._rolls(self.task.object)
         self._held = 0
         self._steps_in_phase = 0
         self._gripper = OPEN
@@ -118,6 +121,15 @@ class ScriptedExpert:
             Waypoint("release", np.array([tpos[0], tpos[1], place_z]), gyaw, OPEN, hold_steps=5),
             Waypoint("retreat", over_target + [0, 0, 0.05], gyaw, OPEN, tolerance=0.02),
         ]
+
+    def _rolls(self, name: str) -> bool:
+        """Whether object ``name`` rolls off a straight push: cylinders and spheres do, boxes do
+        not; a mesh or prism does when its footprint is round (:data:`ROUND_BELOW`), so a box a
+        twin could only label ``mesh`` is still pushed as a box."""
+        shape = self.objects[name].shape
+        if shape in ("box", "cylinder", "sphere"):
+            return shape != "box"
+        return rectangularity(self.world.object_points(name)[:, :2]) < ROUND_BELOW
 
     def _push_plan(self, obj, pos: np.ndarray, tpos: np.ndarray) -> list[Waypoint]:
         direction = tpos[:2] - pos[:2]
@@ -166,7 +178,7 @@ class ScriptedExpert:
         wp = self.plan[0]
         tcp, _ = self._tcp_pose()
         reached = np.linalg.norm(tcp - wp.pos) < wp.tolerance
-        if wp.name == "push" and self.objects[self.task.object].shape != "box":
+        if wp.name == "push" and self._steer:
             reached = self._steer_push(wp)
         self._steps_in_phase += 1
         if reached or self._steps_in_phase > wp.max_steps:

@@ -77,3 +77,42 @@ def test_expert_succeeds_in_at_least_95_percent(scene_name, task_name):
     successes = sum(o.success for o in outcomes)
     assert successes >= 0.95 * EPISODES, f"{scene_name}/{task_name}: {successes}/{EPISODES}"
     assert all(o.progress == 1.0 for o in outcomes if o.success)
+
+
+def _obj_file(path, xy: np.ndarray, half_height: float):
+    """A prism over footprint ``xy`` as an OBJ file (z up)."""
+    n = len(xy)
+    lines = [f"v {x} {y} {z}" for z in (-half_height, half_height) for x, y in xy]
+    lines += [f"f {1 + i} {1 + (i + 1) % n} {1 + n + (i + 1) % n} {1 + n + i}" for i in range(n)]
+    lines += [
+        "f " + " ".join(str(i + 1) for i in range(n)),
+        "f " + " ".join(str(n + i + 1) for i in range(n)),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_the_push_follows_the_objects_geometry_not_its_label(tmp_path):
+    """The block of block_push as a ``mesh`` (as a twin may label it): a square mesh is pushed
+    straight like the box and succeeds; a round mesh is steered like a cylinder."""
+    import dataclasses
+
+    from benchmark.sim.expert import ScriptedExpert
+
+    scene = load_scene("block_push")
+    task = scene.task()
+    block = scene.object(task.object)
+    square = _obj_file(tmp_path / "square.obj", np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * 0.025, 0.02)
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    disc = _obj_file(tmp_path / "disc.obj", np.c_[np.cos(angles), np.sin(angles)] * 0.025, 0.02)
+    outcomes = {}
+    for name, mesh in (("square", square), ("disc", disc)):
+        as_mesh = dataclasses.replace(block, shape="mesh", mesh=mesh)
+        moved = dataclasses.replace(scene, objects=tuple(as_mesh if o is block else o for o in scene.objects))
+        with World(moved) as world:
+            world.reset(seed=1)
+            expert = ScriptedExpert(world, task)
+            expert.reset()
+            outcomes[name] = (expert._steer, run_expert_episode(world, task, seed=1).success)
+    assert outcomes["square"] == (False, True)
+    assert outcomes["disc"][0] is True

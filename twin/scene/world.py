@@ -183,6 +183,14 @@ class World:
         pos, rot = self.tcp_pose()
         return np.concatenate([self.arm_joints(), [self.gripper_opening()], pos, mat_to_quat(rot)])
 
+    def object_points(self, name: str) -> np.ndarray:
+        """The surface points [N, 3] of object ``name``'s geoms, in world coordinates, as it stands now."""
+        from twin.scene.geoms import body_geoms, geom_surface
+
+        return np.vstack(
+            [geom_surface(self.model, self.data, g)[0] for g in body_geoms(self.model, self._body[name])]
+        )
+
     def object_poses(self) -> dict[str, ObjectPose]:
         return {
             name: ObjectPose(self.data.xpos[b].copy(), self.data.xquat[b].copy())
