@@ -31,6 +31,7 @@ from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 SCENE_MARGIN = 0.02  # metres below the table top the TSDF box starts
 SCENE_HEIGHT = 0.35  # metres above the table top the TSDF box ends
+ARM_STILL_RAD = 2e-3  # a joint this far (rad) from where it started: the robot has begun to move
 ROBOT_CONTROL_HZ = 10.0  # a twin's default control rate: the Panda's in TwinArena, whatever the video's fps
 
 
@@ -86,11 +87,26 @@ def load_demonstration(source: str | Path, episode: int | None = None) -> Demons
     return read_demonstration(source)
 
 
+def scan_span(demo: Demonstration) -> tuple[int, int, str]:
+    """The frames ``[start, end)`` safe to fuse, and how they were found: the ``scan`` segment;
+    without one, the frames before the robot first moves (objects move only when it touches
+    them, so none has moved yet); else the whole video."""
+    start, end = demo.segments.get("scan", [0, 0])
+    if end - start >= 2:
+        return int(start), int(end), "scan segment"
+    joints = None if demo.robot is None else demo.robot.arrays.get("joint_positions")
+    if joints is not None and len(joints):
+        q = np.asarray(joints, dtype=float).reshape(len(joints), -1)
+        moved = np.flatnonzero(np.abs(q - q[0]).max(axis=1) > ARM_STILL_RAD)
+        end = int(moved[0]) if len(moved) else demo.num_frames
+        if end >= 2:
+            return 0, end, "robot at rest"
+    return 0, demo.num_frames, "whole video"
+
+
 def scan_frames(demo: Demonstration, limit: int) -> np.ndarray:
-    """The frames of the scan segment (or, without one, the whole video), at most ``limit`` of them."""
-    start, end = demo.segments.get("scan", [0, demo.num_frames])
-    if end - start < 2:
-        start, end = 0, demo.num_frames
+    """The frames of the scan (:func:`scan_span`), at most ``limit`` of them, evenly spread."""
+    start, end, _ = scan_span(demo)
     picks = np.linspace(start, end - 1, num=min(limit, end - start))
     return np.unique(np.round(picks).astype(int))
 
@@ -112,20 +128,21 @@ def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None
     demonstration's own."""
     cam = demo.primary
     frames = scan_frames(demo, config.max_scan_frames)
+    info: dict[str, Any] = {}
     if len(frames) < config.min_scan_frames:
         raise TwinBuildError(
             f"{where}: the scan has {len(frames)} frames; a build needs at least {config.min_scan_frames}"
         )
     rgb = cam.rgb[frames]
     depth = None if cam.depth is None else cam.depth[frames]
-    info: dict[str, Any] = {}
     if cam.T_world_camera is not None:
         poses = np.stack([cam.pose(int(i)) for i in frames])
         world_frame, info["method"] = "demonstration", "given"
     else:
         rng = np.random.default_rng(config.seed)
         try:
-            poses, info = calib.estimate_extrinsics(rgb, depth, cam.K, range(len(frames)), rng)
+            poses, estimated = calib.estimate_extrinsics(rgb, depth, cam.K, range(len(frames)), rng)
+            info |= estimated
         except calib.CalibrationError as err:
             raise TwinBuildError(f"{where}: {err}") from err
         world_frame = "table"
@@ -549,7 +566,11 @@ def _manifest(
             "fidelity": "fidelity.json",
             "preview": "preview.png",
         },
-        build={"config": json.loads(json.dumps(asdict(config), default=str)), "frames": scan.frames.tolist()},
+        build={
+            "config": json.loads(json.dumps(asdict(config), default=str)),
+            "frames": scan.frames.tolist(),
+            "scan_from": scan_span(demo)[2],
+        },
     )
 
 

@@ -371,3 +371,25 @@ def test_package_folder_has_ordinary_permissions(built, tmp_path):
     probe.mkdir()
     expected = os.stat(probe).st_mode & 0o777
     assert os.stat(built["twin"]).st_mode & 0o777 == expected
+
+
+def test_without_segments_the_scan_is_the_video_before_the_robot_moves():
+    """Objects move only when the robot touches them: a demonstration with no ``segments`` fuses
+    the frames before the arm's first move, never the execution."""
+    from types import SimpleNamespace
+
+    from twin.build import scan_frames, scan_span
+
+    q = np.zeros((50, 7))
+    q[:, 0] += np.random.default_rng(0).normal(0, 2e-4, 50)  # encoder noise while at rest
+    q[23:, 1] = np.linspace(0.0, 0.8, 27)  # the arm moves from frame 23 on
+    demo = SimpleNamespace(segments={}, num_frames=50, robot=SimpleNamespace(arrays={"joint_positions": q}))
+    assert scan_span(demo) == (0, 24, "robot at rest")  # frame 23 still equals frame 0
+    assert scan_frames(demo, 10).max() <= 23
+    demo.segments = {"scan": [5, 20]}
+    assert scan_span(demo) == (5, 20, "scan segment")
+    moving = SimpleNamespace(
+        segments={}, num_frames=50, robot=SimpleNamespace(arrays={"joint_positions": q[23:]})
+    )
+    assert scan_span(moving)[2] == "whole video"  # moving from the first frame: nothing better known
+    assert scan_span(SimpleNamespace(segments={}, num_frames=50, robot=None)) == (0, 50, "whole video")
