@@ -2,8 +2,10 @@
 
 The scan frames of a demonstration see a static scene. One set of splats is fitted to them (robot
 pixels ignored: the simulator draws the robot), then every splat inside an object's bounding box
-goes to that object, expressed in its body frame, and the rest is the background. Fitting runs a
-fixed number of steps, so the same input always gives the same splats.
+goes to that object, expressed in its body frame, and the rest is the background. Fitting stops at
+``steps``, at convergence or after ``seconds`` of wall-clock time, whichever comes first
+(:func:`twin.splats.fit.stop_reason`): the same input gives the same splats unless the time budget
+is what stopped it (the build reports which).
 
 Zones (flat marks on the table) are split from that background next: the splats over a zone's
 footprint, in a thin band around the table surface, become the zone's body-frame set, lifted a
@@ -29,7 +31,11 @@ from twin.splats.rigid import transform_splats
 class AppearanceConfig:
     """Settings of the appearance stage."""
 
-    steps: int = 800  # optimisation steps (a step renders one frame)
+    steps: int = 800  # most optimisation steps (a step renders one frame)
+    # wall-clock seconds of the fit at most (replaces fit.time_budget_s). A 10 s RGB-D demo's build on
+    # 2 cores, one busy, spends ~10 s outside the fit (~30 s on a heavily loaded machine): this keeps
+    # its total under 180 s
+    seconds: float = 140.0
     init_voxel: float = 0.006  # metres: one initial splat per occupied voxel
     max_init_points: int = 50_000
     object_margin: float = 0.006  # metres added around an object's box when splats are split
@@ -62,14 +68,15 @@ def initial_points(rgb, depth, K, poses, ignore, config: AppearanceConfig, seed:
     return xyz, colors
 
 
-def fit_scene(frames, K, poses, depths, ignore, config: AppearanceConfig, init=None):  # noqa: N803
-    """Fit splats to posed frames ``[T,H,W,3]``; returns :class:`twin.splats.fit.FitResult`."""
+def fit_scene(frames, K, poses, depths, ignore, config: AppearanceConfig, init=None, clock=None):  # noqa: N803
+    """Fit splats to posed frames ``[T,H,W,3]``; returns :class:`twin.splats.fit.FitResult`
+    (``clock``: the budget's clock, see :func:`~twin.splats.fit.fit_splats`)."""
     frames = np.asarray(frames)
     cameras = Cameras.from_poses(K, poses, frames.shape[2], frames.shape[1])
     if init is None:
         init = initial_points(frames, depths, K, poses, ignore, config, config.fit.seed)
-    fit = dataclasses.replace(config.fit, max_steps=config.steps)
-    return fit_splats(frames, cameras, init, depths=depths, config=fit, ignore=ignore)
+    fit = dataclasses.replace(config.fit, max_steps=config.steps, time_budget_s=config.seconds)
+    return fit_splats(frames, cameras, init, depths=depths, config=fit, ignore=ignore, clock=clock)
 
 
 def inside_box(points: np.ndarray, box: ObjectBox, margin: float) -> np.ndarray:

@@ -441,7 +441,7 @@ def build_twin(
         source_entry = {"path": str(source), "episode": episode}
         unstamped = _manifest(out.name, source_entry, demo, scan, table, entries, config)
         fidelity |= {
-            "splats": {"count": splats.count, "steps": splats.steps},
+            "splats": {"count": splats.count, **splats.fit},
             "plausibility": plausibility_problems(unstamped.to_dict(), task),
         }
         write_json(stage / "fidelity.json", fidelity)
@@ -475,7 +475,20 @@ class _Splats:
     background: Any
     objects: dict[str, Any]
     count: int
-    steps: int
+    fit: dict[str, Any]  # how the fit went, for fidelity.json: see fit_summary
+
+
+def fit_summary(fit, config: AppearanceConfig) -> dict[str, Any]:
+    """fidelity.json's account of a splat fit: steps taken, why it stopped, its training PSNR and
+    wall-clock seconds, against the step cap and time budget it ran under."""
+    return {
+        "steps": fit.steps,
+        "stop_reason": fit.stop_reason,
+        "train_psnr_db": None if fit.train_psnr_db is None else round(fit.train_psnr_db, 2),
+        "fit_s": round(fit.wall_s, 1),
+        "max_steps": config.steps,
+        "budget_s": config.seconds if np.isfinite(config.seconds) else None,
+    }
 
 
 def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) -> _Splats:
@@ -483,7 +496,7 @@ def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) ->
     fit = fit_scene(scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config)
     background, object_splats = split_splats(fit.splats, _boxes(objects), config.object_margin)
     background, zone_splats = split_zones(background, _boxes(objects, "zone"), config)
-    return _Splats(background, object_splats | zone_splats, len(fit.splats), fit.steps)
+    return _Splats(background, object_splats | zone_splats, len(fit.splats), fit_summary(fit, config))
 
 
 def _write_scene(stage: Path, scan: Scan, table, objects) -> None:

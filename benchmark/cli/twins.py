@@ -17,7 +17,13 @@ def twin_build(
     demo: Path = typer.Argument(..., help="A demonstration folder, or a LeRobotDataset root."),
     out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
     episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
-    splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Splat optimisation steps."),
+    splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Most splat optimisation steps."),
+    splat_seconds: float = typer.Option(
+        140.0,
+        "--splat-seconds",
+        min=1.0,
+        help="Most wall-clock seconds of the splat fit (it also stops at --splat-steps or convergence).",
+    ),
     scan_frames: int = typer.Option(40, "--scan-frames", help="Most scan frames to use (at least 5)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -27,7 +33,8 @@ def twin_build(
     from twin.appearance import AppearanceConfig
     from twin.build import STAGES, BuildConfig
 
-    config = BuildConfig(max_scan_frames=scan_frames, appearance=AppearanceConfig(steps=splat_steps))
+    appearance = AppearanceConfig(steps=splat_steps, seconds=splat_seconds)
+    config = BuildConfig(max_scan_frames=scan_frames, appearance=appearance)
 
     with progress() as bar:
         job = bar.add_task("twin build", total=len(STAGES))
@@ -48,6 +55,13 @@ def twin_build(
         f"({result['task']['object']} → {result['task']['target']}), held-out PSNR {fid['psnr_db']:.1f} dB, "
         f"SSIM {fid['ssim']:.3f}, {sum(result['seconds'].values()):.0f} s"
     )
+    fit = fid.get("splats", {})
+    if "stop_reason" in fit:
+        psnr = "" if fit["train_psnr_db"] is None else f", training PSNR {fit['train_psnr_db']:.1f} dB"
+        console.print(
+            f"splat fit: {fit['steps']} of at most {fit['max_steps']} steps in {fit['fit_s']:.0f} s "
+            f"(stopped: {fit['stop_reason'].replace('_', ' ')}){psnr}"
+        )
     truth = fid.get("ground_truth")
     if truth:
         console.print(

@@ -1,15 +1,22 @@
 """``fit_splats``: optimise Gaussian splats to posed frames (L1 + D-SSIM, optional depth), on a time budget.
 
 Initialised from coloured points (e.g. back-projected RGB-D, see ``camera.points_from_rgbd``).  The
-schedule (learning-rate decay, densification window, SH degree warm-up) runs on *progress*, the
-larger of ``step / max_steps`` and ``elapsed / time_budget_s``, so a budget-limited fit still goes
-through its whole schedule.  Rendering uses ``rasterization`` (cpu backend unless tensors are CUDA).
+schedule (learning-rate decay, densification window, SH degree warm-up) runs on *progress*
+(:func:`schedule_progress`): ``step / max_steps`` while the steps keep pace with the clock, so a fit
+the budget does not cut is the same on every machine; once ``elapsed / time_budget_s`` runs
+``pace_grace`` ahead, the larger of the two for the rest of the fit, so a budget-limited fit still
+goes through its whole schedule.  Rendering uses ``rasterization`` (cpu backend unless tensors are CUDA).
+
+A fit stops at whichever comes first (:func:`stop_reason`): ``max_steps``, the time budget, or
+convergence: once densification is over, the mean training PSNR of the last ``converge_window``
+steps gains less than ``converge_db`` over the window before.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +32,8 @@ from twin.splats.errors import SplatInputError
 from twin.splats.gaussians import Splats
 from twin.splats.metrics import photometric_loss, psnr
 from twin.splats.rendering import RasterConfig, rasterization
+
+STOP_REASONS = ("max_steps", "time_budget", "converged")
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class FitConfig:
     time_budget_s: float = 120.0  # seconds for the optimisation loop, on ``budget_clock``
     budget_clock: Literal["wall", "cpu"] = "wall"  # cpu: this process's CPU time, all threads summed
     max_steps: int = 30_000
+    pace_grace: float = 0.05  # the schedule follows the clock once it is this far ahead of the steps
+    converge_window: int = 100  # steps per window of training PSNR (0: never stop for convergence)
+    converge_db: float = 0.05  # converged: a window's mean PSNR gains less than this over the one before
+    converge_after: float | None = None  # progress before which it is not checked (None: densify.stop)
     sh_degree: int = 3
     sh_warmup: float = 0.1  # one more SH degree every this much progress
     ssim_weight: float = 0.2
@@ -62,13 +75,52 @@ class FitConfig:
 
 @dataclass(frozen=True)
 class FitResult:
-    """The fitted splats and how the fit went (``history``: one dict per logged step)."""
+    """The fitted splats and how the fit went (``history``: one dict per logged step).
+
+    ``stop_reason`` is one of :data:`STOP_REASONS`; ``train_psnr_db`` the mean PSNR of the training
+    renders over the last ``converge_window`` steps (robot pixels left out), None before any step."""
 
     splats: Splats
     steps: int
     wall_s: float
     cpu_s: float
     history: list[dict]
+    stop_reason: str = "max_steps"
+    train_psnr_db: float | None = None
+
+
+def plateaued(psnrs: Sequence[float], window: int, min_gain: float) -> bool:
+    """Whether the mean of the last ``window`` values gains less than ``min_gain`` over the mean of
+    the ``window`` before them (False until there are ``2 · window`` values, or if ``window`` < 1)."""
+    if window < 1 or len(psnrs) < 2 * window:
+        return False
+    last = sum(psnrs[-window:]) / window
+    before = sum(psnrs[-2 * window : -window]) / window
+    return last - before < min_gain
+
+
+def schedule_progress(step: int, elapsed: float, config: FitConfig, on_clock: bool) -> tuple[float, bool]:
+    """How far the schedule is at ``step`` after ``elapsed`` seconds, and whether it now follows the
+    clock: by steps until the time fraction runs more than ``config.pace_grace`` ahead of the step
+    fraction (or ``on_clock`` already), from then on by the larger of the two."""
+    by_steps, by_time = step / config.max_steps, elapsed / config.time_budget_s
+    on_clock = on_clock or by_time > by_steps + config.pace_grace
+    return (max(by_steps, by_time) if on_clock else by_steps), on_clock
+
+
+def stop_reason(
+    step: int, elapsed: float, progress: float, psnrs: Sequence[float], config: FitConfig
+) -> str | None:
+    """Why a fit at ``step``, ``elapsed`` budget-clock seconds and schedule ``progress`` in, with
+    per-step training ``psnrs``, stops now (one of :data:`STOP_REASONS`), or None to go on."""
+    if step >= config.max_steps:
+        return "max_steps"
+    if elapsed >= config.time_budget_s:
+        return "time_budget"
+    after = config.densify.stop if config.converge_after is None else config.converge_after
+    if progress >= after and plateaued(psnrs, config.converge_window, config.converge_db):
+        return "converged"
+    return None
 
 
 def fit_splats(
@@ -78,13 +130,15 @@ def fit_splats(
     depths=None,
     config: FitConfig = FitConfig(),  # noqa: B008 - frozen dataclass
     ignore=None,
+    clock: Callable[[], float] | None = None,
 ) -> FitResult:
     """Fit splats to ``frames [T,H,W,3]`` (uint8 or float in [0,1]) seen by ``cameras`` (T of them).
 
     ``init_points`` is ``(xyz [P,3], rgb [P,3] in [0,1])``; ``depths [T,H,W]`` metres (0 = unknown)
     enables the depth term when ``config.depth_weight > 0``. ``ignore [T,H,W]`` (bool) marks pixels
     the splats should not explain, e.g. a robot drawn by the simulator: there the target is the
-    render itself, so those pixels pass no gradient.
+    render itself, so those pixels pass no gradient. ``clock`` (seconds) replaces the budget clock
+    ``config.budget_clock`` names, e.g. a fake one in tests; it is read once before every step.
     """
     target, depth_t = _check_fit_inputs(frames, cameras, init_points, depths)
     ignore_t = None
@@ -102,13 +156,17 @@ def fit_splats(
     bg = None if config.background is None else torch.tensor(config.background, dtype=torch.float32)
     w, h = cameras.width, cameras.height
     history: list[dict] = []
+    psnrs: list[float] = []
     t0, c0 = time.perf_counter(), time.process_time()
-    clock = time.process_time if config.budget_clock == "cpu" else time.perf_counter
+    if clock is None:
+        clock = time.process_time if config.budget_clock == "cpu" else time.perf_counter
     start = clock()
-    step, order = 0, torch.randperm(len(cameras), generator=gen)
+    step, order, on_clock = 0, torch.randperm(len(cameras), generator=gen), False
     while True:
-        progress = max(step / config.max_steps, (clock() - start) / config.time_budget_s)
-        if progress >= 1.0:
+        elapsed = clock() - start
+        progress, on_clock = schedule_progress(step, elapsed, config, on_clock)
+        reason = stop_reason(step, elapsed, progress, psnrs, config)
+        if reason is not None:
             break
         i = int(order[step % len(order)])
         if step % len(order) == len(order) - 1:
@@ -125,6 +183,7 @@ def fit_splats(
         if ignore_t is not None:
             goal = torch.where(ignore_t[i][..., None], render.rgb[0].detach(), goal)
         loss = photometric_loss(render.rgb[0], goal, config.ssim_weight)
+        psnrs.append(_train_psnr(render.rgb[0], goal, None if ignore_t is None else ignore_t[i]))
         if depth_t is not None and config.depth_weight > 0:
             valid = depth_t[i] > 0
             if ignore_t is not None:
@@ -143,13 +202,25 @@ def fit_splats(
             history.append({"step": step, "progress": round(progress, 3), **stats})
         if step % 50 == 0:
             history.append({"step": step, "loss": float(loss.detach()), "n": opt.params["means"].shape[0]})
+    window = psnrs[-max(config.converge_window, 1) :]
     return FitResult(
         splats=_to_splats(opt.params, config.sh_degree),
         steps=step,
         wall_s=time.perf_counter() - t0,
         cpu_s=time.process_time() - c0,
         history=history,
+        stop_reason=reason,
+        train_psnr_db=sum(window) / len(window) if window else None,
     )
+
+
+def _train_psnr(render: torch.Tensor, goal: torch.Tensor, ignore: torch.Tensor | None) -> float:
+    """PSNR (dB, at most 100) of one training render against its goal, ignored pixels left out."""
+    err = (render.detach().clamp(0, 1) - goal).square().mean(-1)
+    if ignore is not None:
+        err = err[~ignore]
+    mse = float(err.mean()) if err.numel() else 0.0
+    return min(100.0, -10.0 * math.log10(max(mse, 1e-10)))
 
 
 def render_frames(splats: Splats, cameras: Cameras, background=None, config: RasterConfig = RasterConfig()):  # noqa: B008
