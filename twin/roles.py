@@ -70,9 +70,18 @@ def _nearest(candidates: list[Candidate], xy: np.ndarray, exclude: str | None = 
     return min(pool, key=lambda c: float(np.linalg.norm(c.center[:2] - np.asarray(xy)[:2])))
 
 
-def grasp_and_release(opening: np.ndarray, closed_below: float = 0.03) -> tuple[int, int] | None:
-    """Frames where the gripper first closes (opening drops below ``closed_below``) and next opens."""
-    closed = np.asarray(opening) < closed_below
+GRASP_DROP = 0.004  # metres a finger closes from its widest to count as gripping (8 mm of gap)
+PUSH_BAND = 0.03  # metres above the track's lowest point that count as the push's stroke
+
+
+def grasp_and_release(opening: np.ndarray, drop: float = GRASP_DROP) -> tuple[int, int] | None:
+    """Frames where the gripper first closes and next opens again. Closed: the fingers stand
+    ``drop`` inside the widest opening of the video, at any width, so a wide object held with
+    the fingers far apart still counts as grasped."""
+    opening = np.asarray(opening, dtype=float)
+    if not len(opening):
+        return None
+    closed = opening < opening.max() - drop
     if closed.all() or not closed.any():
         return None
     start = int(np.argmax(closed))
@@ -83,7 +92,9 @@ def grasp_and_release(opening: np.ndarray, closed_below: float = 0.03) -> tuple[
 def roles_from_track(
     family: str, candidates: list[Candidate], tcp: np.ndarray, opening: np.ndarray, table_z: float
 ) -> tuple[str, str]:
-    """(object, target) names from the tool-point track ``tcp [T,3]`` and finger ``opening [T]``."""
+    """(object, target) names from the tool-point track ``tcp [T,3]`` and finger ``opening [T]``.
+    A push (or a pick whose grasp never shows) is read from the stroke: the part of the track
+    within :data:`PUSH_BAND` of its lowest point, however tall the pushed object."""
     solids = [c for c in candidates if c.kind == "solid"]
     if not solids:
         raise RoleError("the twin has no solid object for the robot to move")
@@ -94,9 +105,11 @@ def roles_from_track(
         over = [c for c in candidates if c.name != obj.name and _inside(c, tcp[release])]
         target = min(over, key=lambda c: c.half_extents[0] * c.half_extents[1]) if over else None
         return obj.name, (target or _nearest(candidates, tcp[release], obj.name)).name
-    low = tcp[tcp[:, 2] < table_z + 0.06]
-    if not len(low):
+    tallest = max(2 * float(c.half_extents[2]) for c in solids)
+    lowest = float(tcp[:, 2].min())
+    if lowest > table_z + tallest + 0.1:
         raise RoleError("the robot never comes near the table, so the demonstration shows no task")
+    low = tcp[tcp[:, 2] <= lowest + PUSH_BAND]
     distances = {c.name: float(np.min(np.linalg.norm(low[:, :2] - c.center[:2], axis=1))) for c in solids}
     obj = min(solids, key=lambda c: distances[c.name])
     return obj.name, _nearest(candidates, low[-1], obj.name).name

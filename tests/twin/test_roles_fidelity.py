@@ -36,6 +36,31 @@ def test_push_roles_follow_the_sweep():
     )
 
 
+def test_roles_survive_wide_grasps_and_tall_objects():
+    """A mug held with the fingers 6.3 cm apart is still grasped (the fingers stopped on it, well
+    inside their widest), and a push of a tall box with the tool 9 cm above the table still reads
+    as a push of that box."""
+    tcp = np.array(
+        [[0, 0.12, 0.3], [0, 0.12, 0.05], [0, 0.12, 0.05], [0.05, -0.16, 0.15], [0.05, -0.16, 0.15]]
+    )
+    wide = np.array([0.04, 0.04, 0.0315, 0.0315, 0.04])
+    assert roles.roles_from_track("pick_place", SCENE, tcp, wide, 0.0) == ("red_object", "blue_object")
+    assert roles.grasp_and_release(np.full(5, 0.04) + np.random.default_rng(0).normal(0, 3e-4, 5)) is None
+    tall = [
+        *SCENE[:2],
+        _candidate("grey_object", "solid", (0.22, 0.02), (0.03, 0.03, 0.12), (0.6, 0.6, 0.6)),
+        SCENE[3],
+    ]
+    path = np.linspace([0.2, 0.1, 0.09], [0.2, -0.15, 0.09], 20)
+    tcp = np.vstack([[[0.0, 0.0, 0.45]], path, [[0.2, -0.1, 0.4]]])
+    assert roles.roles_from_track("push", tall, tcp, np.zeros(len(tcp)), 0.0) == (
+        "grey_object",
+        "yellow_zone",
+    )
+    with pytest.raises(roles.RoleError, match="never comes near the table"):
+        roles.roles_from_track("push", SCENE, tcp + [0, 0, 0.5], np.zeros(len(tcp)), 0.0)
+
+
 def test_roles_from_instruction_colours():
     assert roles.roles_from_instruction("put the red cube in the blue tray", SCENE) == (
         "red_object",
