@@ -23,6 +23,7 @@ from twin import meshes, roles, tabletop, tsdf
 from twin.appearance import AppearanceConfig, ObjectBox, fit_scene, split_splats, split_zones
 from twin.demonstration import Demonstration, DemonstrationError, check_demonstration, read_demonstration
 from twin.errors import TwinBuildError
+from twin.footprints import clear_footprints
 from twin.package import SOLID_START_RANGE, TwinManifest, staging_folder, write_json, write_twin
 from twin.plausibility import plausibility_problems
 from twin.splats.camera import points_from_rgbd, voxel_downsample
@@ -496,6 +497,7 @@ def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) ->
     fit = fit_scene(scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config)
     background, object_splats = split_splats(fit.splats, _boxes(objects), config.object_margin)
     background, zone_splats = split_zones(background, _boxes(objects, "zone"), config)
+    background = clear_footprints(background, _boxes(objects))  # no ghost where a solid stood
     return _Splats(background, object_splats | zone_splats, len(fit.splats), fit_summary(fit, config))
 
 

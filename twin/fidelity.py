@@ -63,6 +63,19 @@ def difference_image(render, target) -> np.ndarray:
 
 
 # -- ground truth shapes -------------------------------------------------------------------------
+def ghost_level(image, footprint: np.ndarray, ring: np.ndarray) -> float:
+    """How much an emptied footprint stands out from the table around it: the mean colour of the
+    ``footprint`` pixels against that of the ``ring`` pixels, mean absolute difference over the
+    channels, in 8-bit levels (0: it looks like the table); NaN when either region is empty."""
+    pixels = np.asarray(image, dtype=np.float64).reshape(-1, 3)
+    if pixels.max() <= 1.0:
+        pixels = pixels * 255.0
+    inside, around = np.asarray(footprint, bool).ravel(), np.asarray(ring, bool).ravel()
+    if not inside.any() or not around.any():
+        return float("nan")
+    return float(np.abs(pixels[inside].mean(axis=0) - pixels[around].mean(axis=0)).mean())
+
+
 def _box_surface(half: np.ndarray, n: int, rng: np.random.Generator, centre=(0.0, 0.0, 0.0)) -> np.ndarray:
     half = np.asarray(half, dtype=float)
     areas = np.array([half[1] * half[2], half[0] * half[2], half[0] * half[1]]) * 2
