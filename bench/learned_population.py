@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from benchmark.policies.training import (
+    WRIST,
     CollectSettings,
     TrainSettings,
     demonstration_files,
@@ -37,13 +38,23 @@ from benchmark.scenes.authored import cache_root, reference_twin
 from benchmark.validity.population import LEARNED_ROOT
 
 TASKS = ("tray_pick/cube_in_tray", "block_push/block_to_square")
-SETTINGS = TrainSettings(hidden=(256, 256), channels=(16, 32, 32), colour=0.15, pixel_noise=3.0, threads=1)
+SETTINGS = TrainSettings(
+    hidden=(256, 256),
+    channels=(16, 32, 32),
+    colour=0.15,
+    pixel_noise=3.0,
+    command_input=True,  # the policy's own integrated command: the expert's labels depend on it
+    second_camera=WRIST,  # the wrist camera beside the front one
+    objects=1.0,  # the auxiliary object-pose loss (training only)
+    switch_weight=10.0,  # the steps where the gripper command switches, which decide a grasp
+    threads=1,
+)
 
 
 def demonstrations(scene: str, task: str, args, cache: Path) -> Path:
     """The folder of ``demo_*.npz`` files for the task, collected unless cached."""
-    collect = CollectSettings(episodes=args.demos, seed=args.train_seed, noise=args.noise)
-    folder = cache / f"{scene}-{task}-d{collect.episodes}-s{collect.seed}-n{collect.noise:g}"
+    collect = CollectSettings(episodes=args.demos, seed=args.train_seed, noise=args.noise, wrist=True)
+    folder = cache / f"{scene}-{task}-d{collect.episodes}-s{collect.seed}-n{collect.noise:g}-wrist"
     if not (folder / "collection.json").is_file():
         scratch = folder.with_name(f".{folder.name}.partial")
         shutil.rmtree(scratch, ignore_errors=True)
@@ -63,7 +74,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scenes", nargs="+", default=list(TASKS), help="SCENE/TASK pairs")
-    parser.add_argument("--demos", type=int, default=160, help="expert episodes collected per task")
+    parser.add_argument("--demos", type=int, default=100, help="expert episodes collected per task")
     parser.add_argument("--use", type=int, default=None, help="successful demonstrations trained on (all)")
     parser.add_argument("--noise", type=float, default=0.01, help="DART noise, m per step")
     parser.add_argument("--train-seed", type=int, default=1000)

@@ -6,8 +6,11 @@ pairs ``state[t]`` (and frame ``t`` of the camera's video) with ``actions[t]``. 
 the standardised action (mean squared error, Adam with a cosine schedule); ``image_cnn`` also
 sees each image shifted by a few pixels at random. Idle steps (the expert waiting: no motion and
 no change of gripper command) are left out by default: a deterministic policy that learns to wait
-in a state it has not left yet waits there for ever. A seed fixes initialisation and batches, and
-training runs on ``threads`` CPU threads, so the same seed gives the same weights.
+in a state it has not left yet waits there for ever. The few steps where the gripper command
+switches (one close and one open per pick) may weigh more (``switch_weight``): an unweighted fit
+averages the decision away, and the policy hovers at the grasp with its fingers open. A seed
+fixes initialisation and batches, and training runs on ``threads`` CPU threads, so the same seed
+gives the same weights.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class Demonstrations:
     commands: np.ndarray | None = None  # [N, 7]: the command input of each step (ee_delta only)
     objects: np.ndarray | None = None  # [N, K*5]: object poses (object_poses), where recorded
     second_images: np.ndarray | None = None  # [N, H, W, 3] uint8 of the second camera, if asked
+    switches: np.ndarray | None = None  # [N] bool: the gripper command differs from the step before
 
     def image_streams(self) -> list[np.ndarray]:
         """The images of each camera read, in order (none without a camera)."""
@@ -81,6 +85,7 @@ class TrainSettings:
     colour: float = 0.0  # brightness, contrast and per-channel gain jitter (fraction; image_cnn)
     pixel_noise: float = 0.0  # std of Gaussian noise added to each pixel (8-bit levels; image_cnn)
     objects: float = 0.0  # weight of the auxiliary loss: object poses from the keypoints (image_cnn)
+    switch_weight: float = 1.0  # loss weight of the steps where the gripper command switches (see fit)
     command_input: bool = False  # also read the integrated command (see architectures)
     second_camera: str | None = None  # image_cnn: a second image stream, e.g. robot/wrist
     chunk: int = 1  # actions predicted from each observation (see architectures)
@@ -226,10 +231,18 @@ def load_demonstrations(
         commands=None
         if space != "ee_delta"
         else np.concatenate([command_track(p[0], p[4])[k] for p, k in zip(parts, keep, strict=True)]),
+        switches=np.concatenate([gripper_switches(p[1])[k] for p, k in zip(parts, keep, strict=True)]),
         objects=None
         if any(p[5] is None for p in parts) or len({p[5].shape[1] for p in parts}) > 1
         else np.concatenate([p[5][k] for p, k in zip(parts, keep, strict=True)]),
     )
+
+
+def gripper_switches(actions: np.ndarray) -> np.ndarray:
+    """[T] bool: steps whose gripper command (the last number) differs from the step before (the
+    first step: from open, 0)."""
+    gripper = np.asarray(actions)[:, -1]
+    return gripper != np.r_[0.0, gripper[:-1]]
 
 
 def action_chunks(actions: np.ndarray, chunk: int) -> np.ndarray:
@@ -567,6 +580,9 @@ def fit(
     targets = torch.from_numpy(standard.reshape(len(labels), -1)).float()
     streams = [torch.from_numpy(i) for i in data.image_streams()]
     n = len(states)
+    weights = torch.ones(n)
+    if settings.switch_weight != 1.0 and data.switches is not None:
+        weights[torch.from_numpy(data.switches)] = settings.switch_weight
     batches = max(1, -(-n // settings.batch_size))
     auxiliary, poses = _auxiliary(model, data, settings)
     parameters = [*model.parameters(), *(auxiliary.parameters() if auxiliary is not None else ())]
@@ -580,11 +596,12 @@ def fit(
         for b in range(batches):
             index = order[b * settings.batch_size : (b + 1) * settings.batch_size]
             image = [_augmented(images[index], settings, generator) for images in streams] or None
+            w = weights[index, None] / weights[index].mean()
             if auxiliary is None:
-                loss = torch.mean((model(states[index], image) - targets[index]) ** 2)
+                loss = torch.mean(w * (model(states[index], image) - targets[index]) ** 2)
             else:
                 points = model.keypoints(image)
-                loss = torch.mean((model.decide(points, states[index]) - targets[index]) ** 2)
+                loss = torch.mean(w * (model.decide(points, states[index]) - targets[index]) ** 2)
                 loss = loss + settings.objects * torch.mean((auxiliary(points) - poses[index]) ** 2)
             optimiser.zero_grad()
             loss.backward()

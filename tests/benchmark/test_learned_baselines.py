@@ -23,6 +23,7 @@ from benchmark.policies.training import (
     TrainSettings,
     action_chunks,
     demonstration_files,
+    gripper_switches,
     load_demonstrations,
     record_demonstrations,
     replay_object_poses,
@@ -77,6 +78,14 @@ def test_demonstration_files_keep_the_successful_ones(demos):
     np.testing.assert_array_equal(data.chunks[9, 1], data.actions[9])  # the episode's last, repeated
 
 
+def test_gripper_switches_mark_where_the_command_changes(demos):
+    actions = np.zeros((5, 7))
+    actions[2:4, 6] = 1.0
+    assert gripper_switches(actions).tolist() == [False, False, True, False, True]
+    data = load_demonstrations(demos, camera="front", drop_idle=False)
+    assert data.switches.shape == (30,) and data.switches.dtype == bool
+
+
 def test_action_chunks_repeat_the_last_action():
     actions = np.arange(4.0)[:, None]
     assert action_chunks(actions, 3)[:, :, 0].tolist() == [[0, 1, 2], [1, 2, 3], [2, 3, 3], [3, 3, 3]]
@@ -117,7 +126,9 @@ def test_command_input_trains_and_the_policy_tracks_its_own_command(demos, tmp_p
     """With command_input the network reads the command that the actions it played built up,
     computed the same way from a demonstration (command_track) and by the policy (CommandTracker);
     the auxiliary object-pose head trains the encoder and is never saved."""
-    settings = TrainSettings(hidden=(16,), channels=(4, 4), command_input=True, objects=1.0)
+    settings = TrainSettings(
+        hidden=(16,), channels=(4, 4), command_input=True, objects=1.0, switch_weight=10.0
+    )
     summary = train_baseline(demos, "image_cnn", tmp_path / "run", epochs=2, settings=settings)
     assert summary["final_loss"] < summary["first_loss"]
     policy = load_weights_policy(tmp_path / "run")
