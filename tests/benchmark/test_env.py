@@ -138,6 +138,19 @@ def test_splat_twin_renders_by_compositing_and_mesh_mode_differs(tray_pick_twin)
     mesh.close()
 
 
+def test_a_moving_wrist_camera_keeps_one_cached_background(tray_pick_twin):
+    """The wrist camera's view changes every step: its background layer is replaced, not piled
+    up one per step (which leaked ~0.3 MiB a step), and the front view stays cached beside it."""
+    env = TwinEnv(tray_pick_twin["twin"], EnvConfig(image_size=(64, 64), wrist_camera=True))
+    env.reset(seed=0)
+    renderer = env.scenario.renderer
+    for _ in range(6):
+        env.step(np.array([0.02, 0.0, 0.02, 0, 0, 0, 0]))
+    assert len(renderer._background_cache) == 2  # one per camera, however many steps
+    assert len(renderer._object_cache) <= 2 * 2  # solids and marks, per camera
+    env.close()
+
+
 def test_render_splat_without_splats_is_refused(tray):
     with pytest.raises(ScenarioError, match="no splats"):
         TwinEnv(tray, EnvConfig(image_size=(48, 48), render="splat")).reset(seed=0)

@@ -141,8 +141,8 @@ class TwinRenderer:
         marks = {o.name for o in world.scene.objects if o.visual_only}
         self.marks = [n for n in self.objects if n in marks]
         self.solids = [n for n in self.objects if n not in marks]
-        self._background_cache: dict[tuple, tuple] = {}
-        self._object_cache: dict[str, tuple[tuple, tuple]] = {}
+        self._background_cache: dict[tuple, tuple] = {}  # (camera, width, height) → (view, layer)
+        self._object_cache: dict[tuple, tuple[tuple, tuple]] = {}  # (group, camera, w, h) → (key, layer)
 
     @property
     def splats(self) -> bool:
@@ -179,11 +179,12 @@ class TwinRenderer:
         """The layer of the objects ``names`` at their current ``poses`` (passed through ``finish``
         when given), re-rendered only when they moved."""
         key = (view, tuple(_pose_key(poses[n]) for n in names))
-        if group not in self._object_cache or self._object_cache[group][0] != key:
+        slot = (group, *view[:3])  # one layer per group and camera: cameras taking turns keep theirs
+        if slot not in self._object_cache or self._object_cache[slot][0] != key:
             sets = [(self.objects[n], pose_matrix(quat_to_mat(poses[n].quat), poses[n].pos)) for n in names]
             layer = self._layer(sets, cam)
-            self._object_cache[group] = (key, layer if finish is None else finish(layer))
-        return self._object_cache[group][1]
+            self._object_cache[slot] = (key, layer if finish is None else finish(layer))
+        return self._object_cache[slot][1]
 
     def render(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """``(rgb uint8 [H,W,3], depth [H,W] metres)`` of ``camera`` in the world's current state."""
@@ -193,9 +194,13 @@ class TwinRenderer:
         view = (camera, width, height, cam.viewmats.numpy().round(6).tobytes())
         background = None
         if self.background is not None:
-            if view not in self._background_cache:  # what no camera saw is continued, not black
-                self._background_cache[view] = fill_unseen(*self._layer([(self.background, np.eye(4))], cam))
-            background = self._background_cache[view]
+            # one view kept per camera and size: a static camera's view is reused every step, a moving
+            # (wrist) camera's is replaced rather than piling up one layer per step
+            slot = (camera, width, height)
+            if self._background_cache.get(slot, (None,))[0] != view:  # what no camera saw is continued
+                layer = fill_unseen(*self._layer([(self.background, np.eye(4))], cam))
+                self._background_cache[slot] = (view, layer)
+            background = self._background_cache[slot][1]
         poses = self.world.object_poses() if self.objects else {}
         ground = background
         if self.marks:  # cached laid on the background: both change only with the view or a mark's pose
