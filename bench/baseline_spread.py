@@ -6,7 +6,7 @@ distinct trials (episodes whose trajectories differ; identical ones count once, 
 leaderboard).
 
     python bench/baseline_spread.py [--tasks tray_pick/cube_in_tray ...] [--seeds 20] [--first-seed 0]
-        [--perturb object_placement=0.5] [--policies vision-expert random] [--members cnn-e030]
+        [--perturb object_placement=0.5] [--policies vision-expert random] [--members cnn-e015]
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ learned`` ranks, and what ``bench/baseline_spread.py`` scores). Prints JSON.
 
 Per task: ``--demos`` expert episodes on seeds 1000 onwards (never an evaluation seed), with DART
 noise injection (``--noise`` m per step on the executed translation of most episodes, the clean
-action as the label), 96×96 images of the front camera; then one training run of ``--epochs``
-epochs, snapshotted after each epoch of ``--budgets`` (the last budget is the full run), and
-the ``--small`` runs on the first few demonstrations only (the weakest members). Demonstrations
-and trained runs are cached under ``--cache``, so a second run only reassembles the population.
-Training is one thread; on the shared 2-core machine the 30-epoch runs took 850 s (block_push,
-5,281 samples) and 788 s (tray_pick, 9,065 samples), collection 775 s and 1,178 s.
+action as the label), 96×96 images of the front and wrist cameras and the object poses (a
+training-only target); then one training run of ``--epochs`` epochs, snapshotted after each epoch
+of ``--budgets`` (the last budget is the full run), and the ``--small`` runs on the first few
+demonstrations only (the weakest members). Demonstrations and trained runs are cached under
+``--cache``, so a second run only reassembles the population. Training is one thread; on the
+shared 2-core machine (December 2026) collecting 100 episodes took 1,009 s (block_push) and
+1,125 s (tray_pick), and the 15-epoch runs 496 s (3,465 samples) and 787 s (5,526 samples).
 
     python bench/learned_population.py [--scenes tray_pick/cube_in_tray block_push/block_to_square]
 """
@@ -65,7 +66,7 @@ def demonstrations(scene: str, task: str, args, cache: Path) -> Path:
 
 
 def member_name(epochs: int, demos: int | None = None) -> str:
-    """``cnn-e030`` (every demonstration, 30 epochs) or ``cnn-d004-e006`` (the first 4)."""
+    """``cnn-e015`` (every demonstration, 15 epochs) or ``cnn-d008-e008`` (the first 8)."""
     return f"cnn-e{epochs:03d}" if demos is None else f"cnn-d{demos:03d}-e{epochs:03d}"
 
 
@@ -78,12 +79,12 @@ def main() -> None:
     parser.add_argument("--use", type=int, default=None, help="successful demonstrations trained on (all)")
     parser.add_argument("--noise", type=float, default=0.01, help="DART noise, m per step")
     parser.add_argument("--train-seed", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 3, 5, 30], help="snapshot epochs")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 3, 5, 10], help="snapshot epochs")
     parser.add_argument(
         "--small",
         nargs="*",
-        default=["2:4", "4:6"],
+        default=["2:4", "8:8"],
         help="DEMOS:EPOCHS runs on the first few demonstrations only (the weakest members)",
     )
     parser.add_argument("--seed", type=int, default=0, help="training seed")

@@ -240,11 +240,10 @@ def test_shipped_checkpoints_load_and_act(scene):
         training = json.loads((folder / "training.json").read_text())
         assert training["architecture"] == "image_cnn" and training["scene"].startswith(scene)
         w, h = policy.info.image_size
-        obs = {
-            "images": {"front": rng.integers(0, 256, (h, w, 3), dtype=np.uint8)},
-            "state": rng.normal(size=15),
-        }
-        action = np.asarray(policy.act(obs))
+        images = {c: rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for c in policy.info.cameras}
+        assert "front" in images
+        policy.reset()
+        action = np.asarray(policy.act({"images": images, "state": rng.normal(size=15)}))
         assert action.shape[-1] == 7 and np.all(action >= low) and np.all(action <= high)
     assert learned_population(scene) == tuple(str(p) for p in members)
 
