@@ -5,7 +5,8 @@ Run: ``python bench/twin_appearance.py [--twins TWIN ...] [--pictures docs/image
 
 For every solid of every twin, the background splats alone (no objects, no zones, no robot: what
 a perturbation that moves every solid away would leave) are drawn from the twin's evaluation
-camera as the environment draws them (unseen pixels filled), and :func:`twin.fidelity.ghost_level` compares the solid's old footprint with the table
+camera as the environment draws them (unseen pixels filled), and
+:func:`twin.fidelity.ghost_level` compares the solid's old footprint with the table
 ring 1.5–3.5 cm around it (off every other object), in 8-bit levels (issue 26's target: ≤ 6).
 Each twin is measured as it is stored (``as_built``) and after :func:`twin.footprints.clear_footprints`
 (``cleared``), side by side; a twin built by the current code has had it applied already.

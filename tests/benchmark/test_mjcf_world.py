@@ -27,7 +27,8 @@ WORLD = """
     <camera name="overview" pos="1.6 0.3 1.5" xyaxes="0 1 0 -0.6 0 0.8"/>
     <body name="table" pos="0.9 0.2 0.72" euler="0 0 0.2">
       <geom name="top" type="box" size="0.55 0.45 0.02" material="oak"/>
-      <geom name="top_visual" type="box" size="0.55 0.45 0.02" contype="0" conaffinity="0" rgba="0.6 0.45 0.3 1"/>
+      <geom name="top_visual" type="box" size="0.55 0.45 0.02" contype="0" conaffinity="0"
+            rgba="0.6 0.45 0.3 1"/>
       <geom name="goal" type="box" size="0.05 0.05 0.0005" pos="0.15 -0.12 0.0205" contype="0"
             conaffinity="0" rgba="0.1 0.7 0.2 1"/>
       <site name="spot" type="cylinder" size="0.04 0.001" pos="0.2 0.2 0.021" rgba="0.9 0.1 0.1 1"/>
@@ -143,13 +144,15 @@ def test_a_urdf_scene_with_floating_links_is_read(tmp_path):
   <joint name="bench_fixed" type="fixed"><parent link="world"/><child link="bench"/></joint>
   <link name="cube">
     <collision><geometry><box size="0.04 0.04 0.04"/></geometry></collision>
-    <inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" iyz="0"/></inertial>
+    <inertial><mass value="0.1"/>
+      <inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" iyz="0"/></inertial>
   </link>
   <joint name="cube_free" type="floating"><parent link="world"/><child link="cube"/>
     <origin xyz="0.1 0 0.54"/></joint>
   <link name="box">
     <collision><geometry><box size="0.1 0.1 0.06"/></geometry></collision>
-    <inertial><mass value="0.3"/><inertia ixx="1e-3" iyy="1e-3" izz="1e-3" ixy="0" ixz="0" iyz="0"/></inertial>
+    <inertial><mass value="0.3"/>
+      <inertia ixx="1e-3" iyy="1e-3" izz="1e-3" ixy="0" ixz="0" iyz="0"/></inertial>
   </link>
   <joint name="box_free" type="floating"><parent link="world"/><child link="box"/>
     <origin xyz="0.3 0.1 0.55"/></joint>
