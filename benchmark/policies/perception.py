@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from benchmark.sim.expert import ExpertConfig, ScriptedExpert
+from benchmark.sim.expert import ExpertConfig, ScriptedExpert, footprint_rectangularity
 from twin.scene.builder import object_half_height
 from twin.scene.spec import ObjectSpec, SceneSpec, TaskSpec
 from twin.tabletop import inside_hull, min_area_rectangle
@@ -240,9 +240,12 @@ class VisionExpert(ScriptedExpert):
                 top = pose.pos + quat_to_mat(pose.quat) @ [0, 0, object_half_height(nominal.objects[n])]
                 colours[n] = reference_colour(image, view, top)
             scene = nominal.scenario.scene
+            shapes = {n: footprint_rectangularity(world, n) for n in world.object_poses()}  # known shapes
         finally:
             nominal.close()
-        return cls(scene, scene.tasks[0], view, colours, config, seed)
+        expert = cls(scene, scene.tasks[0], view, colours, config, seed)
+        expert.rectangularity = shapes
+        return expert
 
     def reset(self, instruction: str = "") -> None:
         self.plan = []

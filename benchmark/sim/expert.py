@@ -53,6 +53,11 @@ class ExpertConfig:
     noise: float = 0.0  # std of Gaussian noise on the translation, m per step
 
 
+def footprint_rectangularity(world, name: str) -> float:
+    """How much of its bounding rectangle object ``name``'s footprint fills in ``world``."""
+    return rectangularity(world.object_points(name)[:, :2])
+
+
 class ScriptedExpert:
     """Implements the policy protocol's ``reset``/``act`` on a :class:`~twin.scene.world.World`."""
 
@@ -66,6 +71,7 @@ class ScriptedExpert:
         self.table_z = world.scene.table.top_z if world is not None else 0.0  # heights are above it
         self.rng = np.random.default_rng(seed)
         self.plan: list[Waypoint] = []
+        self.rectangularity: dict[str, float] = {}  # footprints measured (a vision expert's: at calibration)
 
     @property
     def done(self) -> bool:
@@ -129,7 +135,9 @@ class ScriptedExpert:
         shape = self.objects[name].shape
         if shape in ("box", "cylinder", "sphere"):
             return shape != "box"
-        return rectangularity(self.world.object_points(name)[:, :2]) < ROUND_BELOW
+        if name not in self.rectangularity:
+            self.rectangularity[name] = footprint_rectangularity(self.world, name)
+        return self.rectangularity[name] < ROUND_BELOW
 
     def _push_plan(self, obj, pos: np.ndarray, tpos: np.ndarray) -> list[Waypoint]:
         direction = tpos[:2] - pos[:2]

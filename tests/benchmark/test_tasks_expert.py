@@ -116,3 +116,26 @@ def test_the_push_follows_the_objects_geometry_not_its_label(tmp_path):
             outcomes[name] = (expert._steer, run_expert_episode(world, task, seed=1).success)
     assert outcomes["square"] == (False, True)
     assert outcomes["disc"][0] is True
+
+
+def test_the_vision_expert_measures_the_pushed_mesh_when_calibrated(tmp_path):
+    """A vision expert has no simulator: it measures each object's footprint on the nominal twin
+    when it is calibrated, and pushes a square mesh straight from the camera image."""
+    import dataclasses
+
+    from benchmark.episodes.env import EnvConfig, TwinEnv
+    from benchmark.episodes.episode import run_episode
+    from benchmark.policies.perception import VisionExpert
+    from benchmark.scenes.authored import package_scene
+
+    scene = load_scene("block_push")
+    block = scene.object(scene.task().object)
+    square = _obj_file(tmp_path / "square.obj", np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * 0.025, 0.02)
+    as_mesh = dataclasses.replace(block, shape="mesh", mesh=square)
+    moved = dataclasses.replace(scene, objects=tuple(as_mesh if o is block else o for o in scene.objects))
+    env = TwinEnv(package_scene(moved, tmp_path / "twin"), EnvConfig(image_size=(160, 120), render="mesh"))
+    expert = VisionExpert.calibrated(env)
+    assert expert.rectangularity[block.name] > 0.95
+    result = run_episode(env, expert, seed=2)
+    env.close()
+    assert expert._steer is False and result.termination != "policy_error", result
