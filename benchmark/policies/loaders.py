@@ -267,7 +267,7 @@ def weights_info(folder: Path) -> dict[str, Any]:
     config = read_config(folder / CONFIG_FILE)
     return {
         "action_space": config.action_space,
-        "cameras": [config.camera] if config.camera else [],
+        "cameras": list(config.cameras),  # the second camera too (e.g. robot/wrist)
         "image_size": list(config.image_size),
         "control_hz": config.control_hz,
     }

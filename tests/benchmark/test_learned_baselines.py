@@ -18,6 +18,7 @@ from benchmark.policies.architectures import (
     expected_tensors,
     load_weights_policy,
 )
+from benchmark.policies.loaders import weights_info
 from benchmark.policies.training import (
     CollectSettings,
     TrainSettings,
@@ -171,6 +172,7 @@ def test_a_second_camera_is_a_second_image_stream(demos, tmp_path):
     policy.reset()
     action = policy.act({"images": {"front": image, "robot/wrist": image}, "state": rng.normal(size=15)})
     assert action.shape == (7,)
+    assert weights_info(tmp_path / "run")["cameras"] == ["front", "robot/wrist"]  # what the env renders
     with pytest.raises(SubmissionError, match="second_camera 'front' must be null or a camera name other"):
         ArchitectureConfig("image_cnn", camera="front", second_camera="front")
     with pytest.raises(SubmissionError, match="state_mlp reads no camera"):
