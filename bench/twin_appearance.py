@@ -51,7 +51,7 @@ def polygon_mask(
 
 def measure(twin_dir: Path) -> tuple[dict, list[np.ndarray]]:
     """The ghost level of each solid of one twin, as built and after clearing; and the two renders."""
-    from twin.build import _boxes
+    from twin.build import object_boxes
     from twin.fidelity import ghost_level
     from twin.footprints import clear_footprints
     from twin.package import read_twin
@@ -67,7 +67,7 @@ def measure(twin_dir: Path) -> tuple[dict, list[np.ndarray]]:
     cameras = Cameras.from_poses(K, pose[None], *size)
     background = read_ply(twin.path("background"))
     solids = [o for o in twin.objects if o.kind == "solid"]
-    versions = {"as_built": background, "cleared": clear_footprints(background, _boxes(solids))}
+    versions = {"as_built": background, "cleared": clear_footprints(background, object_boxes(solids))}
     renders = {k: fill_unseen(*splat_layer([(v, np.eye(4))], cameras))[0] for k, v in versions.items()}
     rows = []
     for obj in solids:

@@ -321,7 +321,8 @@ def primitive_shape(volume: float, half_extents) -> str:
     return "mesh"
 
 
-def _boxes(objects, kind: str = "solid") -> list[ObjectBox]:
+def object_boxes(objects, kind: str = "solid") -> list[ObjectBox]:
+    """Where each object of ``kind`` sits, as the appearance stage splits splats by it."""
     return [
         ObjectBox(o.name, pose_matrix(quat_to_mat(o.quat), o.pos), o.half_extents)
         for o in objects
@@ -495,9 +496,10 @@ def fit_summary(fit, config: AppearanceConfig) -> dict[str, Any]:
 def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) -> _Splats:
     ignore = None if scan.robot is None else scan.robot[train]
     fit = fit_scene(scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config)
-    background, object_splats = split_splats(fit.splats, _boxes(objects), config.object_margin)
-    background, zone_splats = split_zones(background, _boxes(objects, "zone"), config)
-    background = clear_footprints(background, _boxes(objects))  # no ghost where a solid stood
+    solids = object_boxes(objects)
+    background, object_splats = split_splats(fit.splats, solids, config.object_margin)
+    background, zone_splats = split_zones(background, object_boxes(objects, "zone"), config)
+    background = clear_footprints(background, solids)  # no ghost where a solid stood
     return _Splats(background, object_splats | zone_splats, len(fit.splats), fit_summary(fit, config))
 
 

@@ -76,18 +76,19 @@ def clear_footprints(background: Splats, solids: list[ObjectBox], margin: float 
     means = np.asarray(background.means, dtype=float)
     if not solids or not len(means):
         return background
-    over = [over_footprint(means, box, margin) for box in solids]
-    anywhere = np.any(over, axis=0)
-    shadow = _shadows(background, solids, margin, anywhere)
+    anywhere = np.any([over_footprint(means, box, margin) for box in solids], axis=0)
+    rings = [around_zone(means, _grown(box, margin), RING_GAP, RING_WIDTH, TABLE_BAND) for box in solids]
+    brightness = splat_colours(background).mean(axis=1)
+    shadow = _shadows(means, brightness, solids, rings, margin, anywhere)
     fills = []
-    for box in solids:  # tiles copy the lit table around the footprint, never its shadow
-        ring = around_zone(means, _grown(box, margin), RING_GAP, RING_WIDTH, TABLE_BAND) & ~anywhere & ~shadow
-        if ring.any():
+    for box, ring in zip(solids, rings, strict=True):  # tiles copy the lit table around it, never its shadow
+        table = ring & ~anywhere & ~shadow
+        if table.any():
             seed = zlib.crc32(box.name.encode())
-            fills.append(table_tiles(background.subset(np.flatnonzero(ring)), box, margin, seed))
+            fills.append(table_tiles(background.subset(np.flatnonzero(table)), box, margin, seed))
     under = _under_table(means, solids, margin)
     kept = background.subset(np.flatnonzero(~anywhere & ~shadow & ~under))
-    lit = _relit(background, shadow, solids, margin, anywhere)
+    lit = _relit(background, brightness, shadow, np.any(rings, axis=0) & ~anywhere)
     return Splats.concat([kept, lit, *fills])
 
 
@@ -103,37 +104,33 @@ def _under_table(means: np.ndarray, solids: list[ObjectBox], margin: float) -> n
     return under
 
 
-def _brightness(splats: Splats) -> np.ndarray:
-    return splat_colours(splats).mean(axis=1)
-
-
-def _shadows(background: Splats, solids: list[ObjectBox], margin: float, cleared: np.ndarray) -> np.ndarray:
+def _shadows(
+    means: np.ndarray,
+    brightness: np.ndarray,
+    solids: list[ObjectBox],
+    rings: list[np.ndarray],
+    margin: float,
+    cleared: np.ndarray,
+) -> np.ndarray:
     """Table splats near a solid (within :data:`SHADOW_REACH` of its height past the footprint)
     that are darker than the ring around it: its cast shadow, baked in by the scan's light."""
-    means = np.asarray(background.means, dtype=float)
-    brightness = _brightness(background)
     shadow = np.zeros(len(means), dtype=bool)
-    for box in solids:
-        reach = SHADOW_REACH * 2 * float(box.half_extents[2])
-        ring = around_zone(means, _grown(box, margin), RING_GAP, RING_WIDTH, TABLE_BAND) & ~cleared
+    for box, ring in zip(solids, rings, strict=True):
+        ring = ring & ~cleared
         if not ring.any():
             continue
+        reach = SHADOW_REACH * 2 * float(box.half_extents[2])
         near = around_zone(means, _grown(box, margin), -1.0, 1.0 + reach, TABLE_BAND) & ~cleared
         shadow |= near & (brightness < SHADOW_DARKER * np.median(brightness[ring]))
     return shadow
 
 
-def _relit(background: Splats, shadow: np.ndarray, solids, margin: float, cleared: np.ndarray) -> Splats:
-    """The ``shadow`` splats with the colours of lit table splats near them (sampled, seeded)."""
+def _relit(background: Splats, brightness: np.ndarray, shadow: np.ndarray, rings: np.ndarray) -> Splats:
+    """The ``shadow`` splats with the colours of lit splats of the table ``rings`` (sampled, seeded)."""
     dark = background.subset(np.flatnonzero(shadow))
     if not len(dark):
         return dark
-    means = np.asarray(background.means, dtype=float)
-    brightness = _brightness(background)
-    rings = np.any(
-        [around_zone(means, _grown(b, margin), RING_GAP, RING_WIDTH, TABLE_BAND) for b in solids], axis=0
-    )
-    lit = rings & ~cleared & ~shadow
+    lit = rings & ~shadow
     lit &= brightness >= SHADOW_DARKER * np.median(brightness[lit]) if lit.any() else lit
     if not lit.any():
         return dark

@@ -240,9 +240,9 @@ def horizontal_patches(
             )
         except ValueError:
             break
-        near = np.abs(plane.distance(rest)) <= config.plane_threshold
-        inliers = rest[near]
-        rest = rest[np.abs(plane.distance(rest)) > 2 * config.plane_threshold]
+        distance = np.abs(plane.distance(rest))
+        inliers = rest[distance <= config.plane_threshold]
+        rest = rest[distance > 2 * config.plane_threshold]
         if len(inliers) < 3:
             break
         patch, area = _largest_patch(inliers, config.table_cell)

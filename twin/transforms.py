@@ -56,10 +56,15 @@ def rotate_xy(xy: np.ndarray, angle: float) -> np.ndarray:
     return np.asarray(xy, dtype=float) @ np.array([[c, s], [-s, c]])
 
 
+def mat_yaw(m: np.ndarray) -> float:
+    """Heading of a rotation matrix's x axis (3×3, or its 9 numbers) in the xy plane, in radians."""
+    m = np.asarray(m, dtype=float).reshape(3, 3)
+    return float(np.arctan2(m[1, 0], m[0, 0]))
+
+
 def quat_yaw(q: np.ndarray) -> float:
     """Heading of the rotated x axis in the xy plane, in radians."""
-    m = quat_to_mat(q)
-    return float(np.arctan2(m[1, 0], m[0, 0]))
+    return mat_yaw(quat_to_mat(q))
 
 
 def axis_angle_to_mat(v: np.ndarray) -> np.ndarray:

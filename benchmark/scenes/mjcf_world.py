@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.scene.geoms import BOX, CYLINDER, HFIELD, PLANE, SPHERE, GeomError, geom_surface
+from twin.scene.geoms import BOX, CYLINDER, HFIELD, PLANE, SPHERE, GeomError, geom_surface, subtree_bodies
 from twin.scene.spec import TASK_FAMILIES, SceneSpec, SceneSpecError, scene_from_dict
+from twin.transforms import mat_yaw, rotate_xy
 
 FREE, BALL, SLIDE, HINGE = 0, 1, 2, 3  # mjtJoint
 UPRIGHT = 0.999  # cosine between a geom's axis and z for it to count as upright
@@ -89,6 +90,7 @@ class _Reader:
     def __init__(self, model, data, path: Path, assets: Path):
         self.m, self.d, self.path, self.assets = model, data, path, assets
         self.notes: list[str] = []
+        self._surfaces: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         roots = [b for b in range(1, model.nbody) if model.body_parentid[b] == 0]
         self.robots: list[int] = []  # roots of articulated trees
         self.objects: list[int] = []  # free bodies with geoms
@@ -110,12 +112,7 @@ class _Reader:
 
     # -- geometry ------------------------------------------------------------------------------
     def _subtree(self, root: int) -> list[int]:
-        out, frontier = [], [root]
-        while frontier:
-            b = frontier.pop()
-            out.append(b)
-            frontier += [c for c in range(self.m.nbody) if self.m.body_parentid[c] == b and c != b]
-        return out
+        return subtree_bodies(self.m, root)
 
     def _joints(self, body: int) -> range:
         start = self.m.body_jntadr[body]
@@ -141,18 +138,17 @@ class _Reader:
         return [round(float(v), 4) for v in rgba]
 
     def _vertices(self, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """Geom ``g``'s surface in world coordinates: vertices and triangles."""
+        """Geom ``g``'s surface in world coordinates: vertices and triangles (each geom's read once)."""
+        if g in self._surfaces:
+            return self._surfaces[g]
         try:
-            return geom_surface(self.m, self.d, g)
+            self._surfaces[g] = geom_surface(self.m, self.d, g)
+            return self._surfaces[g]
         except GeomError:
             name = self._name(5, g, str(g))
             raise MjcfWorldError(
                 f"{self.path}: geom {name} is a plane or height field inside a body"
             ) from None
-
-    def _bottom_top(self, geoms) -> tuple[float, float]:
-        z = np.concatenate([self._vertices(g)[0][:, 2] for g in geoms])
-        return float(z.min()), float(z.max())
 
     # -- the table -----------------------------------------------------------------------------
     def _table(self) -> int:
@@ -210,7 +206,7 @@ class _Reader:
         if len(shape_geoms) == 1 and self._upright(shape_geoms[0]):
             g = shape_geoms[0]
             kind, size = int(self.m.geom_type[g]), self.m.geom_size[g]
-            geom_yaw = _yaw(self.d.geom_xmat[g])
+            geom_yaw = mat_yaw(self.d.geom_xmat[g])
             xy = [float(v) for v in self.d.geom_xpos[g][:2]]
             primitive = {
                 BOX: ("box", size[:3]),
@@ -227,9 +223,9 @@ class _Reader:
                     "yaw": round(geom_yaw, 5),
                 }
         points = np.concatenate([self._vertices(g)[0] for g in shape_geoms])
-        local = _rotate_z(points[:, :2], -yaw)
+        local = rotate_xy(points[:, :2], -yaw)
         low, high = local.min(axis=0), local.max(axis=0)
-        centre_xy = _rotate_z(((low + high) / 2)[None], yaw)[0]
+        centre_xy = rotate_xy(((low + high) / 2)[None], yaw)[0]
         z_low, z_high = points[:, 2].min(), points[:, 2].max()
         half = [*((high - low) / 2), (z_high - z_low) / 2]
         placed = {**common, "xy": _round(centre_xy), "yaw": round(yaw, 5)}
@@ -254,8 +250,9 @@ class _Reader:
             return None
         boxes = []
         for g in geoms:
-            points = _rotate_z(self._vertices(g)[0][:, :2] - centre_xy, -yaw)
-            z = self._vertices(g)[0][:, 2]
+            vertices = self._vertices(g)[0]
+            points = rotate_xy(vertices[:, :2] - centre_xy, -yaw)
+            z = vertices[:, 2]
             boxes.append((points.min(axis=0), points.max(axis=0), z.min(), z.max()))
         z_low = min(b[2] for b in boxes)
         floors = [
@@ -277,7 +274,7 @@ class _Reader:
         table = self._table()
         hx, hy, hz = (float(v) for v in self.m.geom_size[table][:3])
         top_z = float(self.d.geom_xpos[table][2]) + hz
-        table_yaw = _yaw(self.d.geom_xmat[table])
+        table_yaw = mat_yaw(self.d.geom_xmat[table])
         objects, names = [], set()
         for root in self.objects:
             tree = self._subtree(root)
@@ -291,7 +288,11 @@ class _Reader:
             friction = float(self.m.geom_friction[geoms[0]][0])
             objects.append(
                 self._object(
-                    _Solid(name, tuple(geoms)), _yaw(R), False, float(self.m.body_subtreemass[root]), friction
+                    _Solid(name, tuple(geoms)),
+                    mat_yaw(R),
+                    False,
+                    float(self.m.body_subtreemass[root]),
+                    friction,
                 )
             )
             names.add(name)
@@ -304,11 +305,12 @@ class _Reader:
                 dropped += 1
                 continue
             body = int(self.m.geom_bodyid[g])
-            bottom, top = self._bottom_top([g])
-            centre = (self._vertices(g)[0].min(axis=0) + self._vertices(g)[0].max(axis=0)) / 2
+            centre, bottom = self._centre([g])
+            top = float(self._vertices(g)[0][:, 2].max())
             on_table = self._over(table, centre[:2]) and top_z - REST_BELOW <= bottom <= top_z + REST_ABOVE
-            if not on_table or self._duplicate(g):
-                dropped += int(not self._duplicate(g))
+            duplicate = self._duplicate(g)
+            if not on_table or duplicate:
+                dropped += int(not duplicate)
                 continue
             name = self._name(5, g, "") or (self._name(1, body, "") if body else "") or f"fixture_{g}"
             if name in names:
@@ -322,7 +324,7 @@ class _Reader:
                 objects.append(
                     self._object(
                         _Solid(name, (g,)),
-                        _yaw(self.d.geom_xmat[g]),
+                        mat_yaw(self.d.geom_xmat[g]),
                         True,
                         1.0,
                         float(self.m.geom_friction[g][0]),
@@ -405,7 +407,7 @@ class _Reader:
     def _mark(self, g: int, name: str) -> dict:
         kind, size = int(self.m.geom_type[g]), self.m.geom_size[g]
         common = {"name": name, "rgba": self._rgba(g), "fixed": True, "visual_only": True}
-        xy, yaw = _round(self.d.geom_xpos[g][:2]), round(_yaw(self.d.geom_xmat[g]), 5)
+        xy, yaw = _round(self.d.geom_xpos[g][:2]), round(mat_yaw(self.d.geom_xmat[g]), 5)
         if kind == CYLINDER:
             return {**common, "shape": "cylinder", "size": _round(size[:2]), "xy": xy}
         if kind == BOX:
@@ -430,7 +432,7 @@ class _Reader:
                 **common,
                 "shape": "box",
                 "size": _round([size[0], size[1], thin]),
-                "yaw": round(_yaw(self.d.site_xmat[s]), 5),
+                "yaw": round(mat_yaw(self.d.site_xmat[s]), 5),
             }
         return {**common, "shape": "cylinder", "size": _round([size[0], thin])}
 
@@ -452,7 +454,7 @@ class _Reader:
             )
         if not cameras:
             centre = self.d.geom_xpos[table]
-            ahead = _rotate_z(np.array([[1.0, 0.0]]), _yaw(self.d.geom_xmat[table]))[0]
+            ahead = rotate_xy(np.array([[1.0, 0.0]]), mat_yaw(self.d.geom_xmat[table]))[0]
             pos = [*(centre[:2] + 0.9 * ahead), top_z + 0.75]
             cameras.append({"name": "front", "pos": _round(pos), "lookat": _round([*centre[:2], top_z])})
             self.notes.append(
@@ -491,12 +493,12 @@ class _Reader:
                     f"{self._name(1, root, str(root))} is mounted"
                 )
             mount = self._mount(root)
-            if abs(_yaw(self.d.xmat[mount])) > np.radians(5):
+            if abs(mat_yaw(self.d.xmat[mount])) > np.radians(5):
                 self.notes.append(
                     "the world's robot faced away from +x; the twin's robot faces +x from the same spot"
                 )
             return _round(self.d.xpos[mount])
-        back = _rotate_z(np.array([[-(half_xy[0] - MOUNT_INSET), 0.0]]), yaw)[0] + self.d.geom_xpos[table][:2]
+        back = rotate_xy(np.array([[-(half_xy[0] - MOUNT_INSET), 0.0]]), yaw)[0] + self.d.geom_xpos[table][:2]
         self.notes.append("the world has no robot: ours stands on the table's back edge, facing +x")
         return _round([*back, top_z])
 
@@ -518,16 +520,6 @@ def _scene_name(path: Path) -> str:
     return f"imported_{stem}"
 
 
-def _yaw(xmat) -> float:
-    R = np.asarray(xmat, dtype=float).reshape(3, 3)
-    return float(np.arctan2(R[1, 0], R[0, 0]))
-
-
-def _rotate_z(xy: np.ndarray, angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return xy @ np.array([[c, s], [-s, c]])
-
-
 def _round(values, digits: int = 5) -> list[float]:
     return [round(float(v), digits) for v in np.asarray(values).ravel()]
 
@@ -537,7 +529,7 @@ def _write_obj(path: Path, surfaces, centre: np.ndarray, yaw: float) -> None:
     lines, offset = [], 0
     for vertices, faces in surfaces:
         local = vertices - centre
-        local[:, :2] = _rotate_z(local[:, :2], -yaw)
+        local[:, :2] = rotate_xy(local[:, :2], -yaw)
         lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in local]
         lines += [f"f {a + 1 + offset} {b + 1 + offset} {c + 1 + offset}" for a, b, c in faces]
         offset += len(local)

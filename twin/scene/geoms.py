@@ -59,12 +59,18 @@ def geom_surface(model, data, g: int) -> tuple[np.ndarray, np.ndarray]:
     return local @ data.geom_xmat[g].reshape(3, 3).T + data.geom_xpos[g], faces
 
 
-def body_geoms(model, body: int) -> list[int]:
-    """The geoms of ``body`` and of every body below it."""
+def subtree_bodies(model, body: int) -> list[int]:
+    """``body`` and every body below it, in MuJoCo's order."""
     below = {body}
     for b in range(body + 1, model.nbody):  # MuJoCo numbers a child after its parent
         if model.body_parentid[b] in below:
             below.add(b)
+    return sorted(below)
+
+
+def body_geoms(model, body: int) -> list[int]:
+    """The geoms of ``body`` and of every body below it."""
+    below = set(subtree_bodies(model, body))
     return [g for g in range(model.ngeom) if model.geom_bodyid[g] in below]
 
 
