@@ -41,6 +41,9 @@ MAX_EPISODE_SECONDS = 600.0  # the longest episode a task may ask for (task.json
 KNOWN_ROBOTS = ("franka_panda",)
 
 
+WRIST_CAMERA_KEY = "wrist_camera"  # meta.json: which camera rides on the hand
+
+
 class DemonstrationError(ValueError):
     """A demonstration folder that cannot be read; the message names the file and the problem."""
 
@@ -100,6 +103,16 @@ class Demonstration:
     @property
     def num_frames(self) -> int:
         return int(self.primary.rgb.shape[0])
+
+    @property
+    def wrist_camera(self) -> str | None:
+        """The camera on the robot's hand: ``meta.json``'s ``wrist_camera``, else the one camera
+        whose name contains ``wrist``; None when there is none (or several and none is named)."""
+        named = self.extra.get(WRIST_CAMERA_KEY)
+        if isinstance(named, str) and named in self.cameras:
+            return named
+        wrists = [name for name in self.cameras if "wrist" in name.lower()]
+        return wrists[0] if len(wrists) == 1 else None
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -281,6 +294,15 @@ def _read_camera(folder: Path, name: str, root: Path) -> CameraRecording:
                 f"{where}: width×height {width!r}×{height!r} does not match the video's "
                 f"{rgb.shape[2]}×{rgb.shape[1]}"
             )
+    video = folder / ("rgb.mp4" if (folder / "rgb.mp4").is_file() else "rgb")
+    if len(rgb) == 0:
+        raise DemonstrationError(f"{video}: camera {name!r} has no frames")
+    cx, cy = float(K[0, 2]), float(K[1, 2])
+    if not (0 <= cx <= rgb.shape[2] and 0 <= cy <= rgb.shape[1]):  # on the edge is allowed (K = I)
+        raise DemonstrationError(
+            f"{where}: the intrinsics disagree with the video size: K's principal point ({cx:g}, {cy:g}) "
+            f"lies outside the {rgb.shape[2]}×{rgb.shape[1]} frames of {video}"
+        )
     pose = None
     if "T_world_camera" in info:
         pose = _pose(info["T_world_camera"], f"{where}: T_world_camera", stack=True)
@@ -426,6 +448,9 @@ def read_demonstration(folder: str | Path) -> Demonstration:
     if task is not None and "max_seconds" in task:
         check_max_seconds(task["max_seconds"], f"{where}: task")
     names = _camera_names(meta, where)
+    wrist = meta.get(WRIST_CAMERA_KEY)
+    if wrist is not None and wrist not in names:
+        raise DemonstrationError(f"{where}: wrist_camera {wrist!r} is not one of the cameras {names}")
     cameras = {names[0]: _read_camera(folder, names[0], folder)}
     for name in names[1:]:
         cameras[name] = _read_camera(inside(folder, folder / name), name, folder)

@@ -31,6 +31,19 @@ Import reads either layout (picked by ``codebase_version`` in ``meta/info.json``
 the side file; without it K is guessed (60° vertical field of view) and flagged in ``extra``.
 Only video features become cameras; image features stored inside the parquet are not read. A depth
 video feature (``is_depth_map``) becomes the depth of the camera its key names.
+
+Real robot logs (DROID, Bridge, community datasets) name their state columns their own way and
+carry no calibration. A **sidecar**, a JSON file the user writes (``sidecar=``, else
+``meta/robot_log.json`` in the dataset, :data:`SIDECAR_PATH`), says which robot it is, which state
+column drives which of its joints, how the gripper column maps to the two fingers, each camera's
+intrinsics and which camera rides on the wrist (docs/formats.md, "the sidecar")::
+
+    {"robot": "franka_panda",
+     "joints": {"joint_0": "panda_joint1", ..., "joint_6": "panda_joint7"},
+     "gripper": {"state": "gripper", "closed": 1.0, "open": 0.0},
+     "cameras": {"exterior_image_1_left": {"K": [[...], [...], [...]]}, "wrist_image_left": {"fovy_deg": 70}},
+     "wrist_camera": "wrist_image_left",
+     "base_pose": [[1, 0, 0, 0], ...]}
 """
 
 from __future__ import annotations
@@ -46,8 +59,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twin.demonstration import CameraRecording, Demonstration, RobotTrack, read_demonstration
-from twin.transforms import intrinsics_from_fovy
+from twin.demonstration import (
+    KNOWN_ROBOTS,
+    WRIST_CAMERA_KEY,
+    CameraRecording,
+    Demonstration,
+    RobotTrack,
+    read_demonstration,
+)
+from twin.transforms import intrinsics_from_fovy, rigid_problem
 from twin.video import write_mp4
 
 V30, V21 = "v3.0", "v2.1"
@@ -74,6 +94,30 @@ DEPTH_SUFFIX = "_depth"
 # LeRobot 0.6's depth coding (its DepthEncoderConfig defaults): 12-bit codes on a log scale
 DEPTH_CODING = {"depth_min": 0.01, "depth_max": 10.0, "shift": 3.5, "use_log": True}
 DEPTH_QMAX = (1 << 12) - 1
+SIDECAR_PATH = "meta/robot_log.json"  # the sidecar import_lerobot reads when none is named
+SIDECAR_KEYS = ("robot", "joints", "gripper", "cameras", "wrist_camera", "base_pose")
+SIDECAR_CAMERA_KEYS = ("K", "fovy_deg", "fovx_deg", "width", "height")
+
+
+@dataclass(frozen=True)
+class RobotModel:
+    """What a sidecar maps a dataset's state onto: the arm's joints, the two finger joints and one
+    finger's travel when open (metres); twin.scene.robot's ARM_JOINTS, FINGER_JOINTS, FINGER_OPEN."""
+
+    arm: tuple[str, ...]
+    fingers: tuple[str, str]
+    finger_open: float
+
+    @property
+    def joints(self) -> list[str]:
+        return [*self.arm, *self.fingers]
+
+
+ROBOT_MODELS = {
+    "franka_panda": RobotModel(
+        tuple(f"panda_joint{i}" for i in range(1, 8)), ("panda_finger_joint1", "panda_finger_joint2"), 0.04
+    )
+}
 
 
 class LeRobotFormatError(ValueError):
@@ -681,7 +725,7 @@ def _decode_segment(
     except (av.error.FFmpegError, IndexError) as err:
         raise LeRobotFormatError(f"{path}: not a readable video ({err})") from err
     if not frames:
-        raise LeRobotFormatError(f"{path}: no frames between {start:.3f} s and {end:.3f} s")
+        raise LeRobotFormatError(f"{path}: no frames for this episode between {start:.3f} s and {end:.3f} s")
     pick, error = _nearest(np.asarray(times), start + timestamps.astype(np.float64))
     if error.max() > half + 1e-4:
         worst = int(error.argmax())
@@ -727,12 +771,219 @@ def _robot(table: pa.Table, info: dict[str, Any], side: dict[str, Any], path: Pa
     )
 
 
-def import_lerobot(root: Path, episode_index: int) -> Demonstration:
+# -- the sidecar: real robot logs -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Sidecar:
+    """A sidecar checked against the dataset: state columns per robot joint, the gripper column with
+    its (open, closed) readings, per-camera entries, the wrist camera and the base pose."""
+
+    path: Path
+    robot: str
+    columns: dict[str, int]  # robot joint -> observation.state column
+    gripper: tuple[int, float, float] | None  # column, reading when open, reading when closed
+    cameras: dict[str, dict[str, Any]]
+    wrist: str | None
+    base_pose: np.ndarray | None
+
+
+def _state_names_of(info: dict[str, Any]) -> list[str]:
+    names = info["features"]["observation.state"].get("names")
+    names = next(iter(names.values()), None) if isinstance(names, dict) else names
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def _state_column(ref: Any, names: list[str], dim: int, path: Path, what: str) -> int:
+    """The ``observation.state`` column a sidecar names: a state name, else a column index."""
+    if isinstance(ref, str) and ref in names:
+        return names.index(ref)
+    index = ref if isinstance(ref, int) and not isinstance(ref, bool) else None
+    if isinstance(ref, str) and ref.isdecimal():
+        index = int(ref)
+    if index is not None and 0 <= index < dim:
+        return index
+    raise LeRobotFormatError(
+        f"{path}: {what} {ref!r} is not a state name of the dataset; observation.state has "
+        f"{names or 'no names'} (or columns 0..{dim - 1})"
+    )
+
+
+def _number(value: Any, path: Path, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LeRobotFormatError(f"{path}: {what} must be a number, got {value!r}")
+    return float(value)
+
+
+def _read_sidecar(path: Path, info: dict[str, Any], cameras: list[str]) -> _Sidecar:
+    """The sidecar at ``path``, checked against the dataset's state names and cameras."""
+    data = _load_json(path)
+    if not isinstance(data, dict):
+        raise LeRobotFormatError(f"{path}: a sidecar is a JSON object, got {type(data).__name__}")
+    unknown = [key for key in data if key not in SIDECAR_KEYS]
+    if unknown:
+        raise LeRobotFormatError(
+            f"{path}: unknown key {unknown[0]!r}; a sidecar has {', '.join(SIDECAR_KEYS)}"
+        )
+    robot = data.get("robot")
+    if robot not in KNOWN_ROBOTS or robot not in ROBOT_MODELS:
+        raise LeRobotFormatError(
+            f"{path}: robot {robot!r} has no model; known robots: {', '.join(KNOWN_ROBOTS)}"
+        )
+    model = ROBOT_MODELS[robot]
+    names = _state_names_of(info)
+    dim = int(np.prod(info["features"]["observation.state"].get("shape") or [len(names)]))
+    joints = data.get("joints")
+    if not isinstance(joints, dict) or not joints:
+        raise LeRobotFormatError(
+            f"{path}: joints must map state names to the robot's joints, e.g. "
+            f'{{"{names[0] if names else "0"}": "{model.arm[0]}"}}, got {joints!r}'
+        )
+    columns: dict[str, int] = {}
+    for ref, joint in joints.items():
+        if joint not in model.joints:
+            raise LeRobotFormatError(
+                f"{path}: joints.{ref}: {joint!r} is not a joint of {robot}; "
+                f"its joints: {', '.join(model.joints)}"
+            )
+        if joint in columns:
+            raise LeRobotFormatError(f"{path}: joints maps two state columns to {joint}")
+        columns[joint] = _state_column(ref, names, dim, path, "joints: state")
+    missing = [joint for joint in model.arm if joint not in columns]
+    if missing:
+        raise LeRobotFormatError(
+            f"{path}: joints maps no state to {', '.join(missing)}; each arm joint needs one"
+        )
+    gripper = None
+    if "gripper" in data:
+        spec = data["gripper"]
+        if not isinstance(spec, dict) or "state" not in spec or set(spec) - {"state", "open", "closed"}:
+            raise LeRobotFormatError(
+                f'{path}: gripper must be {{"state": name, "closed": reading, "open": reading}}, got {spec!r}'
+            )
+        if any(finger in columns for finger in model.fingers):
+            raise LeRobotFormatError(f"{path}: gripper and joints both set the fingers; keep one")
+        opened = _number(spec.get("open", 0.0), path, "gripper.open")
+        closed = _number(spec.get("closed", 1.0), path, "gripper.closed")
+        if opened == closed:
+            raise LeRobotFormatError(f"{path}: gripper.open and gripper.closed are both {opened:g}")
+        gripper = (_state_column(spec["state"], names, dim, path, "gripper.state"), opened, closed)
+    entries = data.get("cameras", {})
+    if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+        raise LeRobotFormatError(f"{path}: cameras must map camera names to objects, got {entries!r}")
+    for name, entry in entries.items():
+        if name not in cameras:
+            raise LeRobotFormatError(
+                f"{path}: cameras.{name} is not a camera of the dataset; it has {cameras}"
+            )
+        extra = [key for key in entry if key not in SIDECAR_CAMERA_KEYS]
+        sizes_alone = ("width" in entry or "height" in entry) and "K" not in entry
+        if extra or sizes_alone or sum(key in entry for key in ("K", "fovy_deg", "fovx_deg")) > 1:
+            raise LeRobotFormatError(
+                f'{path}: cameras.{name} takes one of "K", "fovy_deg", "fovx_deg" (and "width", "height" '
+                f"with K), got {sorted(entry)}"
+            )
+    wrist = data.get("wrist_camera")
+    if wrist is not None and wrist not in cameras:
+        raise LeRobotFormatError(
+            f"{path}: wrist_camera {wrist!r} is not a camera of the dataset; it has {cameras}"
+        )
+    base = data.get("base_pose")
+    if base is not None:
+        try:
+            base = np.asarray(base, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise LeRobotFormatError(f"{path}: base_pose must be a 4×4 matrix ({err})") from err
+        problem = "not 4×4" if base.shape != (4, 4) else rigid_problem(base)
+        if problem:
+            raise LeRobotFormatError(f"{path}: base_pose is not a rigid 4×4 transform: {problem}")
+    return _Sidecar(path, robot, columns, gripper, entries, wrist, base)
+
+
+def _sidecar_K(entry: dict[str, Any], name: str, width: int, height: int, where: str) -> np.ndarray | None:
+    """A camera's intrinsics from its sidecar entry (None: none given), for its width×height video;
+    a K for another image size (its ``width``, ``height``) is scaled to the video's."""
+    if "fovy_deg" in entry or "fovx_deg" in entry:
+        key = "fovy_deg" if "fovy_deg" in entry else "fovx_deg"
+        fov = _number(entry[key], Path(where), f"cameras.{name}.{key}")
+        if not 0 < fov < 180:
+            raise LeRobotFormatError(
+                f"{where}: cameras.{name}.{key} must lie in (0, 180) degrees, got {fov:g}"
+            )
+        if key == "fovy_deg":
+            return intrinsics_from_fovy(fov, width, height)
+        K = intrinsics_from_fovy(90.0, width, height)
+        K[0, 0] = K[1, 1] = 0.5 * width / math.tan(math.radians(fov) / 2)
+        return K
+    if "K" not in entry:
+        return None
+    try:
+        K = np.asarray(entry["K"], dtype=float)
+    except (TypeError, ValueError):
+        K = np.zeros(0)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise LeRobotFormatError(
+            f"{where}: cameras.{name}.K must be a 3×3 matrix with positive focal lengths, got {entry['K']!r}"
+        )
+    size = entry.get("width", width), entry.get("height", height)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size):
+        raise LeRobotFormatError(
+            f"{where}: cameras.{name}: width and height must be pixel counts, got {size}"
+        )
+    scale = np.diag([width / size[0], height / size[1], 1.0])
+    return scale @ K
+
+
+def _check_principal_point(K: np.ndarray, width: int, height: int, where: str, video: str) -> None:
+    """Intrinsics whose principal point lies in the width×height image (edges included); else one line."""
+    cx, cy = float(K[0, 2]), float(K[1, 2])
+    if not (0 <= cx <= width and 0 <= cy <= height):
+        raise LeRobotFormatError(
+            f"{where}: the intrinsics disagree with the video size: principal point ({cx:g}, {cy:g}) lies "
+            f"outside the {width}×{height} frames of {video}"
+        )
+
+
+def _sidecar_robot(table: pa.Table, sidecar: _Sidecar, path: Path) -> RobotTrack:
+    """The robot's joint positions in its own columns (fingers from the gripper reading), the
+    gripper as 0 open … 1 closed, and the dataset's state and action as they were."""
+    model = ROBOT_MODELS[sidecar.robot]
+    state = _column(table, "observation.state", path).astype(np.float32).reshape(table.num_rows, -1)
+    used = [*sidecar.columns.values(), *([sidecar.gripper[0]] if sidecar.gripper else [])]
+    if max(used) >= state.shape[1]:
+        raise LeRobotFormatError(
+            f"{path}: observation.state has {state.shape[1]} columns; {sidecar.path} uses column {max(used)}"
+        )
+    joints = np.full((len(state), len(model.joints)), model.finger_open, np.float32)
+    for i, joint in enumerate(model.joints):
+        if joint in sidecar.columns:
+            joints[:, i] = state[:, sidecar.columns[joint]]
+    arrays = {"joint_positions": joints, "observation_state": state}
+    if sidecar.gripper is not None:
+        column, opened, closed = sidecar.gripper
+        fraction = np.clip((state[:, column] - opened) / (closed - opened), 0.0, 1.0).astype(np.float32)
+        joints[:, len(model.arm) :] = (model.finger_open * (1.0 - fraction))[:, None]
+        arrays["gripper_position"] = fraction[:, None]
+    if "action" in table.column_names:
+        arrays["actions"] = _column(table, "action", path).astype(np.float32)
+    return RobotTrack(sidecar.robot, model.joints, arrays, None, sidecar.base_pose)
+
+
+def _camera_name(key: str) -> str:
+    """A video key's camera: ``observation.images.front`` → ``front``."""
+    return key.removeprefix(IMAGE_PREFIX) if key.startswith(IMAGE_PREFIX) else key.rsplit(".", 1)[-1]
+
+
+def import_lerobot(root: Path, episode_index: int, *, sidecar: Path | None = None) -> Demonstration:
     """Read episode ``episode_index`` of a LeRobot v3.0 or v2.1 dataset as a :class:`Demonstration`.
 
     Cameras are named after the video key's last part (``observation.images.front`` → ``front``);
     ``joint_positions`` ← observation.state and ``actions`` ← action, unless ``meta/twinarena.json``
     and ``twinarena.*`` columns (our own exports) restore the original arrays, K, poses and sizes.
+    A sidecar (``sidecar``, else ``<root>/meta/robot_log.json`` when there is one) maps a real robot
+    log onto our robot model: ``joint_positions`` in the robot's joints (fingers from the gripper
+    reading), ``gripper_position`` (0 open … 1 closed), the sidecar's intrinsics, exterior cameras
+    first and the wrist camera last (``extra["wrist_camera"]``); the state as it was stays as
+    ``observation_state``. ``extra["sidecar"]`` names the file; ``extra["intrinsics_guessed"]`` lists
+    the cameras whose K was guessed.
     """
     root = Path(root)
     info = _read_info(root)
@@ -741,6 +992,13 @@ def import_lerobot(root: Path, episode_index: int) -> Demonstration:
         raise LeRobotFormatError(f"{root / INFO_PATH}: feature 'observation.state' missing")
     if not _video_keys(info):
         raise LeRobotFormatError(f"{root / INFO_PATH}: no video feature; a demonstration needs a camera")
+    depth_keys = [key for key in _video_keys(info) if is_depth_feature(features[key])]
+    colour_keys = [key for key in _video_keys(info) if key not in depth_keys]
+    if sidecar is None and (root / SIDECAR_PATH).is_file():
+        sidecar = root / SIDECAR_PATH
+    mapping = None
+    if sidecar is not None:
+        mapping = _read_sidecar(Path(sidecar), info, [_camera_name(key) for key in colour_keys])
     episodes = {ep.index: ep for ep in list_episodes(root)}
     if episode_index not in episodes:
         listing = root / ("meta/episodes" if info["codebase_version"] == V30 else "meta/episodes.jsonl")
@@ -760,19 +1018,31 @@ def import_lerobot(root: Path, episode_index: int) -> Demonstration:
         raise LeRobotFormatError(
             f"{ep.data_file}: {table.num_rows} rows for episode {episode_index}, not {ep.length}"
         )
+    if ep.length == 0:
+        raise LeRobotFormatError(f"{ep.data_file}: episode {episode_index} has no frames")
     fps = float(info["fps"])
     has_time = "timestamp" in table.column_names
     timestamps = _column(table, "timestamp", ep.data_file) if has_time else np.arange(ep.length) / fps
     side_file = _load_json(root / SIDE_PATH) if (root / SIDE_PATH).is_file() else {}
     side = side_file.get("episodes", {}).get(str(episode_index), {})
     side_cameras, cameras = side.get("cameras", {}), {}
-    depth_keys = [key for key in _video_keys(info) if is_depth_feature(features[key])]
-    for key in _video_keys(info):
-        if key in depth_keys:
-            continue
-        name = key.removeprefix(IMAGE_PREFIX) if key.startswith(IMAGE_PREFIX) else key.rsplit(".", 1)[-1]
+    guessed = []
+    for key in colour_keys:
+        name = _camera_name(key)
         frames = _decode_segment(*ep.videos[key], timestamps.astype(np.float64), fps)
-        cameras[name] = _camera(name, frames, side_cameras.get(name, {}))
+        camera = _camera(name, frames, side_cameras.get(name, {}))
+        K = None
+        if mapping is not None:
+            K = _sidecar_K(
+                mapping.cameras.get(name, {}), name, camera.width, camera.height, str(mapping.path)
+            )
+            if K is not None:
+                where = f"{mapping.path}: cameras.{name}"
+                _check_principal_point(K, camera.width, camera.height, where, str(ep.videos[key][0]))
+                camera.K = K
+        if K is None and "K" not in side_cameras.get(name, {}):
+            guessed.append(name)
+        cameras[name] = camera
     for key in depth_keys:  # observation.images.<camera>_depth: that camera's depth
         name = key.removeprefix(IMAGE_PREFIX).removesuffix(DEPTH_SUFFIX)
         if name not in cameras:
@@ -786,13 +1056,24 @@ def import_lerobot(root: Path, episode_index: int) -> Demonstration:
         feature_info = features[key].get("info") or {}
         coding = {k: feature_info.get(f"video.{k}", v) for k, v in DEPTH_CODING.items()}
         camera.depth = dequantize_depth(codes[:, : camera.height, : camera.width], coding)
-    guessed = any("K" not in side_cameras.get(name, {}) for name in cameras)
+    extra = dict(side.get("extra") or {})
+    if mapping is None:
+        robot = _robot(table, info, side, ep.data_file)
+        extra |= {"intrinsics_guessed": True} if guessed else {}
+    else:
+        robot = _sidecar_robot(table, mapping, ep.data_file)
+        wrists = [name for name in cameras if "wrist" in name.lower()]
+        wrist = mapping.wrist or (wrists[0] if len(wrists) == 1 else None)
+        if wrist is not None:  # exterior cameras first, the wrist camera last
+            cameras = {name: cam for name, cam in cameras.items() if name != wrist} | {wrist: cameras[wrist]}
+            extra[WRIST_CAMERA_KEY] = wrist
+        extra |= {"sidecar": str(mapping.path)} | ({"intrinsics_guessed": guessed} if guessed else {})
     return Demonstration(
         fps=fps,
         instruction=ep.task,
         cameras=cameras,
-        robot=_robot(table, info, side, ep.data_file),
+        robot=robot,
         task=side.get("task"),
         segments=side.get("segments") or {},
-        extra=dict(side.get("extra") or {}) | ({"intrinsics_guessed": True} if guessed else {}),
+        extra=extra,
     )
