@@ -1,8 +1,10 @@
 """Twins of every reference task: fidelity, ground-truth errors, the expert inside the twin; prints JSON.
 
-Run: ``python bench/twin_fidelity.py [--splat-steps 800] [--scan-frames 30]``. Each row records one
-demonstration (seed 3, a 30-frame scan), builds its twin with the default settings, compares it
-with the recording's ground truth and runs the scripted expert in the twin. The README's twin
+Run: ``python bench/twin_fidelity.py [--splat-steps 800] [--scan-frames 30] [--style robot-log]``.
+Each row records one demonstration (seed 3, a 30-frame scan; or with ``--style robot-log`` a robot
+log: exterior and wrist cameras, RGB only, no camera poses, whose rows add each camera's pose
+error), builds its twin with the default settings, compares it with the recording's ground truth
+and runs the scripted expert in the twin. The README's twin
 table comes from this script; ``tests/twin/test_reference_twins.py`` checks the geometry columns.
 """
 
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--splat-steps", type=int, default=AppearanceConfig().steps)
     parser.add_argument("--scan-frames", type=int, default=30)
     parser.add_argument("--scene", action="append", help="Only these scenes (repeatable).")
+    parser.add_argument("--style", choices=("scan", "robot-log"), default="scan")
     args = parser.parse_args()
     config = BuildConfig(appearance=AppearanceConfig(steps=args.splat_steps))
     rows = []
@@ -34,7 +37,11 @@ def main() -> None:
         for name in args.scene or scene_names():
             for task in load_scene(name).tasks:
                 work = Path(tmp) / f"{name}-{task.name}"
-                rows.append(reference_twin_row(name, task.name, work, config, scan_frames=args.scan_frames))
+                rows.append(
+                    reference_twin_row(
+                        name, task.name, work, config, scan_frames=args.scan_frames, style=args.style
+                    )
+                )
     print(json.dumps(rows, indent=1))
 
 

@@ -1,7 +1,8 @@
 """``build_twin``: one demonstration in, one twin package out, stage by stage, no human in the loop.
 
-Stages (each timed into ``twin.json``): read → cameras → robot masks → geometry (TSDF, table,
-objects) → meshes and collision parts → task roles → splats → scene.xml → fidelity → package.
+Stages (each timed into ``twin.json``): read → calibration (robot logs only: the cameras from the
+robot, :mod:`twin.robot_log`) → cameras → robot masks → geometry (TSDF, table, objects) → meshes
+and collision parts → task roles → splats → scene.xml → fidelity → package.
 Everything is seeded and runs a fixed amount of work, so the same input gives the same twin.
 """
 
@@ -26,10 +27,12 @@ from twin.errors import TwinBuildError
 from twin.footprints import clear_footprints
 from twin.package import SOLID_START_RANGE, TwinManifest, staging_folder, write_json, write_twin
 from twin.plausibility import plausibility_problems
+from twin.robot_cameras import RobotCalibrationConfig
+from twin.robot_log import is_robot_log
 from twin.splats.camera import points_from_rgbd, voxel_downsample
 from twin.transforms import pose_matrix, quat_to_mat, yaw_quat
 
-STAGES = ("read", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
+STAGES = ("read", "calibration", "cameras", "geometry", "meshes", "task", "splats", "fidelity", "package")
 SCENE_MARGIN = 0.02  # metres below the table top the TSDF box starts
 SCENE_HEIGHT = 0.35  # metres above the table top the TSDF box ends
 ARM_STILL_RAD = 2e-3  # a joint this far (rad) from where it started: the robot has begun to move
@@ -47,6 +50,7 @@ class BuildConfig:
     tabletop: tabletop.TabletopConfig = field(default_factory=tabletop.TabletopConfig)
     convex: meshes.ConvexConfig = field(default_factory=meshes.ConvexConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    robot_calibration: RobotCalibrationConfig = field(default_factory=RobotCalibrationConfig)
     seed: int = 0
 
     def __post_init__(self):
@@ -76,15 +80,24 @@ class Scan:
     robot: np.ndarray | None  # bool [T, H, W], True on robot pixels
     world_frame: str
     calibration: dict[str, Any]
+    heldout: np.ndarray | None = None  # frames kept out of fitting; None: every holdout_every-th
+    cameras: list[str] | None = None  # per frame, its camera, when frames come from several
+
+    def intrinsics(self, index) -> np.ndarray:
+        """K of the frames ``index``: the one 3×3, or theirs when each frame has its own."""
+        return self.K if self.K.ndim == 2 else self.K[index]
 
 
-def load_demonstration(source: str | Path, episode: int | None = None) -> Demonstration:
-    """A demonstration folder, or one episode of a LeRobotDataset (v2.1 or v3.0) root."""
+def load_demonstration(
+    source: str | Path, episode: int | None = None, sidecar: str | Path | None = None
+) -> Demonstration:
+    """A demonstration folder, or one episode of a LeRobotDataset (v2.1 or v3.0) root (read with
+    its robot-log ``sidecar``, see :func:`twin.lerobot.import_lerobot`)."""
     source = Path(source)
     if (source / "meta" / "info.json").is_file():
         from twin.lerobot import import_lerobot
 
-        return import_lerobot(source, 0 if episode is None else episode)
+        return import_lerobot(source, 0 if episode is None else episode, sidecar=sidecar)
     return read_demonstration(source)
 
 
@@ -121,6 +134,45 @@ def _robot_view(demo: Demonstration, where: str):
         return RobotView(demo.robot.name, demo.robot.base_pose, demo.robot.joint_names)
     except RobotViewError as err:
         raise DemonstrationError(f"{where}: {err}") from None
+
+
+def _calibrated(demo: Demonstration, where: str, config: RobotCalibrationConfig):
+    from twin.robot_cameras import RobotCalibrationError
+    from twin.robot_log import calibrated
+
+    try:
+        return calibrated(demo, config)
+    except RobotCalibrationError as err:
+        raise TwinBuildError(f"{where}: {err}") from None
+
+
+def log_scan(demo: Demonstration, config: BuildConfig, view) -> Scan:
+    """A calibrated robot log's scan: every camera's frames from before the hand first comes down
+    (:func:`twin.robot_log.untouched_span`), depth from the wrist camera's stereo."""
+    from twin.robot_log import log_frames, stereo_depth, untouched_span
+
+    tcp = view.tcp_track(demo.robot.arrays["joint_positions"])
+    span = untouched_span(tcp[:, 2])
+    frames = log_frames(demo, view, config.max_scan_frames // 2, config.holdout_every, span)
+    depth = stereo_depth(frames, demo.wrist_camera)
+    info = {
+        "method": "robot",
+        "depth": "multi-view stereo (wrist camera)",
+        "robot_masked": True,
+        "wrist": demo.wrist_camera,
+    } | frames.info
+    return Scan(
+        frames.frames,
+        frames.rgb,
+        depth,
+        frames.K,
+        frames.poses,
+        frames.robot,
+        "demonstration",
+        info,
+        heldout=frames.heldout,
+        cameras=frames.cameras,
+    )
 
 
 def prepare_scan(demo: Demonstration, config: BuildConfig, where: str, view=None) -> Scan:
@@ -187,11 +239,26 @@ def find_objects(scan: Scan, base, config: BuildConfig, where: str):
     surface, surface_colors = tsdf.fused_surface(
         scan.depth, scan.rgb, scan.K, scan.poses, lower, upper, valid=valid, config=config.tsdf
     )
+    if scan.cameras is not None:  # a robot log: stereo is sparse, objects come from the carved volume
+        table, surface, surface_colors = _carved_surface(scan, table, points, colors)
     heights = tabletop.height_map(surface, surface_colors, table, cfg.cell, cfg)
     found = tabletop.detect_objects(heights, table, surface, surface_colors, cfg)
     if not any(o.kind == "solid" for o in found):
         raise TwinBuildError(f"{where}: no objects found standing on the table")
     return table, found
+
+
+def _carved_surface(scan: Scan, table, points, colors):
+    """The table as the log's cameras see it, and the top of the volume they carve over it (see
+    :mod:`twin.robot_log`), raised regions that stereo finds flat put back on the table."""
+    from twin import robot_log
+
+    views = robot_log.view_images(scan, scan.calibration.get("wrist"))
+    colour, spread = robot_log.table_colour(points, colors, table)
+    table = robot_log.seen_table(views, table, colour, spread)
+    xy, inside, height = robot_log.hull_heights(views, table, colour, spread)
+    height = robot_log.checked_by_stereo(xy, height, points, table)
+    return table, *robot_log.surface_points(views, xy, inside, height, table)
 
 
 def object_names(found) -> list[str]:
@@ -343,7 +410,9 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
         kind: [(s, poses[n]) for n, s in object_splats.items() if len(s) and kinds[n] == kind]
         for kind in ("solid", "zone")
     }
-    cams = Cameras.from_poses(scan.K, scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1])
+    cams = Cameras.from_poses(
+        scan.intrinsics(heldout), scan.poses[heldout], scan.rgb.shape[2], scan.rgb.shape[1]
+    )
     rows = []
     for k, i in enumerate(heldout):
         marks = splat_layer(sets["zone"], cams[k]) if sets["zone"] else None
@@ -355,6 +424,7 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
         rows.append(
             {
                 "frame": int(scan.frames[i]),
+                **({} if scan.cameras is None else {"camera": scan.cameras[i]}),
                 "psnr_db": masked_psnr(rgb, scan.rgb[i], valid),
                 "ssim": masked_ssim(rgb, scan.rgb[i], valid),
                 "depth": depth_error(depth, scan.depth[i], valid),
@@ -371,24 +441,34 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
     }
 
 
-def _calibration(demo: Demonstration, scan: Scan) -> dict[str, Any]:
-    """The evaluation camera: the primary camera where the demonstration's run starts."""
+def _calibration(
+    demo: Demonstration, scan: Scan, log_cameras: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The evaluation cameras: the primary camera where the demonstration's run starts; for a robot
+    log every static camera, and the wrist camera's mount and per-frame poses under ``wrist``."""
     cam = demo.primary
     start = demo.segments.get("execution", [None])[0]
     reference = int(start) if start is not None else int(scan.frames[-1])
     pose = cam.pose(reference) if cam.T_world_camera is not None else scan.poses[-1]
-    return {
-        "cameras": {
-            cam.name: {
-                "K": np.asarray(cam.K).tolist(),
-                "width": cam.width,
-                "height": cam.height,
-                "T_world_camera": np.asarray(pose).tolist(),
-            }
-        },
+    cameras = {
+        cam.name: {
+            "K": np.asarray(cam.K).tolist(),
+            "width": cam.width,
+            "height": cam.height,
+            "T_world_camera": np.asarray(pose).tolist(),
+        }
+    }
+    out: dict[str, Any] = {
+        "cameras": cameras,
         "reference": _reference(demo, reference),
         "estimated": scan.calibration,
     }
+    if log_cameras is not None:
+        wrist = demo.wrist_camera
+        cameras |= {name: entry for name, entry in log_cameras.items() if name != wrist}
+        if wrist is not None:
+            out["wrist"] = {"camera": wrist} | log_cameras[wrist]
+    return out
 
 
 def _reference(demo: Demonstration, frame: int) -> dict[str, Any]:
@@ -407,18 +487,26 @@ def build_twin(
     overwrite: bool = False,
     episode: int | None = None,
     on_stage: Callable[[str], None] | None = None,
+    sidecar: str | Path | None = None,
 ) -> BuildReport:
-    """Reconstruct the demonstration at ``source`` into a new twin package at ``out``."""
+    """Reconstruct the demonstration at ``source`` into a new twin package at ``out`` (``sidecar``:
+    a LeRobotDataset's robot-log sidecar, see :func:`twin.lerobot.import_lerobot`)."""
     stages = _Stages(on_stage)
     where = str(source)
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; choose a new output folder or pass --overwrite")
     with stages("read"):
-        demo = _read(source, episode, where)
+        demo = _read(source, episode, where, sidecar)
+    log_cameras = None
+    with stages("calibration"):
+        if is_robot_log(demo):
+            demo, log_cameras = _calibrated(demo, where, config.robot_calibration)
     view = _robot_view(demo, where)
     with stages("cameras"):
-        scan = prepare_scan(demo, config, where, view)
+        scan = (
+            prepare_scan(demo, config, where, view) if log_cameras is None else log_scan(demo, config, view)
+        )
     base = None if demo.robot is None or demo.robot.base_pose is None else demo.robot.base_pose[:3, 3]
     with stages("geometry"):
         table, found = find_objects(scan, base, config, where)
@@ -428,16 +516,18 @@ def build_twin(
     with stages("task"):
         task = _task(demo, scan, table, found, objects, view)
     # every 8th frame, starting mid-way so the sweep's two ends (seen by no neighbour) stay in
-    heldout = np.arange(config.holdout_every // 2, len(scan.frames), config.holdout_every)
+    heldout = scan.heldout
+    if heldout is None:
+        heldout = np.arange(config.holdout_every // 2, len(scan.frames), config.holdout_every)
     train = np.setdiff1d(np.arange(len(scan.frames)), heldout)
     with stages("splats"):
-        splats = _splats(scan, train, objects, config.appearance)
+        splats = _splats(scan, train, objects, config.appearance, float(table.height))
     with stages("fidelity"):
         fidelity = _fidelity(scan, heldout, splats.background, splats.objects, objects)
     with staging_folder(out, overwrite) as stage, stages("package"):
         _write_scene(stage, scan, table, objects)
         entries = _write_objects(stage, objects, splats)
-        calibration = _calibration(demo, scan)
+        calibration = _calibration(demo, scan, log_cameras)
         write_json(stage / "calibration.json", calibration)
         write_json(stage / "task.json", task)
         source_entry = {"path": str(source), "episode": episode}
@@ -453,8 +543,8 @@ def build_twin(
 
 
 # -- the stages of build_twin ------------------------------------------------------------------
-def _read(source: str | Path, episode: int | None, where: str) -> Demonstration:
-    demo = load_demonstration(source, episode)
+def _read(source: str | Path, episode: int | None, where: str, sidecar=None) -> Demonstration:
+    demo = load_demonstration(source, episode, sidecar)
     if demo.num_frames < 2:
         raise DemonstrationError(f"{where}: needs at least 2 frames, has {demo.num_frames}")
     check_demonstration(demo, where)  # a LeRobot import is checked here; a folder was when read
@@ -493,9 +583,17 @@ def fit_summary(fit, config: AppearanceConfig) -> dict[str, Any]:
     }
 
 
-def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig) -> _Splats:
+def _splats(scan: Scan, train: np.ndarray, objects, config: AppearanceConfig, table_z: float) -> _Splats:
     ignore = None if scan.robot is None else scan.robot[train]
-    fit = fit_scene(scan.rgb[train], scan.K, scan.poses[train], scan.depth[train], ignore, config)
+    k, poses, depth = scan.intrinsics(train), scan.poses[train], scan.depth[train]
+    init = None
+    if scan.cameras is not None:  # a robot log: the static cameras' pixels start on the table or far
+        from twin.appearance import initial_points
+        from twin.robot_log import backdrop_depth
+
+        seeded = np.where(depth > 0, depth, backdrop_depth(k, poses, depth.shape[1:], table_z))
+        init = initial_points(scan.rgb[train], seeded, k, poses, ignore, config, config.fit.seed)
+    fit = fit_scene(scan.rgb[train], k, poses, depth, ignore, config, init=init)
     solids = object_boxes(objects)
     background, object_splats = split_splats(fit.splats, solids, config.object_margin)
     background, zone_splats = split_zones(background, object_boxes(objects, "zone"), config)

@@ -211,6 +211,29 @@ def object_errors(twin_objects: list[dict], truth_objects: list[dict], rng: np.r
     }
 
 
+def camera_errors(calibration: dict, arrays: dict) -> dict:
+    """Each calibrated camera's pose error against a robot log's true ``T_base_camera_<name>``
+    (the wrist camera's over all its frames, worst frame)."""
+    from twin.robot_cameras import pose_error
+
+    out = {}
+    entries = dict(calibration.get("cameras", {}))
+    if "wrist" in calibration:
+        entries[calibration["wrist"]["camera"]] = calibration["wrist"]
+    for name, entry in entries.items():
+        truth = arrays.get(f"T_base_camera_{name}")
+        if truth is None:
+            continue
+        found = np.asarray(entry["T_world_camera"], dtype=float)
+        pairs = zip(found.reshape(-1, 4, 4), np.asarray(truth).reshape(-1, 4, 4), strict=True)
+        errors = np.array([pose_error(f, t) for f, t in pairs])
+        out[name] = {
+            "position_error_m": round(float(errors[:, 0].max()), 4),
+            "rotation_error_deg": round(float(errors[:, 1].max()), 3),
+        }
+    return out
+
+
 def ground_truth_report(twin_dir, demonstration_dir, seed: int = 0) -> dict:
     """Compare a built twin with its demonstration's ``ground_truth/`` and add the result to the
     twin's ``fidelity.json`` under ``ground_truth``. Reconstruction never calls this."""
@@ -238,6 +261,9 @@ def ground_truth_report(twin_dir, demonstration_dir, seed: int = 0) -> dict:
             entry["surface"] = mesh_surface(*read_obj(twin.root / o.mesh), 4000, rng)
         twin_objects.append(entry)
     report = object_errors(twin_objects, truth_objects, rng)
+    cameras = camera_errors(twin.calibration, truth["arrays"])
+    if cameras:
+        report["cameras"] = cameras
     path = Path(twin.path("fidelity"))
     fidelity = json.loads(path.read_text())
     fidelity["ground_truth"] = report

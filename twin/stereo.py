@@ -5,7 +5,8 @@ the reference view and compared by zero-mean normalised cross-correlation (ZNCC)
 window; the per-neighbour costs are aggregated by the mean of the best ``best_k`` (robust to
 occlusion in some views), the winner takes all, and a parabola refines between planes. Pixels
 with little texture, a weak or ambiguous match, or a depth on the sweep's bounds get 0.
-Poses are ``T_world_camera`` (OpenCV axes); pixel centres sit at ``(u + 0.5, v + 0.5)``.
+Poses are ``T_world_camera`` (OpenCV axes); ``K`` is one 3×3 for every frame or one per frame
+(frames of several cameras); pixel centres sit at ``(u + 0.5, v + 0.5)``.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def plane_sweep_depth(  # noqa: N803
     near, far = float(depth_range[0]), float(depth_range[1])
     if not 0 < near < far:
         raise ValueError(f"depth_range must be 0 < near < far, got {depth_range}")
-    K, poses = np.asarray(K, dtype=np.float64), np.asarray(T_world_camera, dtype=np.float64)  # noqa: N806
+    poses = np.asarray(T_world_camera, dtype=np.float64)
+    ks = per_frame_intrinsics(K, len(poses))
     gray = _gray(np.asarray(rgb)[[reference, *neighbours]])
     h, w = gray.shape[1:]
     r = config.window // 2
@@ -145,8 +147,8 @@ def plane_sweep_depth(  # noqa: N803
     rays, offsets = [], []
     for j in neighbours:
         rel = np.linalg.inv(poses[j]) @ poses[reference]  # neighbour ← reference
-        rays.append(pix @ (K @ rel[:3, :3] @ np.linalg.inv(K)).T)
-        offsets.append(K @ rel[:3, 3])
+        rays.append(pix @ (ks[j] @ rel[:3, :3] @ np.linalg.inv(ks[reference])).T)
+        offsets.append(ks[j] @ rel[:3, 3])
     ref = gray[0]
     ref_sum, ref_sq = _box(ref, r), _box(ref * ref, r)
     n = (2 * r + 1) ** 2
@@ -209,19 +211,27 @@ def choose_neighbours(poses, index: int, config: StereoConfig = StereoConfig()) 
     return [int(i) for i in order[: config.num_neighbours] if ok[i]]
 
 
+def per_frame_intrinsics(K, frames: int) -> np.ndarray:  # noqa: N803
+    """``K`` (3×3 for every frame, or one per frame) as ``[frames, 3, 3]``."""
+    K = np.asarray(K, dtype=np.float64)  # noqa: N806
+    return np.broadcast_to(K, (frames, 3, 3)) if K.ndim == 2 else K
+
+
 def _consistent(depths, K, poses, frames, config: StereoConfig) -> np.ndarray:  # noqa: N803
     """Per pixel, how many other computed frames see a depth within ``consistency_tol`` of it
     (``min_consistent`` everywhere in a frame that no other computed frame overlaps)."""
     count = np.zeros(depths.shape, dtype=np.int32)
     h, w = depths.shape[1:]
     sub = np.asarray(poses, dtype=np.float64)[list(frames)]
+    ks = per_frame_intrinsics(K, len(poses))[list(frames)]
     loose = StereoConfig(
         num_neighbours=config.num_neighbours, min_baseline=1e-6, max_view_angle_deg=config.max_view_angle_deg
     )
     for i in range(len(frames)):
         v, u = np.nonzero(depths[i] > 0)
         z = depths[i][v, u].astype(np.float64)
-        cam = np.stack([(u + 0.5 - K[0, 2]) / K[0, 0] * z, (v + 0.5 - K[1, 2]) / K[1, 1] * z, z], axis=1)
+        k = ks[i]
+        cam = np.stack([(u + 0.5 - k[0, 2]) / k[0, 0] * z, (v + 0.5 - k[1, 2]) / k[1, 1] * z, z], axis=1)
         world = cam @ sub[i, :3, :3].T + sub[i, :3, 3]
         others = choose_neighbours(sub, i, loose)
         if not others:
@@ -230,8 +240,8 @@ def _consistent(depths, K, poses, frames, config: StereoConfig) -> np.ndarray:  
             inv = np.linalg.inv(sub[j])
             q = world @ inv[:3, :3].T + inv[:3, 3]
             qz = np.maximum(q[:, 2], 1e-9)
-            uj = np.floor(K[0, 0] * q[:, 0] / qz + K[0, 2]).astype(np.int64)
-            vj = np.floor(K[1, 1] * q[:, 1] / qz + K[1, 2]).astype(np.int64)
+            uj = np.floor(ks[j, 0, 0] * q[:, 0] / qz + ks[j, 0, 2]).astype(np.int64)
+            vj = np.floor(ks[j, 1, 1] * q[:, 1] / qz + ks[j, 1, 2]).astype(np.int64)
             inside = (q[:, 2] > 0) & (uj >= 0) & (uj < w) & (vj >= 0) & (vj < h)
             dj = np.zeros(len(z))
             dj[inside] = depths[j][vj[inside], uj[inside]]
@@ -252,6 +262,6 @@ def depth_maps(rgb, K, poses, frames, config: StereoConfig = StereoConfig()) -> 
         if neighbours:
             out[i] = plane_sweep_depth(rgb, K, poses, int(frame), neighbours, config.depth_range, config)[0]
     if config.min_consistent > 0 and len(frames) > 1:
-        agreeing = _consistent(out, np.asarray(K, dtype=np.float64), poses, frames, config)
+        agreeing = _consistent(out, K, poses, frames, config)
         out[agreeing < config.min_consistent] = 0.0
     return out

@@ -17,6 +17,7 @@ def twin_build(
     demo: Path = typer.Argument(..., help="A demonstration folder, or a LeRobotDataset root."),
     out: Path = typer.Option(..., "-o", "--out", help="New twin package folder."),
     episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
+    sidecar: Path = typer.Option(None, "--sidecar", help="A LeRobotDataset's robot-log sidecar."),
     splat_steps: int = typer.Option(800, "--splat-steps", min=1, help="Most splat optimisation steps."),
     splat_seconds: float = typer.Option(
         140.0,
@@ -43,7 +44,7 @@ def twin_build(
             bar.update(job, completed=STAGES.index(name), description=f"twin build: {name}")
 
         result = build_and_evaluate(
-            demo, out, episode=episode, overwrite=overwrite, on_stage=on_stage, config=config
+            demo, out, episode=episode, overwrite=overwrite, on_stage=on_stage, config=config, sidecar=sidecar
         )
         bar.update(job, completed=len(STAGES), description="twin build: done")
     if as_json:
@@ -68,6 +69,60 @@ def twin_build(
             f"against ground truth: {truth['matched']}/{truth['truth_objects']} objects found, "
             f"position error ≤ {truth['max_position_error_m'] * 100:.2f} cm, "
             f"size error ≤ {truth['max_size_error']:.1%}"
+        )
+
+
+@twin_app.command("calibrate")
+def twin_calibrate(
+    demo: Path = typer.Argument(..., help="A robot log: a demonstration folder or a LeRobotDataset root."),
+    out: Path = typer.Option(None, "-o", "--out", help="Write the cameras to this JSON file."),
+    episode: int = typer.Option(None, "--episode", help="Episode index, for a LeRobotDataset."),
+    sidecar: Path = typer.Option(None, "--sidecar", help="A LeRobotDataset's robot-log sidecar."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Calibrate a robot log's cameras from its robot: exterior poses from the arm's silhouettes,
+    the wrist camera's mount from the hand it sees."""
+    import json
+
+    from benchmark.cli.output import UserError
+    from twin.build import load_demonstration
+    from twin.robot_cameras import RobotCalibrationError, calibrate_log, calibration_entry
+
+    loaded = load_demonstration(demo, episode, sidecar=sidecar)
+    with progress() as bar:
+        job = bar.add_task("calibrate", total=len(loaded.cameras))
+
+        def on_camera(name: str) -> None:
+            bar.update(
+                job, advance=0 if name == next(iter(loaded.cameras)) else 1, description=f"camera {name}"
+            )
+
+        try:
+            found = calibrate_log(loaded, on_camera=on_camera)
+        except RobotCalibrationError as err:
+            raise UserError(f"{demo}: {err}") from None
+        bar.update(job, completed=len(loaded.cameras))
+    cameras = {
+        name: calibration_entry(c, loaded.cameras[name].width, loaded.cameras[name].height)
+        for name, c in found.items()
+    }
+    base_frame = loaded.robot is None or loaded.robot.base_pose is None
+    result = {"world_frame": "robot base" if base_frame else "demonstration", "cameras": cameras}
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1))
+    if as_json:
+        emit_json(
+            {
+                "cameras": {
+                    n: {k: v for k, v in c.items() if k != "T_world_camera"} for n, c in cameras.items()
+                }
+            }
+        )
+        return
+    for name, c in found.items():
+        where = "mount on the hand" if c.mount is not None else "pose"
+        console.print(
+            f"{name}: {where} from {c.method}, silhouette overlap {c.iou:.2f} ({c.summary()['quality']})"
         )
 
 

@@ -13,14 +13,20 @@ from typing import Any
 
 
 def build_and_evaluate(
-    demo, out, episode=None, overwrite=False, on_stage=None, config=None
+    demo, out, episode=None, overwrite=False, on_stage=None, config=None, sidecar=None
 ) -> dict[str, Any]:
     """Build a twin, then, if the demonstration carries ground truth, score the twin against it."""
     from twin.build import BuildConfig, build_twin
     from twin.fidelity import ground_truth_report
 
     report = build_twin(
-        demo, out, config or BuildConfig(), overwrite=overwrite, episode=episode, on_stage=on_stage
+        demo,
+        out,
+        config or BuildConfig(),
+        overwrite=overwrite,
+        episode=episode,
+        on_stage=on_stage,
+        sidecar=sidecar,
     )
     fidelity = dict(report.fidelity)
     if (Path(demo) / "ground_truth").is_dir():
@@ -96,23 +102,33 @@ def evaluate_twin(demo: str | Path, out: str | Path, config=None, task=None) -> 
         "max_position_error_m": truth["max_position_error_m"],
         "max_size_error": truth["max_size_error"],
         "roles_correct": None if task is None else _roles_correct(result["task"], truth, task),
+        **({"camera_errors": truth["cameras"]} if "cameras" in truth else {}),
         "expert_success_in_twin": bool(outcome.success),
         "build_seconds": round(sum(result["seconds"].values()), 1),
     }
 
 
 def reference_twin_row(
-    scene_name: str, task_name: str, workdir: str | Path, config=None, seed: int = 3, scan_frames: int = 30
+    scene_name: str,
+    task_name: str,
+    workdir: str | Path,
+    config=None,
+    seed: int = 3,
+    scan_frames: int = 30,
+    style: str = "scan",
 ) -> dict[str, Any]:
-    """Record one demonstration of a reference task and evaluate its twin: a README table row."""
+    """Record one demonstration of a reference task (``style`` "scan", or "robot-log": exterior
+    and wrist cameras, RGB only, no poses) and evaluate its twin: a README table row."""
     from benchmark.scenes.recording import RecordConfig, record
     from benchmark.scenes.registry import load_scene
+    from benchmark.scenes.robot_logs import RobotLogConfig
 
     workdir = Path(workdir)
     scene = load_scene(scene_name)
-    record(scene, workdir / "demo", 1, seed, task_name, RecordConfig(scan_frames=scan_frames))
+    recording = RobotLogConfig() if style == "robot-log" else RecordConfig(scan_frames=scan_frames)
+    record(scene, workdir / "demo", 1, seed, task_name, recording)
     row = evaluate_twin(workdir / "demo" / "episode_000000", workdir / "twin", config, scene.task(task_name))
-    return {"scene": scene_name, "task": task_name, **row}
+    return {"scene": scene_name, "task": task_name, "style": style, **row}
 
 
 def _roles_correct(twin_task: dict[str, Any], truth: dict[str, Any], task) -> bool:

@@ -50,3 +50,17 @@ def make_scene(
 @pytest.fixture
 def scene_factory():
     return make_scene
+
+
+@pytest.fixture(scope="session")
+def robot_log(tmp_path_factory):
+    """A block_push robot log (exterior and wrist cameras, RGB only, no poses) with ground truth."""
+    import json
+
+    from fuzzing import run_cli
+
+    out = tmp_path_factory.mktemp("robot_log") / "logs"
+    result = run_cli("record", "--scene", "block_push", "--style", "robot-log", "-o", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["success"]
+    return out / "episode_000000"

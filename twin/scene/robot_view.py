@@ -57,6 +57,11 @@ class RobotView:
             raise RobotViewError(f"joint states lack the arm joints {missing}")
         self._tcp = self.model.site(ROBOT_PREFIX + TCP_SITE).id
 
+    @property
+    def finger_columns(self) -> list[int]:
+        """The columns of the joint states that hold the fingers."""
+        return [self._joint_names.index(j) for j in FINGER_JOINTS if j in self._joint_names]
+
     def pose(self, joint_positions: np.ndarray) -> None:
         """Set the robot to one row of joint positions (columns as ``joint_names``)."""
         row = np.asarray(joint_positions, dtype=float)

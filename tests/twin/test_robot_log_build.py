@@ -1,0 +1,114 @@
+"""``twin build`` on a robot log (twin/robot_log.py): no depth, no extrinsics, the robot moving
+from the first frame. The cameras are calibrated from the robot, the frames before the hand comes
+down make the scan, and calibration.json keeps every camera; a log that cannot be calibrated is
+one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from twin.appearance import AppearanceConfig
+from twin.build import BuildConfig, build_twin
+from twin.demonstration import read_demonstration, write_demonstration
+from twin.errors import TwinBuildError
+from twin.robot_cameras import RobotCalibrationConfig
+from twin.robot_log import backdrop_depth, is_robot_log, untouched_span
+
+# a quick calibration: a sparse grid and one short refinement (the accuracy is tested with the
+# defaults in test_robot_cameras.py)
+QUICK = RobotCalibrationConfig(
+    frames=10,
+    azimuth_step_deg=30.0,
+    elevations_deg=(15.0, 35.0, 55.0),
+    distances_m=(0.95, 1.25, 1.6),
+    rescore=6,
+    refine_starts=1,
+    refine_evaluations=60,
+    refine_steps=(0.01,),
+    refine_sigmas=(2.0,),
+)
+CONFIG = BuildConfig(appearance=AppearanceConfig(steps=60), robot_calibration=QUICK)
+
+
+@pytest.fixture(scope="module")
+def log(robot_log):
+    return robot_log
+
+
+@pytest.fixture(scope="module")
+def built(log, tmp_path_factory):
+    return build_twin(log, tmp_path_factory.mktemp("robot_log_twin") / "twin", CONFIG)
+
+
+def test_a_robot_log_is_told_from_a_scan(log, recorded_demo):
+    assert is_robot_log(read_demonstration(log))
+    assert not is_robot_log(read_demonstration(recorded_demo))
+
+
+def test_the_scan_ends_when_the_hand_comes_down():
+    z = np.array([0.5, 0.4, 0.3, 0.2, 0.11, 0.1, 0.1, 0.3])
+    assert untouched_span(z, margin=0.03) == (0, 4)
+    assert untouched_span(np.full(5, 0.2)) == (0, 0)
+
+
+def test_backdrop_depth_meets_the_table_or_stays_far():
+    K = np.array([[100.0, 0, 50], [0, 100.0, 40], [0, 0, 1]])  # noqa: N806
+    down = np.eye(4)
+    down[:3, :3] = np.diag([1.0, -1.0, -1.0])  # looking straight down from 1 m
+    down[2, 3] = 1.0
+    level = np.eye(4)
+    level[:3, :3] = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # looking along +y, level
+    level[2, 3] = 1.0
+    depth = backdrop_depth(K, np.stack([down, level]), (80, 100), table_z=0.25, far=3.0)
+    assert depth[0, 40, 50] == pytest.approx(0.75)
+    assert depth[1, 0, 50] == 3.0  # above the horizon: the backdrop
+    assert depth[1, 79, 50] == pytest.approx(0.75 / (39.5 / 100.0), rel=1e-4)  # below it: the table
+
+
+def test_every_camera_is_calibrated_into_calibration_json(built, log):
+    calibration = json.loads((built.path / "calibration.json").read_text())
+    assert list(calibration["cameras"]) == ["exterior_1", "exterior_2"]  # the evaluation cameras
+    for cam in calibration["cameras"].values():
+        assert np.asarray(cam["T_world_camera"]).shape == (4, 4)
+        assert cam["method"] == "robot silhouette" and cam["quality"] in ("good", "fair", "poor")
+    wrist = calibration["wrist"]
+    frames = read_demonstration(log).num_frames
+    assert wrist["camera"] == "wrist" and np.asarray(wrist["T_world_camera"]).shape == (frames, 4, 4)
+    assert np.asarray(wrist["T_hand_camera"]).shape == (4, 4)
+    assert calibration["estimated"]["method"] == "robot"
+    assert built.manifest["world_frame"] == "demonstration"
+    assert np.allclose(built.manifest["robot"]["base_pose"], np.eye(4))  # the base frame is the world
+    assert "calibration" in built.seconds
+
+
+def test_held_out_frames_are_exterior_frames_with_the_robot_excluded(built):
+    fidelity = built.fidelity
+    assert fidelity["robot_pixels_excluded"]
+    cameras = {row["camera"] for row in fidelity["per_frame"]}
+    assert cameras and cameras <= {"exterior_1", "exterior_2"}
+    assert all(np.isfinite(row["psnr_db"]) for row in fidelity["per_frame"])
+
+
+def test_the_wrist_pose_is_scored_against_the_truth(built, log):
+    from twin.fidelity import ground_truth_report
+
+    report = ground_truth_report(built.path, log)
+    assert set(report["cameras"]) == {"exterior_1", "exterior_2", "wrist"}
+    assert report["cameras"]["wrist"]["position_error_m"] <= 0.005
+
+
+def test_a_log_whose_arm_is_never_seen_is_one_line(log, tmp_path):
+    demo = read_demonstration(log)
+    still = demo.cameras["exterior_1"]
+    frozen = dataclasses.replace(still, rgb=np.repeat(still.rgb[:1], demo.num_frames, axis=0))
+    bad = write_demonstration(
+        tmp_path / "bad", dataclasses.replace(demo, cameras={**demo.cameras, "exterior_1": frozen})
+    )
+    with pytest.raises(TwinBuildError, match="'exterior_1': the arm is never in view") as err:
+        build_twin(bad, tmp_path / "twin", CONFIG)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
+    assert not (tmp_path / "twin").exists()
