@@ -11,8 +11,8 @@ joints predicts, for any camera pose, where the arm covers the picture in every 
 - the **wrist camera** rides on the hand: its pose in a frame is the hand's (forward kinematics)
   times a fixed mount, the robot's default (a DROID Franka's). The scene moves through its
   picture while the fingers stay put, so the still pixels (:func:`still_masks`) are the fingers;
-  the rendered hand is checked against them, and a mount that fits poorly is refined on them.
-  (Hand–eye calibration from the wrist video's own motion is not done yet.)
+  the rendered hand is checked against them and the fit reported. (The mount is not estimated:
+  hand–eye calibration from the wrist video's own motion is not done yet.)
 
 Poses are ``T_world_camera`` (OpenCV axes) in the robot's base frame, which is the world of a log
 without ``base_pose``; pixel centres sit at ``(u + 0.5, v + 0.5)``.
@@ -62,7 +62,6 @@ class RobotCalibrationConfig:
     refine_sigmas: tuple[float, ...] = (8.0, 4.0, 1.5)  # ... and how blurred they compare (pixels)
     min_iou: float = 0.12  # below this the arm was not found in the view
     edge_weight: float = 0.3  # the refinement's credit for the standing arm's outline on image edges
-    good_mount_iou: float = 0.4  # a wrist mount whose hand fits this well is kept
     min_motion_rad: float = 0.15  # the arm must move at least this much (largest joint range)
     points_per_geom: int = 400
     focal_scales: tuple[float, ...] = (1.0,)  # tried when the intrinsics are guessed
@@ -471,11 +470,14 @@ def default_wrist_mount() -> np.ndarray:
 
 
 def calibrate_wrist_camera(
-    view, name: str, rgb: np.ndarray, K: np.ndarray, joints: np.ndarray, config=None, start=None
+    view, name: str, rgb: np.ndarray, K: np.ndarray, joints: np.ndarray, config=None, mount=None
 ) -> CameraCalibration:  # noqa: N803
-    """The wrist camera's mount on the hand, refined from ``start`` (the robot's default mount) by
-    matching the rendered hand and fingers against the pixels that stay still in its video, over
-    the frames where the gripper holds its most common opening; per-frame poses follow."""
+    """The wrist camera's per-frame poses: the hand's (forward kinematics) times ``mount`` (the
+    robot's default), and how well that fits: the rendered hand and fingers against the pixels
+    that stay still in its video over the frames where the gripper holds its most common opening.
+
+    The mount is not refined on that fit: the fingers sit at the picture's edge, where a shift
+    along the view and a tilt look alike, and a refinement wandered centimetres off (tray_pick)."""
     config = config or RobotCalibrationConfig()
     joints = np.asarray(joints, dtype=float)
     height, width = rgb.shape[1:3]
@@ -483,31 +485,13 @@ def calibrate_wrist_camera(
     held = steady_grip(joints, view.finger_columns)
     observed = still_masks(rgb[held], config.still_threshold)
     frames = held[motion_frames(joints[held], 4)]
-    mount = default_wrist_mount() if start is None else np.asarray(start, dtype=float)
+    given = mount is not None
+    mount = default_wrist_mount() if mount is None else np.asarray(mount, dtype=float)
     with view.mask_renderer(K, width, height) as render:
-
-        def masks_for(m):
-            return np.stack([render(joints[i], hands[i] @ m) for i in frames]).all(axis=0)
-
-        def cost(delta):
-            return 1.0 - silhouette_iou(masks_for(perturbed(mount, delta)), observed)
-
-        default_iou = 1.0 - cost(np.zeros(6))
-        iou, method = default_iou, "default mount" if start is None else "given mount"
-        # the fingers sit at the picture's edge, where a shift along the view and a tilt look
-        # alike: a mount that already fits is kept, only a poor fit is refined
-        if observed.any() and 0 < default_iou < config.good_mount_iou:
-            simplex = np.vstack([np.zeros(6), np.diag([0.03] * 3 + [0.01] * 3)])
-            result = minimize(
-                cost,
-                np.zeros(6),
-                method="Nelder-Mead",
-                options={"initial_simplex": simplex, "maxfev": config.refine_evaluations, "xatol": 1e-4},
-            )
-            if 1.0 - result.fun > default_iou:
-                mount, iou, method = perturbed(mount, result.x), 1.0 - result.fun, "hand silhouette"
-    extra = {"start_mount_iou": round(float(default_iou), 4)}
-    return CameraCalibration(name, hands @ mount, np.asarray(K, float), method, iou, mount=mount, extra=extra)
+        hand = np.stack([render(joints[i], hands[i] @ mount) for i in frames]).all(axis=0)
+    iou = silhouette_iou(hand, observed)
+    method = "given mount" if given else "default mount"
+    return CameraCalibration(name, hands @ mount, np.asarray(K, float), method, iou, mount=mount)
 
 
 def pose_error(estimated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -10,6 +10,7 @@ the robot is masked out of every frame from the calibrated cameras and the recor
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,7 +184,8 @@ def view_images(log: LogFrames, wrist: str | None):
             out += [(log.rgb[i] / 255.0, ~log.robot[i], log.K[i], log.poses[i]) for i in rows]
             continue
         stack = np.where(log.robot[rows][..., None], np.nan, log.rgb[rows] / 255.0)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # pixels the arm covers in every frame stay unknown
+            warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(stack, axis=0)
         known = ~np.isnan(median[..., 0])
         out.append((np.nan_to_num(median), known, log.K[rows[0]], log.poses[rows[0]]))

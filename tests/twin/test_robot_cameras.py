@@ -49,10 +49,10 @@ def test_a_wrong_mount_fits_the_hand_worse(demo):
     joints = demo.robot.arrays["joint_positions"]
     cam = demo.cameras["wrist"]
     view = view_of(demo)
-    config = dataclasses.replace(rc.RobotCalibrationConfig(), good_mount_iou=0.0)  # no refinement
-    right = rc.calibrate_wrist_camera(view, "wrist", cam.rgb, cam.K, joints, config)
+    right = rc.calibrate_wrist_camera(view, "wrist", cam.rgb, cam.K, joints)
     wrong_mount = rc.perturbed(rc.default_wrist_mount(), np.array([0.0, 0.0, 0.0, 0.0, 0.02, 0.0]))
-    wrong = rc.calibrate_wrist_camera(view, "wrist", cam.rgb, cam.K, joints, config, start=wrong_mount)
+    wrong = rc.calibrate_wrist_camera(view, "wrist", cam.rgb, cam.K, joints, mount=wrong_mount)
+    assert wrong.method == "given mount" and np.allclose(wrong.mount, wrong_mount)
     assert wrong.iou < right.iou - 0.1
 
 
