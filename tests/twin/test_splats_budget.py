@@ -151,8 +151,8 @@ def test_cli_passes_splat_seconds_and_prints_the_fit(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_build(demo, out, episode=None, overwrite=False, on_stage=None, config=None):
-        seen["config"] = config
+    def fake_build(demo, out, episode=None, overwrite=False, on_stage=None, config=None, sidecar=None):
+        seen["config"], seen["sidecar"] = config, sidecar
         splats = {"steps": 412, "stop_reason": "time_budget", "train_psnr_db": 31.25, "fit_s": 90.2}
         return {
             "twin": str(out),
@@ -168,4 +168,5 @@ def test_cli_passes_splat_seconds_and_prints_the_fit(monkeypatch, tmp_path):
     )
     assert out.exit_code == 0, out.output
     assert seen["config"].appearance.seconds == 90.0 and seen["config"].appearance.steps == 800
+    assert seen["sidecar"] is None
     assert "412 of at most 800 steps" in out.output and "time budget" in out.output and "31.2" in out.output
