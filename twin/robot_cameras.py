@@ -350,7 +350,7 @@ def calibrate_static_camera(
         )
     edges = edge_map(rgb)
     best = None
-    for _, start, focal in starts[: config.refine_starts]:  # refined on plain IoU: no credit for shadows
+    for _, start, focal in starts[: config.refine_starts]:
         k = K.copy()
         k[:2, :2] *= focal
         pose, iou, score = _refine(
