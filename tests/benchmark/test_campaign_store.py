@@ -134,7 +134,7 @@ def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
         plan = plan_campaign(store, CampaignSpec(("random",), (str(tray_pick),), seeds=1))
         [(policy_id, scenario_id)] = plan.ids.values()
     outcome = {"success": False, "progress": 0.2, "steps": 5, "termination": "timeout"}
-    barrier, results = threading.Barrier(4), []
+    barrier, results = threading.Barrier(4, timeout=60), []  # a writer that fails breaks it
 
     def writer(i):
         with open_store(db_url, tmp_path / "artefacts") as mine:
@@ -144,7 +144,7 @@ def test_racing_writers_store_a_job_once(db_url, tray_pick, tmp_path):
                 mine.add_episode(policy_id, scenario_id, outcome, folder, judgment=judge_state(outcome))
             )
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

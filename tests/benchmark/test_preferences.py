@@ -491,7 +491,7 @@ def test_votes_with_the_same_token_at_once_count_once(store, db_url, tmp_path):
     service = PreferenceService(store, rng=13)
     qualify(service, "ann")
     ticket = regular_ticket(service, "ann")
-    barrier, results = threading.Barrier(4), []
+    barrier, results = threading.Barrier(4, timeout=60), []  # a writer that fails breaks it
 
     def voter(i):
         with open_store(db_url, tmp_path / "artefacts") as mine:
@@ -502,7 +502,7 @@ def test_votes_with_the_same_token_at_once_count_once(store, db_url, tmp_path):
             except VoteRejected as err:
                 results.append(err.code)
 
-    threads = [threading.Thread(target=voter, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=voter, args=(i,), daemon=True) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
