@@ -27,6 +27,13 @@ def validate_command(
         "--demo",
         help="A demonstration recorded in the reference world; recorded here if it does not exist.",
     ),
+    style: str = typer.Option(
+        "scan",
+        "--style",
+        help="How --demo is recorded (and what an existing one must be): scan (RGB-D with an opening "
+        "sweep and camera poses) or robot-log (exterior and wrist cameras, RGB, intrinsics only, joint "
+        "states; the twin calibrates its cameras from the robot).",
+    ),
     real: Path = typer.Option(
         None,
         "--real",
@@ -78,9 +85,10 @@ def validate_command(
     from benchmark.validity.study import DEFAULT_SWEEPS, Hooks, StudyConfig, run_study
     from benchmark.validity.tables import policy_table, summary_table
 
-    if real is not None and (reference or demo or twin is None):
+    if real is not None and (reference or demo or twin is None or style != "scan"):
         raise ValidityError(
-            "--real compares a built --twin with real success rates; it takes no --reference or --demo"
+            "--real compares a built --twin with real success rates; "
+            "it takes no --reference, --demo or --style"
         )
     if real is None and (reference is None or demo is None):
         raise ValidityError("validate needs --reference and --demo (or --real RATES.csv with --twin)")
@@ -101,6 +109,7 @@ def validate_command(
         splat_steps=splat_steps,
         rounds=rounds,
         ablate=ablate,
+        style=style,
     )
     with open_store(db) as store, progress() as bar:
         tasks = {}

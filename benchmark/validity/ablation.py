@@ -13,8 +13,10 @@ recovers most of the gap to the reference (:func:`benchmark.validity.study.gap`)
 - ``physics``: the reference's masses and frictions (objects and table) on the twin's geometry.
 
 Twin objects are matched to reference objects by their centres (:func:`twin.fidelity.match_objects`);
-an unmatched twin object keeps its reconstructed parts. Ablation is evaluation code: it reads the
-reference world, which reconstruction never does.
+an unmatched twin object keeps its reconstructed parts (centres compared in the reference's frame).
+A robot log's twin stands in its robot's base frame, not the reference world's: only its physics
+hybrid is made, the other two are refused. Ablation is evaluation code: it reads the reference
+world, which reconstruction never does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.store.models import BLAMES as STAGES  # the stages a study may blame
-from benchmark.validity.reference import ValidityError, matched_objects
+from benchmark.validity.reference import ValidityError, matched_objects, same_frame
 from twin.package import TwinManifest
 from twin.scene.gl import import_mujoco
 
@@ -134,6 +136,11 @@ def hybrid_package(stage: str, twin: str | Path, reference: str | Path, out: str
     if stage not in STAGES:
         raise ValidityError(f"unknown twin stage {stage!r}; stages: {', '.join(STAGES)}")
     tw, ref = read_twin(twin), read_twin(reference)
+    if stage != "physics" and not same_frame(tw, ref):
+        raise ValidityError(
+            f"twin {tw.root} stands in its robot's base frame, not the reference world's (a robot log's "
+            f"twin): the {stage} hybrid cannot place the reference's parts in it; only physics swaps"
+        )
     pairs = matched_objects(tw, ref)
     if not pairs:
         raise ValidityError(f"twin {tw.root}: no object within 5 cm of a reference object, nothing to swap")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ REFERENCE_SENSOR = SensorModel(
     exposure=1.12, white_balance=(1.05, 1.0, 0.93), noise_sigma=3.0, depth_noise=0.002
 )
 REFERENCE_FORMAT = 2  # bump whenever reference packages change
+STYLES = ("scan", "robot-log")  # how a demonstration is recorded (``twinarena record --style``)
 
 
 class ValidityError(CampaignError):
@@ -52,6 +54,25 @@ def demonstration_task(demo: str | Path) -> tuple[str, str]:
         raise ValidityError(f"{meta_path}: no recorded scene and task ({err})") from None
 
 
+def demonstration_style(demo: str | Path) -> str:
+    """``robot-log`` for a demonstration with recorded joints but neither camera poses nor depth in
+    any camera (as :func:`twin.robot_log.is_robot_log` has it), else ``scan``; read from
+    ``meta.json``, each ``camera.json`` and the names in ``robot_states.npz``, no frame decoded."""
+    demo = Path(demo)
+    try:
+        names = json.loads((demo / "meta.json").read_text()).get("cameras") or ["main"]
+        folders = [demo, *(demo / str(name) for name in names[1:])]
+        posed = any("T_world_camera" in json.loads((f / "camera.json").read_text()) for f in folders)
+        depth = any((f / "depth.npz").is_file() or (f / "depth").is_dir() for f in folders)
+        states = demo / "robot_states.npz"
+        if posed or depth or not states.is_file():
+            return "scan"
+        with np.load(states) as arrays:
+            return "robot-log" if "joint_positions" in arrays.files else "scan"
+    except (OSError, ValueError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+        raise ValidityError(f"{demo}: not a readable demonstration folder ({err})") from None
+
+
 def demonstration_sensor(demo: str | Path) -> SensorModel | None:
     """The sensor model a demonstration was recorded through (``meta.json``), or None."""
     meta = json.loads((Path(demo) / "meta.json").read_text())
@@ -59,18 +80,33 @@ def demonstration_sensor(demo: str | Path) -> SensorModel | None:
 
 
 def first_poses(demo: str | Path) -> dict[str, np.ndarray]:
-    """Each object's first recorded pose (xyz, wxyz) from the demonstration's ``ground_truth/``
-    (evaluation code only: reconstruction never reads it)."""
+    """Each object's first recorded pose (xyz, wxyz) in the scene's frame, from the demonstration's
+    ``ground_truth/`` (evaluation code only: reconstruction never reads it). A robot log keeps its
+    poses in the robot's base frame, with ``T_scene_base`` and the cameras' ``T_base_camera_*``."""
     from twin.demonstration import read_ground_truth
 
     try:
-        arrays = read_ground_truth(demo)["arrays"]
+        truth = read_ground_truth(demo)
     except (OSError, ValueError, KeyError) as err:
         raise ValidityError(
             f"{demo}: no ground_truth/ object poses ({err}); the reference world stands as the "
             "demonstration found it, so record the demonstration with `twinarena record`"
         ) from None
-    return {name: np.asarray(poses[0], dtype=float) for name, poses in arrays.items()}
+    first = {
+        name: np.asarray(poses[0], dtype=float)
+        for name, poses in truth["arrays"].items()
+        if not name.startswith("T_base_camera_")
+    }
+    frame = truth["objects"].get("T_scene_base")
+    return first if frame is None else {n: moved(p, np.asarray(frame, float)) for n, p in first.items()}
+
+
+def moved(pose: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """A pose (xyz, wxyz) carried by the 4×4 rigid ``transform``."""
+    from twin.transforms import mat_to_quat, pose_matrix, quat_to_mat
+
+    out = transform @ pose_matrix(quat_to_mat(pose[3:7]), pose[:3])
+    return np.concatenate([out[:3, 3], mat_to_quat(out[:3, :3])])
 
 
 def reference_scene(scene: SceneSpec, poses: dict[str, np.ndarray]) -> SceneSpec:
@@ -131,6 +167,18 @@ def package_reference(
     return out
 
 
+def recording_config(style: str, sensor: SensorModel | None, scan_frames: int = 30):
+    """What :func:`benchmark.scenes.recording.record` records for ``style``, filmed through ``sensor``."""
+    from benchmark.scenes.recording import RecordConfig
+    from benchmark.scenes.robot_logs import RobotLogConfig
+
+    if style not in STYLES:
+        raise ValidityError(f"--style must be one of {', '.join(STYLES)}, got {style!r}")
+    if style == "robot-log":
+        return RobotLogConfig(sensor=sensor)
+    return RecordConfig(scan_frames=scan_frames, sensor=sensor)
+
+
 def record_reference(
     scene: SceneSpec,
     task: TaskSpec,
@@ -138,27 +186,44 @@ def record_reference(
     seed: int = 3,
     sensor: SensorModel | None = REFERENCE_SENSOR,
     scan_frames: int = 30,
+    style: str = "scan",
 ) -> Path:
     """Record one expert demonstration of the reference world at ``out`` (``out/episode_000000``),
-    filmed through ``sensor``; return the episode folder."""
-    from benchmark.scenes.recording import RecordConfig, record
+    filmed through ``sensor``, as a ``style`` recording (:data:`STYLES`: an RGB-D scan, or a robot
+    log: exterior and wrist cameras, RGB and intrinsics only); return the episode folder."""
+    from benchmark.scenes.recording import record
 
-    summaries = record(scene, out, 1, seed, task.name, RecordConfig(scan_frames=scan_frames, sensor=sensor))
+    summaries = record(scene, out, 1, seed, task.name, recording_config(style, sensor, scan_frames))
     return Path(summaries[0].path)
 
 
 # -- proxy-real honesty ------------------------------------------------------------------------
+def twin_to_reference(twin, reference) -> np.ndarray:
+    """The 4×4 transform from the twin's world frame to the reference world's, through the robot
+    each stands: the identity for a twin of a scan; a robot log's twin stands in its robot's base
+    frame."""
+    bases = [np.asarray(p.manifest["robot"]["base_pose"], dtype=float) for p in (reference, twin)]
+    return bases[0] @ np.linalg.inv(bases[1])
+
+
+def same_frame(twin, reference) -> bool:
+    """Whether the twin and the reference world share a world frame (their robots stand alike)."""
+    return bool(np.allclose(twin_to_reference(twin, reference), np.eye(4), atol=1e-6))
+
+
 def matched_objects(twin, reference) -> list[tuple[Any, Any]]:
-    """(twin object, reference object) pairs of the same kind, matched by centre (reference
-    solids welded to the table left out)."""
+    """(twin object, reference object) pairs of the same kind, matched by centre in the reference's
+    frame (reference solids welded to the table left out)."""
     from twin.fidelity import match_objects
 
+    frame = twin_to_reference(twin, reference)
     pairs = []
     for kind in ("solid", "zone"):
         tw = [o for o in twin.objects if o.kind == kind]
         ref = [o for o in reference.objects if (o.kind == kind) and not (kind == "solid" and o.fixed)]
         if tw and ref:
-            found = match_objects(np.array([o.pos for o in tw]), np.array([o.pos for o in ref]))
+            centres = np.array([o.pos for o in tw], dtype=float) @ frame[:3, :3].T + frame[:3, 3]
+            found = match_objects(centres, np.array([o.pos for o in ref]))
             pairs += [(tw[i], ref[j]) for i, j in found]
     return pairs
 

@@ -25,8 +25,10 @@ from benchmark.validity import metrics
 from benchmark.validity.population import POPULATIONS, register_learned
 from benchmark.validity.reference import (
     REFERENCE_SENSOR,
+    STYLES,
     ValidityError,
     demonstration_sensor,
+    demonstration_style,
     demonstration_task,
     first_poses,
     honesty_checks,
@@ -51,7 +53,9 @@ class StudyConfig:
     """What a study runs. ``policies`` None: the ``population`` (:mod:`benchmark.validity.population`:
     ``baselines``, the scripted expert at graded noise and the random policy, plus every registered
     policy; or ``learned``, the scene's behaviour-cloned checkpoints alone).
-    ``ablate``: ``auto`` (only when the twin falls short), ``always`` or ``never``."""
+    ``ablate``: ``auto`` (only when the twin falls short), ``always`` or ``never``.
+    ``style``: how the demonstration is recorded, ``scan`` (RGB-D with camera poses) or
+    ``robot-log`` (exterior and wrist cameras, RGB and intrinsics only, joint states)."""
 
     policies: tuple[str, ...] | None = None
     population: str = "baselines"
@@ -64,8 +68,11 @@ class StudyConfig:
     rounds: int = 1000
     seed: int = 0
     ablate: str = "auto"
+    style: str = "scan"
 
     def __post_init__(self):
+        if self.style not in STYLES:
+            raise ValidityError(f"--style must be one of {', '.join(STYLES)}, got {self.style!r}")
         if self.ablate not in ABLATE:
             raise ValidityError(f"--ablate must be one of {', '.join(ABLATE)}, got {self.ablate!r}")
         if self.seeds < 1:
@@ -91,12 +98,13 @@ def resolve_demo(
     demo: str | Path, source: ReferenceSource, config: StudyConfig, hooks: Hooks
 ) -> Path:
     """The demonstration episode folder of ``source``'s task, recorded from its reference world
-    (through :data:`REFERENCE_SENSOR`) when ``demo`` does not exist yet."""
+    (through :data:`REFERENCE_SENSOR`, as a ``config.style`` recording) when ``demo`` does not
+    exist yet."""
     demo = Path(demo)
     scene, task = source.scene, source.task
     if not demo.exists():
-        hooks.stage(f"record a demonstration of {scene.name}/{task.name} in the reference world")
-        demo = record_reference(scene, task, demo, config.record_seed, REFERENCE_SENSOR)
+        hooks.stage(f"record a {config.style} demonstration of {scene.name}/{task.name} in the reference")
+        demo = record_reference(scene, task, demo, config.record_seed, REFERENCE_SENSOR, style=config.style)
     elif not (demo / "meta.json").is_file() and (demo / "episode_000000" / "meta.json").is_file():
         demo = demo / "episode_000000"
     recorded_scene, recorded_task = demonstration_task(demo)
@@ -104,6 +112,12 @@ def resolve_demo(
         raise ValidityError(
             f"{demo} records {recorded_scene}/{recorded_task}, not the reference {scene.name}/{task.name}; "
             "pass its scene as --reference, or a --demo path that does not exist yet to record one"
+        )
+    style = demonstration_style(demo)
+    if style != config.style:
+        raise ValidityError(
+            f"{demo} is a {style} demonstration, not a {config.style} one; pass --style {style}, "
+            "or a --demo path that does not exist yet to record one"
         )
     sensor = demonstration_sensor(demo)
     if sensor != REFERENCE_SENSOR:
@@ -336,6 +350,7 @@ def study_record(
         "honesty": worlds.honesty,
         "ablation": ablation,
         "demonstration": str(worlds.demo),
+        "style": config.style,
         "twin_folder": str(worlds.twin),
         "reference_folder": str(worlds.reference),
         "twin_build": worlds.twin_build,
@@ -343,6 +358,7 @@ def study_record(
     return {
         "reference": worlds.scene,
         "task": worlds.task,
+        "style": config.style,
         "n_policies": len(worlds.policies),
         "n_scenarios": result["n_scenarios"],
         **{k: result[k] for k in ("pearson", "mmrv", "kendall", "passed", "per_policy")},

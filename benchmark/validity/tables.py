@@ -19,12 +19,14 @@ def policy_table(result: dict):
 
 
 def summary_table(results: list[dict]):
-    """One row per study: Pearson r, MMRV and Kendall τ with their intervals, the verdict, the blame."""
+    """One row per study: the twin's recording style (blank against a real robot), Pearson r, MMRV
+    and Kendall τ with their intervals, the verdict, the blame."""
     from rich.table import Table
 
     from benchmark.validity.study import MMRV_TARGET, PEARSON_TARGET
 
-    columns = ("scene", "task", "policies", "scenarios", "Pearson r", "MMRV", "Kendall τ", "meets", "blame")
+    columns = ("scene", "task", "twin from", "policies", "scenarios", "Pearson r", "MMRV", "Kendall τ")
+    columns += ("meets", "blame")
     table = Table(
         *columns, title=f"Twin validity (targets: Pearson ≥ {PEARSON_TARGET}, MMRV ≤ {MMRV_TARGET})"
     )
@@ -32,6 +34,7 @@ def summary_table(results: list[dict]):
         table.add_row(
             r["reference"],
             r["task"],
+            r.get("style") or "",
             str(r["n_policies"]),
             str(r["n_scenarios"]),
             *(
