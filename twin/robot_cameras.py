@@ -7,7 +7,11 @@ joints predicts, for any camera pose, where the arm covers the picture in every 
   against the episode's median frame (:func:`change_masks`) are where the arm came or went. Its
   pose is the one whose predicted changes (the rendered arm in a frame, XOR where it stands most
   of the time) overlap the observed ones best (:func:`silhouette_iou`): a coarse grid of look-at
-  poses scored with projected surface points, then Nelder–Mead on the rendered silhouettes;
+  poses scored with projected surface points, then Nelder–Mead on the rendered silhouettes.
+  Once the pose is close, a polish compares the arm itself: the background is the median of
+  what each pixel shows while the posed arm is elsewhere (:func:`background`), the arm's
+  silhouettes are what differs from it (:func:`arm_silhouettes`), and Nelder–Mead fits the
+  rendered arm to them, re-estimating the background before each round;
 - the **wrist camera** rides on the hand: its pose in a frame is the hand's (forward kinematics)
   times a fixed mount, the robot's default (a DROID Franka's). The scene moves through its
   picture while the fingers stay put, so the still pixels (:func:`still_masks`) are the fingers;
@@ -20,6 +24,7 @@ without ``base_pose``; pixel centres sit at ``(u + 0.5, v + 0.5)``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +70,14 @@ class RobotCalibrationConfig:
     min_motion_rad: float = 0.15  # the arm must move at least this much (largest joint range)
     points_per_geom: int = 400
     focal_scales: tuple[float, ...] = (1.0,)  # tried when the intrinsics are guessed
+    # the polish: the arm's own silhouettes against a background that leaves out where the pose
+    # found so far puts the arm, re-estimated before each round
+    polish_frames: int = 24
+    polish_evaluations: int = 150  # per round
+    polish_steps: tuple[float, ...] = (0.006, 0.003)
+    polish_sigmas: tuple[float, ...] = (1.0, 0.75)
+    background_frames: int = 60  # frames the background median is taken over
+    background_margin: int = 4  # pixels around the predicted arm left out of the background
 
 
 @dataclass
@@ -359,7 +372,11 @@ def calibrate_static_camera(
         if best is None or score > best[3]:
             best = (pose, iou, k, score)
     pose, iou, k, _ = best
-    extra = {"focal_estimated": True} if guessed_k else {}
+    pose, fit = _polish(view, rgb, joints, k, pose, config)
+    with view.mask_renderer(k, width, height) as render:
+        masks = np.stack([render(row, pose) for row in joints[frames]])
+    iou = silhouette_iou(predicted_changes(masks), observed, 1.0)
+    extra = {"arm_silhouette_fit": round(fit, 4)} | ({"focal_estimated": True} if guessed_k else {})
     return CameraCalibration(name, pose, k, "robot silhouette", iou, extra=extra)
 
 
@@ -438,6 +455,52 @@ def _refine(view, observed, joints, K, start, width, height, config, edges=None)
         masks = np.stack([render(row, pose) for row in joints])
         iou = silhouette_iou(predicted_changes(masks), observed, 1.0)
     return pose, iou, final
+
+
+def background(rgb: np.ndarray, arm: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """A still camera's view without the robot: per pixel, the median of the frames ``rgb [T,H,W,3]``
+    where the arm (``arm [T,H,W]``, grown by ``margin`` pixels) is not; and where some frame saw it."""
+    grown = binary_dilation(arm, np.ones((1, 2 * margin + 1, 2 * margin + 1), dtype=bool))
+    stack = np.where(grown[..., None], np.nan, np.asarray(rgb, dtype=np.float32))
+    with warnings.catch_warnings():  # pixels the arm covers in every frame stay unknown
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(stack, axis=0)
+    known = ~np.isnan(median[..., 0])
+    return np.nan_to_num(median), known
+
+
+def arm_silhouettes(rgb: np.ndarray, backdrop: np.ndarray, known: np.ndarray, threshold: float) -> np.ndarray:
+    """Bool ``[T,H,W]``: the pixels of ``rgb`` unlike the ``backdrop`` by more than ``threshold``
+    (0..255) in some channel, where the backdrop is known, specks removed."""
+    changed = (np.abs(np.asarray(rgb, dtype=np.float32) - backdrop).max(axis=-1) > threshold) & known
+    return binary_opening(changed, np.ones((1, 2, 2), dtype=bool))
+
+
+def _polish(view, rgb, joints, K, pose, config):  # noqa: N803
+    """The pose refined on the arm's own silhouettes (sharper than the changes against the median
+    that found it), the background re-estimated from the latest pose before each round; returns
+    (pose, soft fit of the last round)."""
+    height, width = rgb.shape[1:3]
+    every = np.unique(np.round(np.linspace(0, len(joints) - 1, config.background_frames)).astype(int))
+    frames = motion_frames(joints, config.polish_frames)
+    pivot = _pivot(view, joints, pose)
+    fit = 0.0
+    with view.mask_renderer(K, width, height) as render:
+        for step, sigma in zip(config.polish_steps, config.polish_sigmas, strict=True):
+            arm = np.stack([render(joints[i], pose) for i in every])
+            backdrop, known = background(rgb[every], arm, config.background_margin)
+            seen = arm_silhouettes(rgb[frames], backdrop, known, config.change_threshold)
+            to_seen = distances(seen)
+
+            def score(delta, sigma=sigma, start=pose, seen=seen, to_seen=to_seen, known=known):
+                masks = np.stack([render(row, orbited(start, delta, pivot)) for row in joints[frames]])
+                return soft_fit(masks & known, to_seen, seen, sigma)
+
+            simplex = np.vstack([np.zeros(6), np.diag([step] * 6)])
+            options = {"initial_simplex": simplex, "maxfev": config.polish_evaluations, "xatol": 1e-5}
+            result = minimize(lambda d, f=score: -f(d), np.zeros(6), method="Nelder-Mead", options=options)
+            pose, fit = orbited(pose, result.x, pivot), float(-result.fun)
+    return pose, fit
 
 
 # -- the wrist camera ----------------------------------------------------------------------------

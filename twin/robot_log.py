@@ -171,6 +171,8 @@ class HullConfig:
     min_views: int = 3  # a voxel no camera can rule out needs this many cameras that see it
     flat: float = 0.0055  # metres: stereo over a region mostly below this, ...
     flat_share: float = 0.3  # ... or below this share of its carved height, marks it flat
+    edge_margin: float = 0.03  # metres along the table's estimated edge left uncarved: the floor
+    # past it looks unlike the table to every camera, so a few cm of error there carve false objects
 
 
 def view_images(log: LogFrames, wrist: str | None):
@@ -203,14 +205,16 @@ def table_colour(points: np.ndarray, colors: np.ndarray, table) -> tuple[np.ndar
 def hull_heights(views, table, colour, spread, config: HullConfig = HullConfig()):
     """The carved volume's height above the table per cell, ``(xy [X,Y,2], inside [X,Y], height
     [X,Y])``: a voxel stays where every camera that sees it sees something unlike the table there
-    (and at least ``min_views`` see it); a cell's height is its run of voxels up from the table."""
+    (and at least ``min_views`` see it); a cell's height is its run of voxels up from the table.
+    Only cells ``edge_margin`` inside the table's edge count, and regions reaching them do not."""
     corners = table.corners_xy()
     lo, hi = corners.min(axis=0), corners.max(axis=0)
     xs = np.arange(lo[0] + config.cell / 2, hi[0], config.cell)
     ys = np.arange(lo[1] + config.cell / 2, hi[1], config.cell)
     zs = table.height + np.arange(config.cell / 2, config.top, config.cell)
     xy = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1)
-    inside = table.contains_xy(xy)
+    half = np.maximum(np.asarray(table.half_extents_xy, dtype=float) - config.edge_margin, 0.0)
+    inside = dataclasses.replace(table, half_extents_xy=half).contains_xy(xy)
     flat = np.concatenate(
         [np.repeat(xy.reshape(-1, 2), len(zs), axis=0), np.tile(zs, xy.shape[0] * xy.shape[1])[:, None]],
         axis=1,
@@ -229,7 +233,22 @@ def hull_heights(views, table, colour, spread, config: HullConfig = HullConfig()
     run = np.cumprod(occupied, axis=2).astype(bool)  # standing on the table: the first voxels up
     height = run.sum(axis=2) * config.cell
     height[run[..., -1]] = 0.0  # uncarved up to the top: floor seen past the table's edge, not an object
-    return xy, inside, height
+    return xy, inside, off_the_edge(height, inside)
+
+
+def off_the_edge(height: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``height`` with every raised region that reaches the edge of ``inside`` put back on the
+    table: what runs out to the uncarved border is the floor past a misjudged edge."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(height > 0)
+    if count == 0:
+        return height
+    border = inside & ~ndimage.binary_erosion(inside)
+    touching = np.unique(labels[border & (labels > 0)])
+    out = height.copy()
+    out[np.isin(labels, touching)] = 0.0
+    return out
 
 
 def checked_by_stereo(xy, height, points, table, config: HullConfig = HullConfig()) -> np.ndarray:

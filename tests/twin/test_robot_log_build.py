@@ -16,10 +16,10 @@ from twin.build import BuildConfig, build_twin
 from twin.demonstration import read_demonstration, write_demonstration
 from twin.errors import TwinBuildError
 from twin.robot_cameras import RobotCalibrationConfig
-from twin.robot_log import backdrop_depth, is_robot_log, untouched_span
+from twin.robot_log import backdrop_depth, is_robot_log, off_the_edge, untouched_span
 
-# a quick calibration: a sparse grid and one short refinement (the accuracy is tested with the
-# defaults in test_robot_cameras.py)
+# a quick calibration: a sparse grid, one short refinement and one short polish (the accuracy is
+# tested with the defaults in test_robot_cameras.py)
 QUICK = RobotCalibrationConfig(
     frames=10,
     azimuth_step_deg=30.0,
@@ -30,6 +30,11 @@ QUICK = RobotCalibrationConfig(
     refine_evaluations=60,
     refine_steps=(0.01,),
     refine_sigmas=(2.0,),
+    polish_frames=10,
+    polish_evaluations=40,
+    polish_steps=(0.004,),
+    polish_sigmas=(1.0,),
+    background_frames=30,
 )
 CONFIG = BuildConfig(appearance=AppearanceConfig(steps=60), robot_calibration=QUICK)
 
@@ -69,12 +74,26 @@ def test_backdrop_depth_meets_the_table_or_stays_far():
     assert depth[1, 79, 50] == pytest.approx(0.75 / (39.5 / 100.0), rel=1e-4)  # below it: the table
 
 
+def test_regions_reaching_the_uncarved_edge_go_back_to_the_table():
+    inside = np.zeros((12, 12), dtype=bool)
+    inside[2:10, 2:10] = True
+    height = np.zeros((12, 12))
+    height[4:6, 4:6] = 0.04  # an object well inside
+    height[2:4, 7:9] = 0.02  # floor past a misjudged edge, running out to the border
+    height[7, 4] = 0.01  # a speck one cell from the border stays (only what reaches it goes)
+    out = off_the_edge(height, inside)
+    assert (out[4:6, 4:6] == 0.04).all() and out[7, 4] == 0.01
+    assert not out[2:4, 7:9].any()
+    assert not off_the_edge(np.zeros_like(height), inside).any()
+
+
 def test_every_camera_is_calibrated_into_calibration_json(built, log):
     calibration = json.loads((built.path / "calibration.json").read_text())
     assert list(calibration["cameras"]) == ["exterior_1", "exterior_2"]  # the evaluation cameras
     for cam in calibration["cameras"].values():
         assert np.asarray(cam["T_world_camera"]).shape == (4, 4)
         assert cam["method"] == "robot silhouette" and cam["quality"] in ("good", "fair", "poor")
+        assert 0.0 < cam["arm_silhouette_fit"] <= 1.0
     wrist = calibration["wrist"]
     frames = read_demonstration(log).num_frames
     assert wrist["camera"] == "wrist" and np.asarray(wrist["T_world_camera"]).shape == (frames, 4, 4)
