@@ -186,24 +186,35 @@ def seccomp_fd() -> int:
     return read
 
 
-def set_rlimits(limits: SandboxLimits):
-    """A ``preexec_fn`` setting the rlimits that bubblewrap and the worker inherit."""
+# Run by a fresh interpreter between fork and bubblewrap: it caps its own rlimits, which bwrap and
+# the worker inherit, then becomes the command. (A ``preexec_fn`` would run Python in the forked
+# copy of a threaded parent, the dashboard say, and can deadlock on a lock another thread held.)
+RLIMITS_BOOT = """
+import os, resource, sys
+end = sys.argv.index("--")
+for item in sys.argv[1:end]:
+    name, value = item.split("=")
+    which = getattr(resource, "RLIMIT_" + name)
+    soft, hard = resource.getrlimit(which)
+    cap = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+    resource.setrlimit(which, (cap, cap))
+os.execv(sys.argv[end + 1], sys.argv[end + 1:])
+"""
 
-    def preexec() -> None:
-        import resource
 
-        for which, value in (
-            (resource.RLIMIT_NPROC, limits.processes),
-            (resource.RLIMIT_NOFILE, limits.open_files),
-            (resource.RLIMIT_FSIZE, limits.file_bytes),
-            (resource.RLIMIT_CPU, limits.cpu_seconds),
-            (resource.RLIMIT_CORE, 0),
-        ):
-            soft, hard = resource.getrlimit(which)
-            cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(which, (cap, cap))
-
-    return preexec
+def with_rlimits(argv: list[str], limits: SandboxLimits) -> list[str]:
+    """``argv`` run under the rlimits of ``limits`` (processes, open files, file size, CPU seconds,
+    no core dumps), which everything it starts inherits."""
+    caps = {
+        "NPROC": limits.processes,
+        "NOFILE": limits.open_files,
+        "FSIZE": limits.file_bytes,
+        "CPU": limits.cpu_seconds,
+        "CORE": 0,
+    }
+    exe = shutil.which(argv[0]) or argv[0]
+    settings = [f"{name}={int(value)}" for name, value in caps.items()]
+    return [sys.executable, "-I", "-c", RLIMITS_BOOT, *settings, "--", exe, *argv[1:]]
 
 
 def _bwrap() -> str:

@@ -129,7 +129,7 @@ class WorkerPolicy:
             python, readable = worker_python()
         argv = [python, "-X", "faulthandler", "-m", "benchmark.policies.worker"]
         env = _worker_environment(self._home.name, self.limits.threads)
-        preexec, seccomp = None, None
+        seccomp = None
         if self.sandboxed:  # submitted code: only inside the sandbox
             why = sandbox.problem()
             if why is not None:
@@ -146,7 +146,7 @@ class WorkerPolicy:
                 seccomp=seccomp,
                 also=readable,
             )
-            preexec = sandbox.set_rlimits(self.sandbox_limits)
+            argv = sandbox.with_rlimits(argv, self.sandbox_limits)
         self._process = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -154,8 +154,7 @@ class WorkerPolicy:
             stderr=self._log,
             cwd=self._home.name,
             env=env,
-            start_new_session=True,
-            preexec_fn=preexec,  # noqa: PLW1509 (rlimits only; the worker starts no threads first)
+            start_new_session=True,  # no preexec_fn: the caller may have threads (see sandbox.with_rlimits)
             pass_fds=() if seccomp is None else (seccomp,),
         )
         if seccomp is not None:

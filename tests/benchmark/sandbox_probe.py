@@ -161,7 +161,7 @@ def main() -> None:
         from benchmark.policies import sandbox
 
         sandbox.sandboxed = lambda argv, *args, **kwargs: argv
-        sandbox.set_rlimits = lambda limits: None
+        sandbox.with_rlimits = lambda argv, limits: argv
     folder = Path(config["folder"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "hostile.py").write_text(textwrap.dedent(POLICY.format(config=config)))

@@ -163,6 +163,18 @@ def test_the_sandbox_arguments_hide_what_is_not_listed(tmp_path):
     assert "--share-net" in sandbox.bwrap_arguments([], {}, sandbox.SandboxLimits(), network=True)
 
 
+def test_rlimits_are_set_by_a_fresh_interpreter_and_inherited(tmp_path):
+    # set between fork and exec by a new process, not a preexec_fn in the (threaded) caller
+    names = "('RLIMIT_NOFILE', 'RLIMIT_FSIZE', 'RLIMIT_CORE')"
+    probe = f"import resource as r; print(*[r.getrlimit(getattr(r, n))[0] for n in {names}])"
+    limits = sandbox.SandboxLimits(open_files=77, file_bytes=12345)
+    argv = sandbox.with_rlimits([sys.executable, "-c", probe], limits)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["77", "12345", "0"]
+    shell = sandbox.with_rlimits(["sh", "-c", "ulimit -n"], limits)  # found on PATH, and inherited
+    assert subprocess.run(shell, capture_output=True, text=True, timeout=60).stdout.strip() == "77"
+
+
 def test_without_a_sandbox_untrusted_kinds_are_refused_and_builtins_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "problem", lambda: "bubblewrap (bwrap) is not installed")
     folder = tmp_path / "p"
