@@ -366,12 +366,10 @@ def calibrate_static_camera(
     for _, start, focal in starts[: config.refine_starts]:
         k = K.copy()
         k[:2, :2] *= focal
-        pose, iou, score = _refine(
-            view, observed, joints[frames], k, start, width, height, config, edges=edges
-        )
-        if best is None or score > best[3]:
-            best = (pose, iou, k, score)
-    pose, iou, k, _ = best
+        pose, score = _refine(view, observed, joints[frames], k, start, width, height, config, edges=edges)
+        if best is None or score > best[2]:
+            best = (pose, k, score)
+    pose, k, _ = best
     pose, fit = _polish(view, rgb, joints, k, pose, config)
     with view.mask_renderer(k, width, height) as render:
         masks = np.stack([render(row, pose) for row in joints[frames]])
@@ -425,7 +423,7 @@ def _pivot(view, joints, pose) -> np.ndarray:
 
 def _refine(view, observed, joints, K, start, width, height, config, edges=None):  # noqa: N803
     """Nelder–Mead over the pose's six degrees of freedom on rendered silhouettes, in rounds from
-    wide, blurred comparisons to sharp ones; returns (pose, IoU, final score)."""
+    wide, blurred comparisons to sharp ones; returns (pose, final score)."""
     pose = start
     pivot = _pivot(view, joints, pose)
     to_observed = distances(observed)
@@ -452,9 +450,7 @@ def _refine(view, observed, joints, K, start, width, height, config, edges=None)
             )
             pose = orbited(pose, result.x, pivot)
         final = score(np.zeros(6), config.refine_sigmas[-1])
-        masks = np.stack([render(row, pose) for row in joints])
-        iou = silhouette_iou(predicted_changes(masks), observed, 1.0)
-    return pose, iou, final
+    return pose, final
 
 
 def background(rgb: np.ndarray, arm: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:

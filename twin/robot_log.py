@@ -10,14 +10,13 @@ the robot is masked out of every frame from the calibrated cameras and the recor
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from twin.demonstration import Demonstration
-from twin.robot_cameras import RobotCalibrationConfig, calibrate_log, calibration_entry
+from twin.robot_cameras import RobotCalibrationConfig, background, calibrate_log, calibration_entry
 
 HAND_DOWN_MARGIN = 0.03  # metres above the tool's lowest point: the hand is down at the objects
 
@@ -185,12 +184,8 @@ def view_images(log: LogFrames, wrist: str | None):
         if name == wrist:
             out += [(log.rgb[i] / 255.0, ~log.robot[i], log.K[i], log.poses[i]) for i in rows]
             continue
-        stack = np.where(log.robot[rows][..., None], np.nan, log.rgb[rows] / 255.0)
-        with warnings.catch_warnings():  # pixels the arm covers in every frame stay unknown
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(stack, axis=0)
-        known = ~np.isnan(median[..., 0])
-        out.append((np.nan_to_num(median), known, log.K[rows[0]], log.poses[rows[0]]))
+        median, known = background(log.rgb[rows], log.robot[rows], margin=0)
+        out.append((median.astype(float) / 255.0, known, log.K[rows[0]], log.poses[rows[0]]))
     return out
 
 
