@@ -236,11 +236,12 @@ def find_objects(scan: Scan, base, config: BuildConfig, where: str):
     corners = table.corners_xy()
     lower = np.array([*corners.min(axis=0), table.height - SCENE_MARGIN])
     upper = np.array([*corners.max(axis=0), table.height + SCENE_HEIGHT])
-    surface, surface_colors = tsdf.fused_surface(
-        scan.depth, scan.rgb, scan.K, scan.poses, lower, upper, valid=valid, config=config.tsdf
-    )
     if scan.cameras is not None:  # a robot log: stereo is sparse, objects come from the carved volume
         table, surface, surface_colors = _carved_surface(scan, table, points, colors)
+    else:
+        surface, surface_colors = tsdf.fused_surface(
+            scan.depth, scan.rgb, scan.K, scan.poses, lower, upper, valid=valid, config=config.tsdf
+        )
     heights = tabletop.height_map(surface, surface_colors, table, cfg.cell, cfg)
     found = tabletop.detect_objects(heights, table, surface, surface_colors, cfg)
     if not any(o.kind == "solid" for o in found):
@@ -441,6 +442,18 @@ def _fidelity(scan: Scan, heldout: np.ndarray, background, object_splats, object
     }
 
 
+def calibration_quality(log_cameras: dict[str, Any]) -> dict[str, Any]:
+    """fidelity.json's account of a robot log's camera calibration: each camera's method, fit and
+    residuals (calibration.json's entries without the matrices), and the worst camera's quality."""
+    matrices = {"K", "width", "height", "T_world_camera", "T_hand_camera"}
+    cameras = {
+        name: {k: v for k, v in entry.items() if k not in matrices} for name, entry in log_cameras.items()
+    }
+    order = ["poor", "fair", "good"]
+    worst = min((c.get("quality", "good") for c in cameras.values()), key=order.index, default="good")
+    return {"cameras": cameras, "quality": worst}
+
+
 def _calibration(
     demo: Demonstration, scan: Scan, log_cameras: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -536,6 +549,8 @@ def build_twin(
             "splats": {"count": splats.count, **splats.fit},
             "plausibility": plausibility_problems(unstamped.to_dict(), task),
         }
+        if log_cameras is not None:
+            fidelity["calibration"] = calibration_quality(log_cameras)
         write_json(stage / "fidelity.json", fidelity)
         manifest = write_twin(stage, unstamped)
         _write_preview(stage, demo, calibration)

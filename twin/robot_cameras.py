@@ -13,10 +13,11 @@ joints predicts, for any camera pose, where the arm covers the picture in every 
   silhouettes are what differs from it (:func:`arm_silhouettes`), and Nelder–Mead fits the
   rendered arm to them, re-estimating the background before each round;
 - the **wrist camera** rides on the hand: its pose in a frame is the hand's (forward kinematics)
-  times a fixed mount, the robot's default (a DROID Franka's). The scene moves through its
-  picture while the fingers stay put, so the still pixels (:func:`still_masks`) are the fingers;
-  the rendered hand is checked against them and the fit reported. (The mount is not estimated:
-  hand–eye calibration from the wrist video's own motion is not done yet.)
+  times a fixed mount, estimated by hand–eye calibration from the wrist video's own motion
+  (:mod:`twin.hand_eye`) and used in place of the robot's default (a DROID Franka's) only when
+  well constrained and clearly different. The scene moves through its picture while the fingers
+  stay put, so the still pixels (:func:`still_masks`) are the fingers; the rendered hand is
+  checked against them and the fit reported.
 
 Poses are ``T_world_camera`` (OpenCV axes) in the robot's base frame, which is the world of a log
 without ``base_pose``; pixel centres sit at ``(u + 0.5, v + 0.5)``.
@@ -25,6 +26,7 @@ without ``base_pose``; pixel centres sit at ``(u + 0.5, v + 0.5)``.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +35,6 @@ from scipy.ndimage import (
     binary_erosion,
     binary_opening,
     distance_transform_edt,
-    maximum_filter,
     sobel,
 )
 from scipy.optimize import minimize
@@ -60,15 +61,16 @@ class RobotCalibrationConfig:
     azimuth_step_deg: float = 15.0
     elevations_deg: tuple[float, ...] = (5.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0)
     distances_m: tuple[float, ...] = (0.7, 0.95, 1.25, 1.6, 2.0, 2.6)
+    local_fractions: tuple[float, ...] = (0.5, 0.25)  # finer grids searched around the best coarse poses
+    local_candidates: int = 8  # ... around this many
     rescore: int = 30  # best coarse poses re-scored on rendered silhouettes
-    refine_starts: int = 3  # best re-scored poses refined
+    refine_starts: int = 2  # best re-scored poses refined
     refine_evaluations: int = 300
     refine_steps: tuple[float, ...] = (0.05, 0.02, 0.008)  # Nelder–Mead rounds: first simplex (rad, m)
     refine_sigmas: tuple[float, ...] = (8.0, 4.0, 1.5)  # ... and how blurred they compare (pixels)
     min_iou: float = 0.12  # below this the arm was not found in the view
     edge_weight: float = 0.3  # the refinement's credit for the standing arm's outline on image edges
     min_motion_rad: float = 0.15  # the arm must move at least this much (largest joint range)
-    points_per_geom: int = 400
     focal_scales: tuple[float, ...] = (1.0,)  # tried when the intrinsics are guessed
     # the polish: the arm's own silhouettes against a background that leaves out where the pose
     # found so far puts the arm, re-estimated before each round
@@ -78,6 +80,7 @@ class RobotCalibrationConfig:
     polish_sigmas: tuple[float, ...] = (1.0, 0.75)
     background_frames: int = 60  # frames the background median is taken over
     background_margin: int = 4  # pixels around the predicted arm left out of the background
+    workers: int | None = None  # processes for the static cameras (None: one per core; 1: none)
 
 
 @dataclass
@@ -165,10 +168,12 @@ def silhouette_iou(
 
 
 def shrink(observed: np.ndarray, factor: int) -> np.ndarray:
-    """Boolean masks ``[T,H,W]`` ``factor`` times smaller: set where any pixel of the block is."""
+    """Boolean masks ``[T,H,W]`` ``factor`` times smaller: set where at least half the block is
+    (as a render at that size samples the arm: a thin part neither swells nor vanishes)."""
     t, h, w = observed.shape
     h, w = h // factor, w // factor
-    return observed[:, : h * factor, : w * factor].reshape(t, h, factor, w, factor).any(axis=(2, 4))
+    blocks = observed[:, : h * factor, : w * factor].reshape(t, h, factor, w, factor)
+    return blocks.mean(axis=(2, 4)) >= 0.5
 
 
 def predicted_changes(masks: np.ndarray) -> np.ndarray:
@@ -188,26 +193,6 @@ def motion_frames(joints: np.ndarray, count: int) -> np.ndarray:
 
 
 # -- projection ----------------------------------------------------------------------------------
-def project(points: np.ndarray, K: np.ndarray, T_world_camera: np.ndarray):  # noqa: N803
-    """Pixel coordinates ``[P,2]`` and depths ``[P]`` of world points seen by a camera."""
-    inv = np.linalg.inv(T_world_camera)
-    cam = points @ inv[:3, :3].T + inv[:3, 3]
-    z = cam[:, 2]
-    safe = np.where(z > 1e-6, z, 1.0)
-    uv = np.stack([K[0, 0] * cam[:, 0] / safe + K[0, 2], K[1, 1] * cam[:, 1] / safe + K[1, 2]], axis=1)
-    return uv, z
-
-
-def occupancy(points: np.ndarray, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> np.ndarray:  # noqa: N803
-    """Bool ``[H,W]`` of the pixels some of ``points`` land on (in front of the camera)."""
-    uv, z = project(points, K, pose)
-    u, v = np.floor(uv[:, 0]).astype(np.int64), np.floor(uv[:, 1]).astype(np.int64)
-    ok = (z > 0.05) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    out = np.zeros((height, width), dtype=bool)
-    out[v[ok], u[ok]] = True
-    return out
-
-
 def robot_surface_points(view, joints: np.ndarray, per_geom: int, seed: int = 0) -> list[np.ndarray]:
     """World points ``[P,3]`` spread over the robot's visible mesh surfaces (by area), for each
     row of ``joints``."""
@@ -244,13 +229,41 @@ def scaled_intrinsics(K: np.ndarray, factor: float) -> np.ndarray:  # noqa: N803
 
 def look_at_grid(center: np.ndarray, config: RobotCalibrationConfig) -> np.ndarray:
     """Camera poses ``[N,4,4]`` on spheres around ``center``, looking at it, upright."""
-    poses = []
-    for r in config.distances_m:
-        for el in np.radians(config.elevations_deg):
-            for az in np.radians(np.arange(0.0, 360.0, config.azimuth_step_deg)):
-                eye = center + r * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-                poses.append(look_at(eye, center))
-    return np.stack(poses)
+    spheres = [
+        (r, el, az)
+        for r in config.distances_m
+        for el in np.radians(config.elevations_deg)
+        for az in np.radians(np.arange(0.0, 360.0, config.azimuth_step_deg))
+    ]
+    return np.stack([look_at(center + r * direction(el, az), center) for r, el, az in spheres])
+
+
+def direction(elevation: float, azimuth: float) -> np.ndarray:
+    """The unit vector at ``elevation`` above the horizontal and ``azimuth`` from +x (radians)."""
+    horizontal = np.cos(elevation)
+    return np.array([horizontal * np.cos(azimuth), horizontal * np.sin(azimuth), np.sin(elevation)])
+
+
+def neighbours(
+    pose: np.ndarray, center: np.ndarray, config: RobotCalibrationConfig, fraction: float
+) -> np.ndarray:
+    """The 26 upright look-at poses around ``pose``'s eye on the grid of :func:`look_at_grid`
+    made ``fraction`` as coarse: one step more or less in distance, elevation and azimuth."""
+    offset = pose[:3, 3] - center
+    r = float(np.linalg.norm(offset))
+    el, az = np.arcsin(offset[2] / r), np.arctan2(offset[1], offset[0])
+    ratios = np.asarray(config.distances_m)
+    stretch = float(np.exp(np.log(ratios[1:] / ratios[:-1]).mean() * fraction))
+    d_el = np.radians(np.diff(config.elevations_deg).mean()) * fraction
+    d_az = np.radians(config.azimuth_step_deg) * fraction
+    out = []
+    for i in (-1, 0, 1):
+        for j in (-1, 0, 1):
+            for k in (-1, 0, 1):
+                if i or j or k:
+                    eye = center + r * stretch**i * direction(el + j * d_el, az + k * d_az)
+                    out.append(look_at(eye, center))
+    return np.stack(out)
 
 
 def perturbed(pose: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -260,17 +273,26 @@ def perturbed(pose: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 # -- static cameras ------------------------------------------------------------------------------
-def best_shift(predicted: np.ndarray, observed: np.ndarray) -> tuple[float, int, int]:
+def best_shift(
+    predicted: np.ndarray, observed: np.ndarray, window: np.ndarray | None = None
+) -> tuple[float, int, int]:
     """The image shift ``(dx, dy)`` (pixels) that best lays ``predicted [T,H,W]`` on ``observed``,
-    with the :func:`overlap` it reaches: a camera's pan and tilt, to first order."""
+    with the :func:`overlap` it reaches: a camera's pan and tilt, to first order. Where ``window
+    [H,W]`` marks the real picture inside a wider canvas, predicted pixels shifted outside it are
+    not counted against the pose: the camera could not have seen them."""
     t, h, w = predicted.shape
     size = (2 * h, 2 * w)
     a = np.fft.rfft2(predicted.astype(np.float32), s=size)
     b = np.fft.rfft2(observed.astype(np.float32), s=size)
     hits = np.fft.irfft2((np.conj(a) * b).sum(axis=0), s=size)  # hits[dy, dx] = Σ P(p) O(p + d)
-    dy, dx = np.unravel_index(int(np.argmax(hits)), hits.shape)
-    score = overlap(float(hits[dy, dx]), np.count_nonzero(predicted), np.count_nonzero(observed))
-    return score, int(dx if dx < w else dx - 2 * w), int(dy if dy < h else dy - 2 * h)
+    if window is None:
+        inside = np.full(size, float(np.count_nonzero(predicted)))
+    else:  # inside[dy, dx] = Σ P(p) W(p + d)
+        c = np.fft.rfft2(window.astype(np.float32), s=size)
+        inside = np.fft.irfft2(np.conj(a).sum(axis=0) * c, s=size)
+    scores = hits / np.maximum(inside + UNEXPLAINED_WEIGHT * (np.count_nonzero(observed) - hits), 1e-9)
+    dy, dx = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return float(scores[dy, dx]), int(dx if dx < w else dx - 2 * w), int(dy if dy < h else dy - 2 * h)
 
 
 def panned(pose: np.ndarray, dx: float, dy: float, K: np.ndarray) -> np.ndarray:  # noqa: N803
@@ -280,56 +302,68 @@ def panned(pose: np.ndarray, dx: float, dy: float, K: np.ndarray) -> np.ndarray:
     return pose @ pose_matrix(pan @ tilt, np.zeros(3))
 
 
-def _coarse(view, observed, joints, frames, K, width, height, config):  # noqa: N803
-    """Grid poses (and focal scales), each panned and tilted to its best image shift, scored by
-    projected-point silhouettes; best first."""
-    s = config.coarse_scale
-    w, h = width // s, height // s
-    small = shrink(observed, s)
-    points = robot_surface_points(view, joints[frames], config.points_per_geom)
-    center = np.mean([p.mean(axis=0) for p in points], axis=0)
-    scored = []
-    for scale in config.focal_scales:
-        k = scaled_intrinsics(K, s)
-        k[0, 0] *= scale
-        k[1, 1] *= scale
-        # a wider picture, so that a robot off the centre of the real one is still drawn whole
-        wide = k.copy()
-        wide[:2, 2] += np.array([w, h])
-        for pose in look_at_grid(center, config):
-            masks = np.stack([maximum_filter(occupancy(p, wide, pose, 3 * w, 3 * h), size=2) for p in points])
-            changes = predicted_changes(masks)
-            if not changes.any():
-                continue
-            padded = np.zeros_like(changes)
-            padded[:, h : 2 * h, w : 2 * w] = small
-            iou, dx, dy = best_shift(changes, padded)
-            scored.append((iou, panned(pose, dx, dy, k), scale))
-    scored.sort(key=lambda item: -item[0])
-    return scored
+def _canvas(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``small [T,h,w]`` in the middle of a canvas three times as wide and high, and the window
+    it fills there: the picture a wider camera would take, so that a robot off the centre of the
+    real one is still drawn whole."""
+    t, h, w = small.shape
+    padded = np.zeros((t, 3 * h, 3 * w), dtype=bool)
+    padded[:, h : 2 * h, w : 2 * w] = small
+    window = np.zeros((3 * h, 3 * w), dtype=bool)
+    window[h : 2 * h, w : 2 * w] = True
+    return padded, window
 
 
-def _rescored(view, observed, joints, candidates, K, width, height, scale=2):  # noqa: N803
-    """Candidates re-scored on rendered silhouettes at 1/``scale`` size, each panned and tilted to
-    its best image shift again; best first."""
+def _shift_scored(view, observed, joints, poses, K, width, height, scale):  # noqa: N803
+    """Each ``(pose, focal scale)`` of ``poses`` rendered at 1/``scale`` size over ``joints``,
+    panned and tilted to its best image shift against ``observed``: ``(overlap, pose, focal)``."""
     w, h = width // scale, height // scale
-    small = shrink(observed, scale)
+    padded, window = _canvas(shrink(observed, scale))
     out = []
-    for focal in sorted({c[2] for c in candidates}):
+    for focal in sorted({f for _, f in poses}):
         k = scaled_intrinsics(K, scale)
         k[:2, :2] *= focal
         wide = k.copy()
         wide[:2, 2] += np.array([w, h])
-        padded = np.zeros((len(small), 3 * h, 3 * w), dtype=bool)
-        padded[:, h : 2 * h, w : 2 * w] = small
         with view.mask_renderer(wide, 3 * w, 3 * h) as render:
-            for _, pose, f in candidates:
+            for pose, f in poses:
                 if f != focal:
                     continue
                 changes = predicted_changes(np.stack([render(row, pose) for row in joints]))
-                iou, dx, dy = best_shift(changes, padded)
-                out.append((iou, panned(pose, dx, dy, k), focal))
-    out.sort(key=lambda item: -item[0])
+                if changes.any():
+                    iou, dx, dy = best_shift(changes, padded, window)
+                    out.append((iou, panned(pose, dx, dy, k), focal))
+    return out
+
+
+def _coarse(view, observed, joints, K, width, height, config):  # noqa: N803
+    """Grid poses (and focal scales) scored on small renders of the arm at ``joints``, each
+    panned and tilted to its best image shift, then finer grids searched around the best;
+    best first."""
+    points = robot_surface_points(view, joints, 50)
+    center = np.mean([p.mean(axis=0) for p in points], axis=0)
+
+    def scored(poses):
+        return _shift_scored(view, observed, joints, poses, K, width, height, config.coarse_scale)
+
+    found = scored([(p, f) for f in config.focal_scales for p in look_at_grid(center, config)])
+    for fraction in config.local_fractions:
+        found.sort(key=lambda item: -item[0])
+        best = found[: config.local_candidates]
+        found += scored([(p, f) for _, pose, f in best for p in neighbours(pose, center, config, fraction)])
+    found.sort(key=lambda item: -item[0])
+    return found
+
+
+def distinct(candidates: list, count: int, tolerance: float = 1e-4) -> list:
+    """The first ``count`` of ``(score, pose, focal)`` ``candidates`` whose poses differ (the
+    finer grids revisit poses)."""
+    out: list = []
+    for candidate in candidates:
+        if len(out) == count:
+            break
+        if not any(c[2] == candidate[2] and np.abs(c[1] - candidate[1]).max() < tolerance for c in out):
+            out.append(candidate)
     return out
 
 
@@ -337,7 +371,8 @@ def calibrate_static_camera(
     view, name: str, rgb: np.ndarray, K: np.ndarray, joints: np.ndarray, config=None, guessed_k: bool = False
 ) -> CameraCalibration:  # noqa: N803
     """The pose of a camera that did not move, from the arm's silhouettes over the episode:
-    a coarse grid on projected points, the best re-scored on renders, the best few refined."""
+    a coarse grid and finer ones around its best on small renders, the best re-scored on larger
+    renders over more frames, the best few refined and the winner polished."""
     config = config or RobotCalibrationConfig()
     joints = np.asarray(joints, dtype=float)
     if len(joints) < 2 or np.ptp(joints, axis=0).max() < config.min_motion_rad:
@@ -352,10 +387,12 @@ def calibrate_static_camera(
         config = _with_focal_search(config)
     coarse_frames = motion_frames(joints, config.coarse_frames)
     observed = change_masks(rgb[coarse_frames], config.change_threshold)
-    coarse = _coarse(view, observed, joints, coarse_frames, K, width, height, config)
+    coarse = _coarse(view, observed, joints[coarse_frames], K, width, height, config)
     frames = motion_frames(joints, config.frames)
     observed = change_masks(rgb[frames], config.change_threshold)
-    starts = _rescored(view, observed, joints[frames], coarse[: config.rescore], K, width, height)
+    best_coarse = [(pose, focal) for _, pose, focal in distinct(coarse, config.rescore)]
+    starts = _shift_scored(view, observed, joints[frames], best_coarse, K, width, height, 2)
+    starts.sort(key=lambda item: -item[0])
     if not starts or starts[0][0] < config.min_iou:
         raise RobotCalibrationError(
             f"camera {name!r}: the arm is never in view (best silhouette overlap "
@@ -529,14 +566,27 @@ def default_wrist_mount() -> np.ndarray:
 
 
 def calibrate_wrist_camera(
-    view, name: str, rgb: np.ndarray, K: np.ndarray, joints: np.ndarray, config=None, mount=None
-) -> CameraCalibration:  # noqa: N803
-    """The wrist camera's per-frame poses: the hand's (forward kinematics) times ``mount`` (the
-    robot's default), and how well that fits: the rendered hand and fingers against the pixels
-    that stay still in its video over the frames where the gripper holds its most common opening.
+    view,
+    name: str,
+    rgb: np.ndarray,
+    K: np.ndarray,  # noqa: N803
+    joints: np.ndarray,
+    config=None,
+    mount=None,
+    hand_eye=None,
+) -> CameraCalibration:
+    """The wrist camera's per-frame poses: the hand's (forward kinematics) times its mount, and how
+    well that fits: the rendered hand and fingers against the pixels that stay still in its video
+    over the frames where the gripper holds its most common opening.
 
-    The mount is not refined on that fit: the fingers sit at the picture's edge, where a shift
-    along the view and a tilt look alike, and a refinement wandered centimetres off (tray_pick)."""
+    The mount is ``mount`` where given; otherwise hand–eye calibration from the video's own motion
+    (:mod:`twin.hand_eye`, settings ``hand_eye``, the still pixels left out) estimates it, and the
+    estimate replaces the robot's default only when it is well constrained, clearly different and
+    within 5 cm and 15° of it (the decision and the residuals go into ``extra``). The mount is not
+    refined on the silhouette fit: the fingers sit at the picture's edge, where a shift along the
+    view and a tilt look alike, and a refinement wandered centimetres off (tray_pick)."""
+    from twin.hand_eye import choose_mount, estimate_mount
+
     config = config or RobotCalibrationConfig()
     joints = np.asarray(joints, dtype=float)
     height, width = rgb.shape[1:3]
@@ -544,13 +594,19 @@ def calibrate_wrist_camera(
     held = steady_grip(joints, view.finger_columns)
     observed = still_masks(rgb[held], config.still_threshold)
     frames = held[motion_frames(joints[held], 4)]
-    given = mount is not None
-    mount = default_wrist_mount() if mount is None else np.asarray(mount, dtype=float)
+    extra: dict = {}
+    if mount is not None:
+        mount, method = np.asarray(mount, dtype=float), "given mount"
+    else:
+        default = default_wrist_mount()
+        fingers = binary_dilation(observed, iterations=3)
+        estimate, reason = estimate_mount(rgb, K, hands, default, fingers, hand_eye)
+        mount, extra = choose_mount(default, estimate, reason, hand_eye)
+        method = "hand-eye from motion" if extra["mount_decision"] == "estimate used" else "default mount"
     with view.mask_renderer(K, width, height) as render:
         hand = np.stack([render(joints[i], hands[i] @ mount) for i in frames]).all(axis=0)
     iou = silhouette_iou(hand, observed)
-    method = "given mount" if given else "default mount"
-    return CameraCalibration(name, hands @ mount, np.asarray(K, float), method, iou, mount=mount)
+    return CameraCalibration(name, hands @ mount, np.asarray(K, float), method, iou, mount=mount, extra=extra)
 
 
 def pose_error(estimated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -576,10 +632,12 @@ def calibration_entry(calibration: CameraCalibration, width: int, height: int) -
 def calibrate_log(demo, config: RobotCalibrationConfig | None = None, on_camera=None) -> dict:
     """Every camera of a robot log (:class:`twin.demonstration.Demonstration`), calibrated from its
     robot: the wrist camera (:attr:`~twin.demonstration.Demonstration.wrist_camera`) on the hand,
-    every other camera as a static one. Returns ``{name: CameraCalibration}`` in the world frame of
-    the log (the robot's base frame where ``base_pose`` is absent)."""
+    every other camera as a static one, the static ones side by side in worker processes (see
+    :attr:`RobotCalibrationConfig.workers`). Returns ``{name: CameraCalibration}`` in the world
+    frame of the log (the robot's base frame where ``base_pose`` is absent)."""
     from twin.scene.robot_view import RobotView, RobotViewError
 
+    config = config or RobotCalibrationConfig()
     robot = demo.robot
     if robot is None or "joint_positions" not in robot.arrays:
         raise RobotCalibrationError("the log has no robot joint positions to calibrate its cameras from")
@@ -589,18 +647,60 @@ def calibrate_log(demo, config: RobotCalibrationConfig | None = None, on_camera=
     except RobotViewError as err:
         raise RobotCalibrationError(f"cannot pose the robot: {err}") from None
     joints = np.asarray(robot.arrays["joint_positions"], dtype=float)
-    guessed = demo.extra.get("intrinsics_guessed") or []
-    out = {}
     for name, cam in demo.cameras.items():
-        if on_camera:
-            on_camera(name)
         if len(cam.rgb) != len(joints):
             raise RobotCalibrationError(
                 f"camera {name!r} has {len(cam.rgb)} frames for {len(joints)} joint states"
             )
-        if name == demo.wrist_camera:
-            out[name] = calibrate_wrist_camera(view, name, cam.rgb, cam.K, joints, config)
-        else:
-            guess = guessed is True or name in guessed
-            out[name] = calibrate_static_camera(view, name, cam.rgb, cam.K, joints, config, guessed_k=guess)
+    guessed = demo.extra.get("intrinsics_guessed") or []
+    static = {
+        name: (name, cam.rgb, cam.K, joints, config, guessed is True or name in guessed)
+        for name, cam in demo.cameras.items()
+        if name != demo.wrist_camera
+    }
+    out = {}
+    with _static_pool(len(static), config.workers) as pool:
+        robot_args = (robot.name, base, robot.joint_names)
+        jobs = (
+            {}
+            if pool is None
+            else {n: pool.submit(_calibrate_static, robot_args, a) for n, a in static.items()}
+        )
+        for name, cam in demo.cameras.items():
+            if on_camera:
+                on_camera(name)
+            if name == demo.wrist_camera:
+                out[name] = calibrate_wrist_camera(view, name, cam.rgb, cam.K, joints, config)
+            elif name in jobs:
+                out[name] = jobs[name].result()
+            else:
+                *args, guess = static[name]
+                out[name] = calibrate_static_camera(view, *args, guessed_k=guess)
     return out
+
+
+@contextmanager
+def _static_pool(cameras: int, workers: int | None):
+    """Worker processes for ``cameras`` static cameras (None: calibrate them here, one by one).
+    Fresh interpreters, not forks: the caller may have threads (a GL context, a video decoder)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = min(cameras, len(os.sched_getaffinity(0)) if workers is None else workers)
+    if count < 2:
+        yield None
+        return
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _calibrate_static(robot_args: tuple, args: tuple) -> CameraCalibration:
+    """:func:`calibrate_static_camera` in a worker process, with its own view of the robot."""
+    from twin.scene.robot_view import RobotView
+
+    *camera_args, guess = args
+    return calibrate_static_camera(RobotView(*robot_args), *camera_args, guessed_k=guess)

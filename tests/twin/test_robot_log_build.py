@@ -18,18 +18,18 @@ from twin.errors import TwinBuildError
 from twin.robot_cameras import RobotCalibrationConfig
 from twin.robot_log import backdrop_depth, is_robot_log, off_the_edge, untouched_span
 
-# a quick calibration: a sparse grid, one short refinement and one short polish (the accuracy is
+# a quick calibration: a sparse grid, two short refinements and one short polish (the accuracy is
 # tested with the defaults in test_robot_cameras.py)
 QUICK = RobotCalibrationConfig(
     frames=10,
-    azimuth_step_deg=30.0,
-    elevations_deg=(15.0, 35.0, 55.0),
+    azimuth_step_deg=20.0,
+    elevations_deg=(15.0, 30.0, 45.0),
     distances_m=(0.95, 1.25, 1.6),
+    local_candidates=4,
     rescore=6,
-    refine_starts=1,
-    refine_evaluations=60,
-    refine_steps=(0.01,),
-    refine_sigmas=(2.0,),
+    refine_evaluations=120,
+    refine_steps=(0.02, 0.008),
+    refine_sigmas=(4.0, 1.5),
     polish_frames=10,
     polish_evaluations=40,
     polish_steps=(0.004,),
@@ -110,6 +110,15 @@ def test_held_out_frames_are_exterior_frames_with_the_robot_excluded(built):
     cameras = {row["camera"] for row in fidelity["per_frame"]}
     assert cameras and cameras <= {"exterior_1", "exterior_2"}
     assert all(np.isfinite(row["psnr_db"]) for row in fidelity["per_frame"])
+
+
+def test_fidelity_reports_how_each_camera_was_calibrated(built):
+    quality = built.fidelity["calibration"]
+    assert set(quality["cameras"]) == {"exterior_1", "exterior_2", "wrist"}
+    for name, cam in quality["cameras"].items():
+        assert "T_world_camera" not in cam and cam["quality"] in ("good", "fair", "poor"), name
+    assert quality["cameras"]["exterior_1"]["method"] == "robot silhouette"
+    assert quality["quality"] in {cam["quality"] for cam in quality["cameras"].values()}
 
 
 def test_the_wrist_pose_is_scored_against_the_truth(built, log):
