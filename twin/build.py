@@ -259,7 +259,9 @@ def _carved_surface(scan: Scan, table, points, colors):
     table = robot_log.seen_table(views, table, colour, spread)
     xy, inside, height = robot_log.hull_heights(views, table, colour, spread)
     height = robot_log.checked_by_stereo(xy, height, points, table)
-    return table, *robot_log.surface_points(views, xy, inside, height, table)
+    hull = robot_log.HullConfig()
+    threshold = np.maximum(hull.table_sigmas * spread, hull.min_delta)
+    return table, *robot_log.surface_points(views, xy, inside, height, table, colour, threshold)
 
 
 def object_names(found) -> list[str]:

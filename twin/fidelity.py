@@ -159,11 +159,14 @@ def mesh_surface(vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.random
 
 
 def match_objects(twin_xy: np.ndarray, truth_xy: np.ndarray, max_distance: float = 0.05):
-    """Pairs (twin index, truth index) matching centres by least total distance within ``max_distance``."""
+    """Pairs (twin index, truth index) matching centres by least total distance within ``max_distance``:
+    as many pairs as the distance allows first (a far-off pair costs more than any set of near
+    ones, so two far objects cannot take a near one's match to lower the total)."""
     if not len(twin_xy) or not len(truth_xy):
         return []
     cost = np.linalg.norm(np.asarray(twin_xy)[:, None, :2] - np.asarray(truth_xy)[None, :, :2], axis=-1)
-    rows, cols = linear_sum_assignment(cost)
+    far = cost.size * max_distance + 1.0
+    rows, cols = linear_sum_assignment(np.where(cost <= max_distance, cost, far))
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] <= max_distance]
 
 

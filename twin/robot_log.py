@@ -234,16 +234,21 @@ def hull_heights(views, table, colour, spread, config: HullConfig = HullConfig()
 def off_the_edge(height: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """``height`` with every raised region that reaches the edge of ``inside`` put back on the
     table: what runs out to the uncarved border is the floor past a misjudged edge."""
+    out = height.copy()
+    out[reaching_the_edge(height > 0, inside)] = 0.0
+    return out
+
+
+def reaching_the_edge(mask: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The connected regions of ``mask`` that reach the border of ``inside``."""
     from scipy import ndimage
 
-    labels, count = ndimage.label(height > 0)
+    labels, count = ndimage.label(mask)
     if count == 0:
-        return height
+        return np.zeros_like(mask, dtype=bool)
     border = inside & ~ndimage.binary_erosion(inside)
     touching = np.unique(labels[border & (labels > 0)])
-    out = height.copy()
-    out[np.isin(labels, touching)] = 0.0
-    return out
+    return np.isin(labels, touching[touching > 0])
 
 
 def checked_by_stereo(xy, height, points, table, config: HullConfig = HullConfig()) -> np.ndarray:
@@ -276,17 +281,25 @@ def checked_by_stereo(xy, height, points, table, config: HullConfig = HullConfig
     return out
 
 
-def surface_points(views, xy, inside, height, table):
-    """One point per table cell on the carved top, coloured by the cameras that see it."""
-    tops = np.concatenate([xy, (table.height + height)[..., None]], axis=-1)[inside]
-    total, count = np.zeros((len(tops), 3)), np.zeros(len(tops))
+def surface_points(views, xy, inside, height, table, colour=None, threshold=None):
+    """One point per table cell on the carved top, coloured by the cameras that see it. Given the
+    table's ``colour`` and how far from it an object's colour lies (``threshold``), a region
+    unlike the table that reaches the uncarved border takes the table's colour: it is the floor
+    past a misjudged edge, which would be read as a zone."""
+    tops = np.concatenate([xy, (table.height + height)[..., None]], axis=-1)
+    total, count = np.zeros(tops.shape), np.zeros(tops.shape[:2])
     for image, known, k, pose in views:
-        u, v, ok = _pixels(tops, k, pose, known.shape)
-        ok &= known[v, u]
+        u, v, ok = _pixels(tops.reshape(-1, 3), k, pose, known.shape)
+        u, v = u.reshape(count.shape), v.reshape(count.shape)
+        ok = ok.reshape(count.shape) & known[v, u] & inside
         total[ok] += image[v[ok], u[ok]]
         count += ok
     seen = count > 0
-    return tops[seen], total[seen] / count[seen, None]
+    colours = total / np.maximum(count, 1)[..., None]
+    if colour is not None:
+        unlike = (np.abs(colours - colour) > threshold).any(axis=-1) & seen
+        colours[reaching_the_edge(unlike, inside)] = colour
+    return tops[seen], colours[seen]
 
 
 def _pixels(points: np.ndarray, k: np.ndarray, pose: np.ndarray, shape: tuple[int, int]):

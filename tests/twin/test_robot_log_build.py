@@ -16,7 +16,7 @@ from twin.build import BuildConfig, build_twin
 from twin.demonstration import read_demonstration, write_demonstration
 from twin.errors import TwinBuildError
 from twin.robot_cameras import RobotCalibrationConfig
-from twin.robot_log import backdrop_depth, is_robot_log, off_the_edge, untouched_span
+from twin.robot_log import backdrop_depth, is_robot_log, off_the_edge, surface_points, untouched_span
 
 # a quick calibration: a sparse grid, two short refinements and one short polish (the accuracy is
 # tested with the defaults in test_robot_cameras.py)
@@ -85,6 +85,32 @@ def test_regions_reaching_the_uncarved_edge_go_back_to_the_table():
     assert (out[4:6, 4:6] == 0.04).all() and out[7, 4] == 0.01
     assert not out[2:4, 7:9].any()
     assert not off_the_edge(np.zeros_like(height), inside).any()
+
+
+def test_floor_colours_reaching_the_uncarved_edge_go_back_to_the_table():
+    from twin.tabletop import Table
+
+    table = Table(height=0.0, center_xy=np.zeros(2), half_extents_xy=np.array([0.2, 0.2]), yaw=0.0)
+    cell = 0.01
+    xs = np.arange(-0.2 + cell / 2, 0.2, cell)
+    xy = np.stack(np.meshgrid(xs, xs, indexing="ij"), axis=-1)
+    inside = (np.abs(xy) <= 0.17).all(axis=-1)  # a 3 cm band left out along the edge
+    K = np.array([[400.0, 0, 200], [0, 400.0, 200], [0, 0, 1]])  # noqa: N806
+    down = np.eye(4)
+    down[:3, :3] = np.diag([1.0, -1.0, -1.0])  # 1 m over the table, looking down: u ↔ x, v ↔ -y
+    down[2, 3] = 1.0
+    grey, brown, yellow = np.array([0.6, 0.6, 0.6]), np.array([0.5, 0.35, 0.2]), np.array([0.9, 0.8, 0.1])
+    image = np.tile(grey, (400, 400, 1))
+    image[:, 260:] = brown  # x > 0.15 m: floor past a misjudged edge, inside the carved part too
+    image[180:220, 180:220] = yellow  # a mark at the centre
+    views = [(image, np.ones((400, 400), dtype=bool), K, down)]
+    points, colours = surface_points(views, xy, inside, np.zeros(inside.shape), table, grey, np.full(3, 0.08))
+    assert len(points) == inside.sum()
+    centre = np.linalg.norm(points[:, :2], axis=1) < 0.03
+    assert np.allclose(colours[centre], yellow)
+    assert np.allclose(colours[points[:, 0] > 0.155], grey)  # the floor's colour is gone
+    kept = surface_points(views, xy, inside, np.zeros(inside.shape), table)[1]
+    assert np.allclose(kept[points[:, 0] > 0.155], brown)  # without the table's colour it stays
 
 
 def test_every_camera_is_calibrated_into_calibration_json(built, log):
