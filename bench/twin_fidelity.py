@@ -24,6 +24,7 @@ from benchmark.scenes.registry import load_scene, scene_names  # noqa: E402
 from benchmark.scenes.twins import reference_twin_row  # noqa: E402
 from twin.appearance import AppearanceConfig  # noqa: E402
 from twin.build import BuildConfig  # noqa: E402
+from twin.robot_cameras import RobotCalibrationConfig  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +35,10 @@ def main() -> None:
     parser.add_argument("--style", choices=("scan", "robot-log"), default="scan")
     parser.add_argument("--keep", type=Path, help="Keep each demonstration and twin under this folder.")
     args = parser.parse_args()
-    config = BuildConfig(appearance=AppearanceConfig(steps=args.splat_steps))
+    config = BuildConfig(
+        appearance=AppearanceConfig(steps=args.splat_steps),
+        robot_calibration=RobotCalibrationConfig(workers=None),
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.scene or scene_names():

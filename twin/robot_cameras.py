@@ -80,7 +80,11 @@ class RobotCalibrationConfig:
     polish_sigmas: tuple[float, ...] = (1.0, 0.75)
     background_frames: int = 60  # frames the background median is taken over
     background_margin: int = 4  # pixels around the predicted arm left out of the background
-    workers: int | None = None  # processes for the static cameras (None: one per core; 1: none)
+    # processes for the static cameras: 1 calibrates them here, one by one; None one per core, more
+    # than 1 that many. Workers are spawned (fresh interpreters), and spawning imports the calling
+    # script again: a script that asks for workers keeps its top-level work under
+    # ``if __name__ == "__main__":`` (the command line does)
+    workers: int | None = 1
 
 
 @dataclass

@@ -33,9 +33,15 @@ def twin_build(
     from benchmark.scenes.twins import build_and_evaluate
     from twin.appearance import AppearanceConfig
     from twin.build import STAGES, BuildConfig
+    from twin.robot_cameras import RobotCalibrationConfig
 
     appearance = AppearanceConfig(steps=splat_steps, seconds=splat_seconds)
-    config = BuildConfig(max_scan_frames=scan_frames, appearance=appearance)
+    # the static cameras of a robot log side by side, one process per core
+    config = BuildConfig(
+        max_scan_frames=scan_frames,
+        appearance=appearance,
+        robot_calibration=RobotCalibrationConfig(workers=None),
+    )
 
     with progress() as bar:
         job = bar.add_task("twin build", total=len(STAGES))
@@ -86,7 +92,12 @@ def twin_calibrate(
 
     from benchmark.cli.output import UserError
     from twin.build import load_demonstration
-    from twin.robot_cameras import RobotCalibrationError, calibrate_log, calibration_entry
+    from twin.robot_cameras import (
+        RobotCalibrationConfig,
+        RobotCalibrationError,
+        calibrate_log,
+        calibration_entry,
+    )
 
     loaded = load_demonstration(demo, episode, sidecar=sidecar)
     with progress() as bar:
@@ -98,7 +109,7 @@ def twin_calibrate(
             )
 
         try:
-            found = calibrate_log(loaded, on_camera=on_camera)
+            found = calibrate_log(loaded, RobotCalibrationConfig(workers=None), on_camera=on_camera)
         except RobotCalibrationError as err:
             raise UserError(f"{demo}: {err}") from None
         bar.update(job, completed=len(loaded.cameras))

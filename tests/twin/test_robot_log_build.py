@@ -35,6 +35,7 @@ QUICK = RobotCalibrationConfig(
     polish_steps=(0.004,),
     polish_sigmas=(1.0,),
     background_frames=30,
+    workers=2,  # the two exterior cameras in spawned processes, as the command line runs them
 )
 CONFIG = BuildConfig(appearance=AppearanceConfig(steps=60), robot_calibration=QUICK)
 
