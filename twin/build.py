@@ -233,12 +233,12 @@ def find_objects(scan: Scan, base, config: BuildConfig, where: str):
         table = tabletop.find_table(points, colors, cfg, rng)
     except tabletop.TabletopError as err:
         raise TwinBuildError(f"{where}: {err}") from err
-    corners = table.corners_xy()
-    lower = np.array([*corners.min(axis=0), table.height - SCENE_MARGIN])
-    upper = np.array([*corners.max(axis=0), table.height + SCENE_HEIGHT])
     if scan.cameras is not None:  # a robot log: stereo is sparse, objects come from the carved volume
         table, surface, surface_colors = _carved_surface(scan, table, points, colors)
     else:
+        corners = table.corners_xy()
+        lower = np.array([*corners.min(axis=0), table.height - SCENE_MARGIN])
+        upper = np.array([*corners.max(axis=0), table.height + SCENE_HEIGHT])
         surface, surface_colors = tsdf.fused_surface(
             scan.depth, scan.rgb, scan.K, scan.poses, lower, upper, valid=valid, config=config.tsdf
         )
@@ -259,9 +259,7 @@ def _carved_surface(scan: Scan, table, points, colors):
     table = robot_log.seen_table(views, table, colour, spread)
     xy, inside, height = robot_log.hull_heights(views, table, colour, spread)
     height = robot_log.checked_by_stereo(xy, height, points, table)
-    hull = robot_log.HullConfig()
-    threshold = np.maximum(hull.table_sigmas * spread, hull.min_delta)
-    return table, *robot_log.surface_points(views, xy, inside, height, table, colour, threshold)
+    return table, *robot_log.surface_points(views, xy, inside, height, table, colour, spread)
 
 
 def object_names(found) -> list[str]:

@@ -173,6 +173,11 @@ class HullConfig:
     edge_margin: float = 0.03  # metres along the table's estimated edge left uncarved: the floor
     # past it looks unlike the table to every camera, so a few cm of error there carve false objects
 
+    def unlike_table(self, spread: np.ndarray) -> np.ndarray:
+        """Per channel, how far (0..1) from the table's colour a colour lies to be an object's, given
+        the table colour's robust ``spread``."""
+        return np.maximum(self.table_sigmas * np.asarray(spread), self.min_delta)
+
 
 def view_images(log: LogFrames, wrist: str | None):
     """The images the hull is carved from, with a mask of usable pixels each: each static camera's
@@ -216,7 +221,7 @@ def hull_heights(views, table, colour, spread, config: HullConfig = HullConfig()
     )
     kept = np.ones(len(flat), dtype=bool)
     seen = np.zeros(len(flat), dtype=np.int16)
-    threshold = np.maximum(config.table_sigmas * spread, config.min_delta)
+    threshold = config.unlike_table(spread)
     for image, known, k, pose in views:
         foreground = (np.abs(image - colour) > threshold).any(axis=-1) & known
         u, v, ok = _pixels(flat, k, pose, known.shape)
@@ -281,11 +286,13 @@ def checked_by_stereo(xy, height, points, table, config: HullConfig = HullConfig
     return out
 
 
-def surface_points(views, xy, inside, height, table, colour=None, threshold=None):
+def surface_points(
+    views, xy, inside, height, table, colour=None, spread=None, config: HullConfig = HullConfig()
+):
     """One point per table cell on the carved top, coloured by the cameras that see it. Given the
-    table's ``colour`` and how far from it an object's colour lies (``threshold``), a region
-    unlike the table that reaches the uncarved border takes the table's colour: it is the floor
-    past a misjudged edge, which would be read as a zone."""
+    table's ``colour`` and its ``spread``, a region unlike the table that reaches the uncarved
+    border takes the table's colour: it is the floor past a misjudged edge, which would be read
+    as a zone."""
     tops = np.concatenate([xy, (table.height + height)[..., None]], axis=-1)
     total, count = np.zeros(tops.shape), np.zeros(tops.shape[:2])
     for image, known, k, pose in views:
@@ -297,7 +304,7 @@ def surface_points(views, xy, inside, height, table, colour=None, threshold=None
     seen = count > 0
     colours = total / np.maximum(count, 1)[..., None]
     if colour is not None:
-        unlike = (np.abs(colours - colour) > threshold).any(axis=-1) & seen
+        unlike = (np.abs(colours - colour) > config.unlike_table(spread)).any(axis=-1) & seen
         colours[reaching_the_edge(unlike, inside)] = colour
     return tops[seen], colours[seen]
 
@@ -330,7 +337,7 @@ def seen_table(views, table, colour, spread, config: HullConfig = HullConfig(), 
     points[:, 2] -= (points[:, :2] - table.center_xy) @ np.asarray(table.normal[:2]) / table.normal[2]
     seen = np.zeros(len(flat), dtype=np.int16)
     unlike = np.zeros(len(flat), dtype=bool)
-    threshold = np.maximum(config.table_sigmas * spread, config.min_delta)
+    threshold = config.unlike_table(spread)
     for image, known, k, pose in views:
         u, v, ok = _pixels(points, k, pose, known.shape)
         ok &= known[v, u]

@@ -105,7 +105,7 @@ def test_floor_colours_reaching_the_uncarved_edge_go_back_to_the_table():
     image[:, 260:] = brown  # x > 0.15 m: floor past a misjudged edge, inside the carved part too
     image[180:220, 180:220] = yellow  # a mark at the centre
     views = [(image, np.ones((400, 400), dtype=bool), K, down)]
-    points, colours = surface_points(views, xy, inside, np.zeros(inside.shape), table, grey, np.full(3, 0.08))
+    points, colours = surface_points(views, xy, inside, np.zeros(inside.shape), table, grey, np.full(3, 0.01))
     assert len(points) == inside.sum()
     centre = np.linalg.norm(points[:, :2], axis=1) < 0.03
     assert np.allclose(colours[centre], yellow)
