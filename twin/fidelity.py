@@ -217,7 +217,7 @@ def object_errors(twin_objects: list[dict], truth_objects: list[dict], rng: np.r
 def camera_errors(calibration: dict, arrays: dict) -> dict:
     """Each calibrated camera's pose error against a robot log's true ``T_base_camera_<name>``
     (the wrist camera's over all its frames, worst frame)."""
-    from twin.robot_cameras import pose_error
+    from twin.transforms import pose_error
 
     out = {}
     entries = dict(calibration.get("cameras", {}))

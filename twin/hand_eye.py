@@ -23,7 +23,7 @@ from itertools import combinations
 
 import numpy as np
 
-from twin.transforms import mat_to_axis_angle, pose_matrix
+from twin.transforms import mat_to_axis_angle, pose_error, pose_matrix
 
 
 @dataclass(frozen=True)
@@ -373,12 +373,6 @@ def solve_hand_eye(
     return estimate, "solved"
 
 
-def mount_difference(mount: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """Offset (m) and turn (degrees) of ``mount`` from ``reference``."""
-    offset = float(np.linalg.norm(np.asarray(mount)[:3, 3] - np.asarray(reference)[:3, 3]))
-    return offset, angle_deg(np.asarray(reference)[:3, :3].T @ np.asarray(mount)[:3, :3])
-
-
 def choose_mount(
     default: np.ndarray, estimate: HandEyeEstimate | None, reason: str, config: HandEyeConfig | None = None
 ) -> tuple[np.ndarray, dict]:
@@ -389,7 +383,7 @@ def choose_mount(
     record: dict = {"hand_eye": reason}
     if estimate is None:
         return default, record | {"mount_decision": "default kept: no estimate"}
-    offset, turn = mount_difference(estimate.mount, default)
+    offset, turn = pose_error(estimate.mount, default)
     record |= estimate.summary() | {
         "estimate_offset_from_default_m": round(offset, 5),
         "estimate_turn_from_default_deg": round(turn, 3),

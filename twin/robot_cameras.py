@@ -40,7 +40,7 @@ from scipy.ndimage import (
 from scipy.optimize import minimize
 
 from twin.splats.camera import look_at
-from twin.transforms import axis_angle_to_mat, mat_to_axis_angle, pose_matrix, quat_to_mat
+from twin.transforms import axis_angle_to_mat, pose_matrix, quat_to_mat
 
 HAND_BODY = "robot/panda_hand"
 
@@ -611,14 +611,6 @@ def calibrate_wrist_camera(
         hand = np.stack([render(joints[i], hands[i] @ mount) for i in frames]).all(axis=0)
     iou = silhouette_iou(hand, observed)
     return CameraCalibration(name, hands @ mount, np.asarray(K, float), method, iou, mount=mount, extra=extra)
-
-
-def pose_error(estimated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Position (m) and rotation (degrees) error between two camera poses."""
-    delta = np.linalg.inv(truth) @ estimated
-    return float(np.linalg.norm(estimated[:3, 3] - truth[:3, 3])), float(
-        np.degrees(np.linalg.norm(mat_to_axis_angle(delta[:3, :3])))
-    )
 
 
 # -- a whole log -------------------------------------------------------------------------------------

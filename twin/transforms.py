@@ -93,6 +93,14 @@ def rotation_error(current: np.ndarray, target: np.ndarray) -> np.ndarray:
     return mat_to_axis_angle(target @ current.T)
 
 
+def pose_error(estimated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Position (m) and rotation (degrees) error of the 4×4 pose ``estimated`` against ``truth``."""
+    delta = np.linalg.inv(truth) @ estimated
+    return float(np.linalg.norm(estimated[:3, 3] - truth[:3, 3])), float(
+        np.degrees(np.linalg.norm(mat_to_axis_angle(delta[:3, :3])))
+    )
+
+
 def pose_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     """4×4 pose from a 3×3 rotation and a translation."""
     out = np.eye(4)

@@ -17,7 +17,13 @@ from twin.scene.builder import ROBOT_PREFIX, add_pinhole_camera, attach_robot, t
 from twin.scene.gl import import_mujoco
 from twin.scene.robot import ARM_JOINTS, FINGER_JOINTS, HOME_QPOS, WRIST_FOVY, compile_spec
 from twin.scene.robot_view import RobotView
-from twin.transforms import axis_angle_to_mat, intrinsics_from_fovy, mujoco_quat_from_opencv, pose_matrix
+from twin.transforms import (
+    axis_angle_to_mat,
+    intrinsics_from_fovy,
+    mujoco_quat_from_opencv,
+    pose_error,
+    pose_matrix,
+)
 
 mujoco = import_mujoco()
 SIZE = (320, 180)  # a robot log's (width, height)
@@ -113,7 +119,7 @@ def test_the_solve_recovers_a_known_mount_despite_wrong_pairs():
     directions[5] = -directions[5]  # a pair whose travel came out backwards
     estimate, reason = he.solve_hand_eye(hand, rotations, directions)
     assert reason == "solved" and estimate is not None
-    metres, degrees = he.mount_difference(estimate.mount, mount)
+    metres, degrees = pose_error(estimate.mount, mount)
     assert metres <= 0.003 and degrees <= 0.3, estimate.summary()
     assert estimate.outliers >= 2 and estimate.pairs >= 24
     assert estimate.rotation_residual_deg < 0.6 and estimate.translation_residual_m < 0.005
@@ -170,8 +176,8 @@ def test_a_moved_wrist_camera_is_found_from_its_video(joints):
     found = rc.calibrate_wrist_camera(robot_view(), "wrist", rgb, K, joints)
     summary = found.summary()
     assert found.method == "hand-eye from motion", summary
-    before = he.mount_difference(default, truth)
-    after = he.mount_difference(found.mount, truth)
+    before = pose_error(default, truth)
+    after = pose_error(found.mount, truth)
     assert before[0] > 0.015 and before[1] > 4.0
     # measured: 1.5 mm and 0.7° (pycolmap 4.2.1)
     assert after[0] <= 0.01 and after[1] <= 2.0, (after, summary)
@@ -185,7 +191,7 @@ def test_the_default_mount_is_kept_when_it_is_right(joints):
     rgb, K = wrist_video(default, joints)  # noqa: N806
     found = rc.calibrate_wrist_camera(robot_view(), "wrist", rgb, K, joints)
     summary = found.summary()
-    metres, degrees = he.mount_difference(found.mount, default)
+    metres, degrees = pose_error(found.mount, default)
     assert metres <= 0.003 and degrees <= 0.5, summary
     assert summary["hand_eye"] == "solved" and "mount_decision" in summary
     # the estimate itself came within 3.3 mm and 0.75° of the default

@@ -13,6 +13,7 @@ from fuzzing import run_cli
 from twin import robot_cameras as rc
 from twin.demonstration import read_demonstration, write_demonstration
 from twin.scene.robot_view import RobotView
+from twin.transforms import pose_error
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_the_wrist_camera_follows_the_hand(demo, truth):
     assert found.T_world_camera.shape == (demo.num_frames, 4, 4)
     assert found.iou >= 0.4, found.summary()  # the rendered hand lies on the still pixels
     for frame in (0, demo.num_frames // 2, demo.num_frames - 1):
-        metres, degrees = rc.pose_error(found.T_world_camera[frame], truth["T_base_camera_wrist"][frame])
+        metres, degrees = pose_error(found.T_world_camera[frame], truth["T_base_camera_wrist"][frame])
         assert metres <= 0.005 and degrees <= 1.5
 
 
@@ -60,7 +61,7 @@ def test_a_static_camera_is_found_from_the_arm(demo, truth):
     joints = demo.robot.arrays["joint_positions"]
     cam = demo.cameras["exterior_2"]
     found = rc.calibrate_static_camera(view_of(demo), "exterior_2", cam.rgb, cam.K, joints)
-    metres, degrees = rc.pose_error(found.T_world_camera, truth["T_base_camera_exterior_2"])
+    metres, degrees = pose_error(found.T_world_camera, truth["T_base_camera_exterior_2"])
     # the bound; the polish on the arm's own silhouettes reaches 0.9 cm and 0.5° here
     assert metres <= 0.015 and degrees <= 1.5, (metres, degrees, found.summary())
     assert found.summary()["arm_silhouette_fit"] > 0.8
